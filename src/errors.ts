@@ -1,0 +1,60 @@
+/**
+ * Errors thrown by the library. Every error carries a stable `code` string; the class tells the kind of mistake
+ * (`TypeError` for a wrong type, `RangeError` for a value out of range, `Error` otherwise), as in Node's own errors.
+ *
+ * | code                     | class      | meaning                                                                    |
+ * |--------------------------|------------|----------------------------------------------------------------------------|
+ * | ERR_INVALID_ARG_TYPE     | TypeError  | an argument has the wrong JS type                                          |
+ * | ERR_OUT_OF_RANGE         | RangeError | a number is outside the accepted range (negative size_t, size > array...)  |
+ * | ERR_BEV_FREED            | Error      | use of a freed bufferevent / evbuffer / event / base, from any thread      |
+ * | ERR_BEV_WRONG_THREAD     | Error      | a call that must run on the owning base's thread ran elsewhere             |
+ * | ERR_BEV_NOT_THREADSAFE   | Error      | exporting an object that has no lock                                       |
+ * | ERR_BEV_LOCK_NOT_HELD    | Error      | unlock by a thread that does not hold the lock, or below depth 0           |
+ * | ERR_BEV_OWNER_DIED       | Error      | the lock was recovered from a dead thread; the caller now holds it         |
+ * | ERR_BEV_LOCK_ASSERT      | Error      | lock debugging: internal code that requires the lock ran without it        |
+ * | ERR_BEV_ARENA_FULL       | RangeError | the shared-memory arena cannot grow further (4 GiB per thread)             |
+ */
+export type ErrorCode =
+  | 'ERR_INVALID_ARG_TYPE'
+  | 'ERR_OUT_OF_RANGE'
+  | 'ERR_BEV_FREED'
+  | 'ERR_BEV_WRONG_THREAD'
+  | 'ERR_BEV_NOT_THREADSAFE'
+  | 'ERR_BEV_LOCK_NOT_HELD'
+  | 'ERR_BEV_OWNER_DIED'
+  | 'ERR_BEV_LOCK_ASSERT'
+  | 'ERR_BEV_ARENA_FULL';
+
+export interface CodedError extends Error {
+  code: ErrorCode;
+}
+
+function withCode<E extends Error>(err: E, code: ErrorCode): E & CodedError {
+  Object.defineProperty(err, 'code', { value: code, enumerable: true, writable: false, configurable: true });
+  return err as E & CodedError;
+}
+
+export function typeError(name: string, expected: string, actual: unknown): TypeError & CodedError {
+  return withCode(new TypeError(`The "${name}" argument must be ${expected}. Received ${describe(actual)}`), 'ERR_INVALID_ARG_TYPE');
+}
+
+export function rangeError(name: string, range: string, actual: unknown): RangeError & CodedError {
+  return withCode(new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${describe(actual)}`), 'ERR_OUT_OF_RANGE');
+}
+
+export function freedError(what: string): Error & CodedError {
+  return withCode(new Error(`${what} has been freed`), 'ERR_BEV_FREED');
+}
+
+export function codedError(code: ErrorCode, message: string): Error & CodedError {
+  return withCode(code === 'ERR_BEV_ARENA_FULL' ? new RangeError(message) : new Error(message), code);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (v === undefined) return 'undefined';
+  if (typeof v === 'function') return `function ${v.name || '<anonymous>'}`;
+  if (typeof v === 'object') return `an instance of ${(v as object).constructor?.name ?? 'Object'}`;
+  if (typeof v === 'string') return `type string (${JSON.stringify(v.length > 28 ? v.slice(0, 25) + '...' : v)})`;
+  return `type ${typeof v} (${String(v)})`;
+}

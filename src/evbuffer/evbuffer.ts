@@ -1,0 +1,867 @@
+import { Arena, localArena } from '../shm/arena.ts';
+import { THREAD_TAG } from '../shm/thread-id.ts';
+import {
+  RLOCK_NUMBYTES,
+  rlockAssertHeld,
+  rlockInit,
+  rlockLock,
+  rlockRef,
+  rlockUnlock,
+  rlockUnref,
+  lockDebuggingEnabled,
+} from '../shm/rlock.ts';
+import * as S from './storage.ts';
+import { freedError, rangeError, typeError } from '../errors.ts';
+import { inputSize, outBytes, sizeArg, ssizeArg, fnOrNull, objOrNull, intArg } from '../validate.ts';
+import { formatPrintf } from './printf.ts';
+
+/** Constants of buffer.h. */
+export const EVBUFFER_EOL_ANY = 0;
+export const EVBUFFER_EOL_CRLF = 1;
+export const EVBUFFER_EOL_CRLF_STRICT = 2;
+export const EVBUFFER_EOL_LF = 3;
+export const EVBUFFER_EOL_NUL = 4;
+export const EVBUFFER_PTR_SET = 0;
+export const EVBUFFER_PTR_ADD = 1;
+export const EVBUFFER_CB_ENABLED = 1;
+/** Internal: the callback must run at once, never deferred (libevent's EVBUFFER_CB_NODEFER). */
+export const EVBUFFER_CB_NODEFER = 2;
+const EVBUFFER_CB_OBSOLETE = 0x40000;
+
+export interface EvbufferCbInfo {
+  orig_size: number;
+  n_added: number;
+  n_deleted: number;
+}
+export type EvbufferCbFunc = (buf: Evbuffer, info: EvbufferCbInfo, arg: unknown) => void;
+export type EvbufferObsoleteCb = (buf: Evbuffer, oldLen: number, newLen: number, arg: unknown) => void;
+
+/** A registered callback (`struct evbuffer_cb_entry`). Opaque to users. */
+export class EvbufferCbEntry {
+  /** @internal */ cb: EvbufferCbFunc | EvbufferObsoleteCb;
+  /** @internal */ arg: unknown;
+  /** @internal */ flags: number;
+  /** @internal */ removed = false;
+  /** @internal */ constructor(cb: EvbufferCbFunc | EvbufferObsoleteCb, arg: unknown, flags: number) {
+    this.cb = cb;
+    this.arg = arg;
+    this.flags = flags;
+  }
+}
+
+/** A position in a buffer (`struct evbuffer_ptr`): `pos` is the offset from the front, -1 for "not found". */
+export interface EvbufferPtr {
+  pos: number;
+}
+
+export interface IoVec {
+  iov_base?: Uint8Array;
+  iov_len?: number;
+}
+
+type CleanupFn = (data: Uint8Array, size: number, arg: unknown) => void;
+interface RefCleanup {
+  end: number;
+  fn: CleanupFn;
+  data: Uint8Array;
+  size: number;
+  arg: unknown;
+}
+
+const encoder = new TextEncoder();
+function bytesOf(data: Uint8Array | string, n: number): Uint8Array {
+  if (typeof data !== 'string') return data;
+  const b = encoder.encode(data);
+  return n < b.length && n >= 0 ? b.subarray(0, n) : b;
+}
+
+/**
+ * Evbuffer: a handle on a byte queue in shared memory (layout in storage.ts).
+ *
+ * Thread contract: an evbuffer without a lock must be used by one thread at a time. With a lock (its bufferevent is
+ * THREADSAFE, or `evbuffer_enable_locking` was called) every method takes it, so any thread holding a handle may
+ * call any method. Callbacks added with `add_cb` are functions of the thread that added them; they run in the
+ * thread that made the change, with the lock held (libevent's rule), and only in a thread that has them.
+ */
+export class Evbuffer {
+  /** @internal */ readonly a: Arena;
+  /** @internal */ readonly h: number;
+  /** @internal */ lockOff: number;
+  /** @internal */ cbs: EvbufferCbEntry[] = [];
+  /** @internal */ refCleanups: RefCleanup[] | null = null;
+  /** @internal */ reservation: { chain: number; at: number; len: number } | null = null;
+  /** @internal */ freed = false;
+  /** @internal The bufferevent this buffer belongs to (libevent's `parent`), or null. */ parent: object | null = null;
+  /** @internal Set while a callback pass runs, to count nested changes. */ inCallbacks = 0;
+
+  /** @internal */
+  constructor(a: Arena, h: number) {
+    this.a = a;
+    this.h = h;
+    this.lockOff = a.i32[(h + S.H_LOCK) >>> 2]! >>> 0;
+  }
+
+  /** A new empty buffer in this thread's arena, optionally sharing the lock at `lockOff` (which gains a reference). */
+  static create(lockOff = 0): Evbuffer {
+    const a = localArena();
+    const h = a.alloc(S.HDR_BYTES);
+    if (lockOff !== 0) rlockRef(a.i32, lockOff);
+    S.hdrInit(a, h, lockOff, THREAD_TAG);
+    return new Evbuffer(a, h);
+  }
+
+  // ---- lock and liveness -------------------------------------------------------------------------------------------
+
+  /** @internal Throw ERR_BEV_FREED when the buffer is gone (checked in shared memory: any thread may free it). */
+  live(): void {
+    if (this.freed || (Atomics.load(this.a.i32, (this.h + S.H_FLAGS) >>> 2) & S.F_FREED) !== 0) {
+      this.freed = true;
+      throw freedError('evbuffer');
+    }
+  }
+
+  /** @internal */
+  lock(): void {
+    if (this.lockOff !== 0) rlockLock(this.a.i32, this.lockOff);
+  }
+  /** @internal */
+  unlock(): void {
+    if (this.lockOff !== 0) rlockUnlock(this.a.i32, this.lockOff);
+  }
+  /** @internal Lock debugging: assert the lock is held (no-op for unlocked buffers). */
+  assertLocked(): void {
+    if (this.lockOff !== 0) rlockAssertHeld(this.a.i32, this.lockOff);
+  }
+
+  /** evbuffer_enable_locking(buf, NULL): give the buffer its own recursive lock. -1 if it already has one. */
+  enableLocking(): number {
+    this.live();
+    if (this.lockOff !== 0) return -1;
+    const off = this.a.alloc(RLOCK_NUMBYTES);
+    rlockInit(this.a.i32, off);
+    this.a.i32[(this.h + S.H_LOCK) >>> 2] = off;
+    this.lockOff = off;
+    return 0;
+  }
+
+  /** @internal Install a shared lock (a bufferevent's) on a buffer that has none. */
+  adoptLock(lockOff: number): void {
+    if (this.lockOff !== 0 || lockOff === 0) return;
+    rlockRef(this.a.i32, lockOff);
+    this.a.i32[(this.h + S.H_LOCK) >>> 2] = lockOff;
+    this.lockOff = lockOff;
+  }
+
+  /** evbuffer_lock: recursive; no effect on an unlocked buffer. @thread any */
+  lockPublic(): void {
+    this.live();
+    this.lock();
+  }
+  unlockPublic(): void {
+    this.live();
+    this.unlock();
+  }
+
+  /** evbuffer_free. Drops the user's reference; the memory goes back to the arena when nothing else holds it. */
+  free(): void {
+    this.live();
+    this.lock();
+    const i32 = this.a.i32;
+    const last = Atomics.sub(i32, (this.h + S.H_REFCNT) >>> 2, 1) === 1;
+    if (!last) {
+      this.unlock();
+      this.freed = true;
+      return;
+    }
+    Atomics.or(i32, (this.h + S.H_FLAGS) >>> 2, S.F_FREED); // publish: every handle now throws ERR_BEV_FREED
+    S.freeAll(this.a, this.h);
+    this.runRefCleanups(true);
+    this.cbs = [];
+    this.freed = true;
+    const lockOff = this.lockOff;
+    this.unlock();
+    this.a.free(this.h);
+    if (lockOff !== 0 && rlockUnref(i32, lockOff)) this.a.free(lockOff);
+  }
+
+  /** @internal Take a reference on the header (an evbuffer handle shared by another object). */
+  incref(): void {
+    Atomics.add(this.a.i32, (this.h + S.H_REFCNT) >>> 2, 1);
+  }
+
+  // ---- callbacks ---------------------------------------------------------------------------------------------------
+
+  /** @internal Run the callbacks for the changes since the last pass (evbuffer_invoke_callbacks_). @locks held */
+  invokeCallbacks(): void {
+    const a = this.a;
+    const h = this.h;
+    const nadd = a.f64[(h + S.H_NADD) >>> 3]!;
+    const ndel = a.f64[(h + S.H_NDEL) >>> 3]!;
+    if (nadd === 0 && ndel === 0) return;
+    a.f64[(h + S.H_NADD) >>> 3] = 0;
+    a.f64[(h + S.H_NDEL) >>> 3] = 0;
+    const cbs = this.cbs;
+    if (cbs.length === 0) return;
+    const newSize = S.length(a, h);
+    const info: EvbufferCbInfo = { orig_size: newSize - nadd + ndel, n_added: nadd, n_deleted: ndel };
+    // Entries added during this pass are not called in it; removed ones are skipped.
+    const snapshot = cbs.slice();
+    for (let i = 0; i < snapshot.length; i++) {
+      const e = snapshot[i]!;
+      if (e.removed || (e.flags & EVBUFFER_CB_ENABLED) === 0) continue;
+      if (e.flags & EVBUFFER_CB_OBSOLETE) (e.cb as EvbufferObsoleteCb)(this, info.orig_size, newSize, e.arg);
+      else (e.cb as EvbufferCbFunc)(this, info, e.arg);
+    }
+  }
+
+  /** @internal End of every modifying operation: callbacks, reference cleanups, unlock. */
+  private done(): void {
+    try {
+      if (this.refCleanups !== null) this.runRefCleanups(false);
+      this.invokeCallbacks();
+    } finally {
+      this.unlock();
+    }
+  }
+
+  addCb(cb: unknown, arg: unknown): EvbufferCbEntry {
+    this.live();
+    const f = fnOrNull<EvbufferCbFunc>(cb, 'cb');
+    if (f === null) throw typeError('cb', 'a function', cb);
+    return this.addCbInternal(f, arg, EVBUFFER_CB_ENABLED);
+  }
+
+  /** @internal */
+  addCbInternal(cb: EvbufferCbFunc, arg: unknown, flags: number): EvbufferCbEntry {
+    const e = new EvbufferCbEntry(cb, arg, flags);
+    this.lock();
+    this.cbs.unshift(e); // libevent inserts at the head: callbacks run in reverse order of registration
+    this.unlock();
+    return e;
+  }
+
+  removeCbEntry(ent: unknown): number {
+    this.live();
+    if (!(ent instanceof EvbufferCbEntry)) throw typeError('ent', 'an EvbufferCbEntry', ent);
+    this.lock();
+    const i = this.cbs.indexOf(ent);
+    if (i >= 0) {
+      this.cbs.splice(i, 1);
+      ent.removed = true;
+    }
+    this.unlock();
+    return i >= 0 ? 0 : -1;
+  }
+
+  removeCb(cb: unknown, arg: unknown): number {
+    this.live();
+    fnOrNull(cb, 'cb');
+    this.lock();
+    const i = this.cbs.findIndex((e) => e.cb === cb && e.arg === arg);
+    if (i >= 0) {
+      this.cbs[i]!.removed = true;
+      this.cbs.splice(i, 1);
+    }
+    this.unlock();
+    return i >= 0 ? 0 : -1;
+  }
+
+  cbSetFlags(ent: unknown, flags: unknown): number {
+    this.live();
+    if (!(ent instanceof EvbufferCbEntry)) throw typeError('ent', 'an EvbufferCbEntry', ent);
+    const f = intArg(flags, 'flags') & ~EVBUFFER_CB_OBSOLETE;
+    this.lock();
+    ent.flags |= f;
+    this.unlock();
+    return 0;
+  }
+
+  cbClearFlags(ent: unknown, flags: unknown): number {
+    this.live();
+    if (!(ent instanceof EvbufferCbEntry)) throw typeError('ent', 'an EvbufferCbEntry', ent);
+    const f = intArg(flags, 'flags') & ~EVBUFFER_CB_OBSOLETE;
+    this.lock();
+    ent.flags &= ~f;
+    this.unlock();
+    return 0;
+  }
+
+  /** Obsolete evbuffer_setcb: removes every callback (a bufferevent's internal ones too, as libevent does). */
+  setcbObsolete(cb: unknown, arg: unknown): void {
+    this.live();
+    const f = fnOrNull<EvbufferObsoleteCb>(cb, 'cb');
+    this.lock();
+    for (const e of this.cbs) e.removed = true;
+    this.cbs = f ? [new EvbufferCbEntry(f, arg, EVBUFFER_CB_ENABLED | EVBUFFER_CB_OBSOLETE)] : [];
+    this.unlock();
+  }
+
+  // ---- size and freezing -------------------------------------------------------------------------------------------
+
+  getLength(): number {
+    this.live();
+    if (this.lockOff === 0) return S.length(this.a, this.h);
+    this.lock();
+    const n = S.length(this.a, this.h);
+    this.unlock();
+    return n;
+  }
+
+  /** @internal The length, the caller holding the lock. */
+  lengthLocked(): number {
+    return S.length(this.a, this.h);
+  }
+
+  /** @internal */
+  flags(): number {
+    return this.a.i32[(this.h + S.H_FLAGS) >>> 2]!;
+  }
+
+  freeze(atFront: unknown): number {
+    this.live();
+    this.lock();
+    Atomics.or(this.a.i32, (this.h + S.H_FLAGS) >>> 2, atFront ? S.F_FROZEN_START : S.F_FROZEN_END);
+    this.unlock();
+    return 0;
+  }
+
+  unfreeze(atFront: unknown): number {
+    this.live();
+    this.lock();
+    Atomics.and(this.a.i32, (this.h + S.H_FLAGS) >>> 2, ~(atFront ? S.F_FROZEN_START : S.F_FROZEN_END));
+    this.unlock();
+    return 0;
+  }
+
+  // ---- adding ------------------------------------------------------------------------------------------------------
+
+  add(data: unknown, size?: unknown): number {
+    this.live();
+    const n = inputSize(data, size);
+    this.lock();
+    if (this.flags() & S.F_FROZEN_END) {
+      this.unlock();
+      return -1;
+    }
+    if (typeof data === 'string') {
+      if (n < 0) S.addString(this.a, this.h, data);
+      else {
+        const b = bytesOf(data, n);
+        if (n > b.length) {
+          this.unlock();
+          throw rangeError('size', `<= ${b.length} (the UTF-8 length of data)`, n);
+        }
+        S.addBytes(this.a, this.h, b, n);
+      }
+    } else {
+      S.addBytes(this.a, this.h, data as Uint8Array, n);
+    }
+    this.done();
+    return 0;
+  }
+
+  prepend(data: unknown, size?: unknown): number {
+    this.live();
+    let n = inputSize(data, size);
+    const b = bytesOf(data as Uint8Array | string, n);
+    if (n < 0) n = b.length;
+    if (n > b.length) throw rangeError('size', `<= ${b.length} (the UTF-8 length of data)`, n);
+    if (n === 0) return 0;
+    this.lock();
+    if (this.flags() & S.F_FROZEN_START) {
+      this.unlock();
+      return -1;
+    }
+    S.prependBytes(this.a, this.h, b, n);
+    this.done();
+    return 0;
+  }
+
+  addPrintf(format: unknown, args: unknown[]): number {
+    this.live();
+    if (typeof format !== 'string') throw typeError('format', 'of type string', format);
+    const text = formatPrintf(format, args);
+    if (text === null) return -1;
+    this.lock();
+    if (this.flags() & S.F_FROZEN_END) {
+      this.unlock();
+      return -1;
+    }
+    const n = S.addString(this.a, this.h, text);
+    this.done();
+    return n;
+  }
+
+  /**
+   * evbuffer_add_reference. The bytes are copied into shared memory (another thread may read this buffer, and
+   * a plain Uint8Array cannot be shared); `cleanupfn` still runs exactly once, when the referenced bytes have been
+   * drained from the buffer or the buffer is freed, as libevent promises.
+   */
+  addReference(data: unknown, size: unknown, cleanupfn: unknown, cleanupArg: unknown): number {
+    this.live();
+    if (!(data instanceof Uint8Array)) throw typeError('data', 'of type Uint8Array', data);
+    const n = outBytes(data, size);
+    const fn = fnOrNull<CleanupFn>(cleanupfn, 'cleanupfn');
+    this.lock();
+    if (this.flags() & S.F_FROZEN_END) {
+      this.unlock();
+      return -1;
+    }
+    S.addBytes(this.a, this.h, data, n);
+    if (fn) {
+      const end = this.a.f64[(this.h + S.H_FRONT) >>> 3]! + S.length(this.a, this.h);
+      (this.refCleanups ??= []).push({ end, fn, data, size: n, arg: cleanupArg });
+    }
+    this.done();
+    return 0;
+  }
+
+  private runRefCleanups(all: boolean): void {
+    const list = this.refCleanups;
+    if (list === null) return;
+    const front = this.a.f64[(this.h + S.H_FRONT) >>> 3]!;
+    const keep: RefCleanup[] = [];
+    const run: RefCleanup[] = [];
+    for (const r of list) (all || r.end <= front ? run : keep).push(r);
+    this.refCleanups = keep.length ? keep : null;
+    for (const r of run) r.fn(r.data, r.size, r.arg);
+  }
+
+  /** evbuffer_add_buffer(dst = this, src): move everything from src to the end. */
+  addBuffer(src: unknown): number {
+    return this.moveFrom(src, false);
+  }
+  /** evbuffer_prepend_buffer(dst = this, src). */
+  prependBuffer(src: unknown): number {
+    return this.moveFrom(src, true);
+  }
+
+  private moveFrom(src: unknown, toFront: boolean): number {
+    this.live();
+    if (!(src instanceof Evbuffer)) throw typeError('src', 'an Evbuffer', src);
+    src.live();
+    if (src === this) return 0;
+    lock2(this, src);
+    try {
+      const n = S.length(src.a, src.h);
+      if (n === 0) return 0;
+      const sf = src.flags();
+      const df = this.flags();
+      if (toFront ? (sf | df) & S.F_FROZEN_START : sf & S.F_FROZEN_START || df & S.F_FROZEN_END) return -1;
+      S.moveAll(this.a, this.h, src.a, src.h, toFront);
+      src.invokeCallbacks();
+      this.invokeCallbacks();
+      return 0;
+    } finally {
+      unlock2(this, src);
+    }
+  }
+
+  /** evbuffer_remove_buffer(src = this, dst, n): move up to n bytes; returns the count. */
+  removeBuffer(dst: unknown, size: unknown): number {
+    this.live();
+    if (!(dst instanceof Evbuffer)) throw typeError('dst', 'an Evbuffer', dst);
+    dst.live();
+    const n = sizeArg(size, 'size');
+    if (dst === this) return 0;
+    lock2(this, dst);
+    try {
+      const len = S.length(this.a, this.h);
+      if (len === 0 || n === 0) return 0;
+      if (this.flags() & S.F_FROZEN_START || dst.flags() & S.F_FROZEN_END) return -1;
+      const moved = S.moveN(dst.a, dst.h, this.a, this.h, n);
+      if (this.refCleanups !== null) this.runRefCleanups(false);
+      dst.invokeCallbacks();
+      this.invokeCallbacks();
+      return moved;
+    } finally {
+      unlock2(this, dst);
+    }
+  }
+
+  // ---- removing ----------------------------------------------------------------------------------------------------
+
+  remove(data: unknown, size?: unknown): number {
+    this.live();
+    const n = outBytes(data, size);
+    this.lock();
+    const len = S.length(this.a, this.h);
+    if (len === 0 || n === 0) {
+      this.unlock();
+      return 0;
+    }
+    if (this.flags() & S.F_FROZEN_START) {
+      this.unlock();
+      return -1;
+    }
+    const k = S.copyOut(this.a, this.h, 0, data as Uint8Array, 0, n);
+    S.drain(this.a, this.h, k);
+    this.done();
+    return k;
+  }
+
+  copyout(data: unknown, size?: unknown): number {
+    return this.copyoutFrom(null, data, size);
+  }
+
+  copyoutFrom(pos: unknown, data: unknown, size?: unknown): number {
+    this.live();
+    const p = objOrNull<EvbufferPtr>(pos, 'pos');
+    const n = outBytes(data, size);
+    const start = p === null ? 0 : ptrPos(p);
+    this.lock();
+    try {
+      const len = S.length(this.a, this.h);
+      if (start < 0 || start > len) return -1;
+      if (n === 0 || len === start) return 0;
+      if (this.flags() & S.F_FROZEN_START) return -1;
+      return S.copyOut(this.a, this.h, start, data as Uint8Array, 0, n);
+    } finally {
+      this.unlock();
+    }
+  }
+
+  drain(size: unknown): number {
+    this.live();
+    const n = sizeArg(size, 'size');
+    this.lock();
+    const len = S.length(this.a, this.h);
+    if (len === 0 || n === 0) {
+      this.unlock();
+      return 0;
+    }
+    if (this.flags() & S.F_FROZEN_START) {
+      this.unlock();
+      return -1;
+    }
+    S.drain(this.a, this.h, n);
+    this.done();
+    return 0;
+  }
+
+  /** evbuffer_pullup: a view of the first `size` bytes (all when negative), valid until the buffer next changes. */
+  pullup(size: unknown): Uint8Array | null {
+    this.live();
+    let n = ssizeArg(size, 'size');
+    this.lock();
+    try {
+      const len = S.length(this.a, this.h);
+      if (n < 0) n = len;
+      if (n === 0 || n > len) return null;
+      const at = S.pullup(this.a, this.h, n);
+      return this.a.u8.subarray(at, at + n);
+    } finally {
+      this.unlock();
+    }
+  }
+
+  // ---- lines and searching -----------------------------------------------------------------------------------------
+
+  /** evbuffer_search_eol: the EOL at or after `start`; `eol_len_out.eol_len` receives its length. */
+  searchEol(start: unknown, eolLenOut: unknown, style: unknown): EvbufferPtr {
+    this.live();
+    const p = objOrNull<EvbufferPtr>(start, 'start');
+    const out = objOrNull<{ eol_len?: number }>(eolLenOut, 'eol_len_out');
+    const st = eolStyle(style);
+    this.lock();
+    try {
+      const from = p === null ? 0 : ptrPos(p);
+      const [pos, elen] = from < 0 ? [-1, 0] : this.findEol(from, st);
+      if (out) out.eol_len = pos < 0 ? 0 : elen;
+      return { pos };
+    } finally {
+      this.unlock();
+    }
+  }
+
+  /** @internal Returns [position of the EOL, its length] or [-1, 0]. */
+  private findEol(from: number, style: number): [number, number] {
+    const a = this.a;
+    const h = this.h;
+    const len = S.length(a, h);
+    if (from >= len) return [-1, 0];
+    switch (style) {
+      case EVBUFFER_EOL_ANY: {
+        const i = S.findAnyOf(a, h, from, 10, 13);
+        if (i < 0) return [-1, 0];
+        let j = i;
+        while (j < len) {
+          const b = S.byteAt(a, h, j);
+          if (b !== 10 && b !== 13) break;
+          j++;
+        }
+        return [i, j - i];
+      }
+      case EVBUFFER_EOL_CRLF: {
+        // the first \n, or the first \r directly followed by \n
+        let i = from;
+        for (;;) {
+          const k = S.findAnyOf(a, h, i, 10, 13);
+          if (k < 0) return [-1, 0];
+          const b = S.byteAt(a, h, k);
+          if (b === 10) return [k, 1];
+          if (k + 1 < len && S.byteAt(a, h, k + 1) === 10) return [k, 2];
+          if (k + 1 >= len) return [-1, 0];
+          i = k + 1;
+        }
+      }
+      case EVBUFFER_EOL_CRLF_STRICT: {
+        const k = S.search(a, h, CRLF, from, len);
+        return k < 0 ? [-1, 0] : [k, 2];
+      }
+      case EVBUFFER_EOL_LF: {
+        const k = S.findAnyOf(a, h, from, 10, 10);
+        return k < 0 ? [-1, 0] : [k, 1];
+      }
+      default: {
+        const k = S.findAnyOf(a, h, from, 0, 0);
+        return k < 0 ? [-1, 0] : [k, 1];
+      }
+    }
+  }
+
+  /** evbuffer_readln: the next line as a latin1 string (one char per byte) without its EOL, or null. */
+  readln(nReadOut: unknown, style: unknown): string | null {
+    this.live();
+    const out = objOrNull<{ n_read?: number }>(nReadOut, 'n_read_out');
+    const st = eolStyle(style);
+    this.lock();
+    let line: string | null = null;
+    try {
+      if (this.flags() & S.F_FROZEN_START) return null;
+      const [pos, elen] = this.findEol(0, st);
+      if (pos < 0) return null;
+      const a = this.a;
+      const first = a.i32[(this.h + S.H_FIRST) >>> 2]! >>> 0;
+      if (S.chainLen(a, first) >= pos) {
+        const at = S.chainStart(a, first);
+        line = a.buf.toString('latin1', at, at + pos);
+      } else {
+        const tmp = Buffer.allocUnsafe(pos);
+        S.copyOut(a, this.h, 0, tmp, 0, pos);
+        line = tmp.toString('latin1', 0, pos);
+      }
+      S.drain(a, this.h, pos + elen);
+      return line;
+    } finally {
+      if (out) out.n_read = line === null ? 0 : line.length;
+      if (line !== null) this.done();
+      else this.unlock();
+    }
+  }
+
+  /** evbuffer_search(buf, what, size, start) */
+  search(what: unknown, size: unknown, start: unknown): EvbufferPtr {
+    return this.searchRange(what, size, start, null);
+  }
+
+  /** evbuffer_search_range(buf, what, size, start, end): a match must end at or before `end.pos`. */
+  searchRange(what: unknown, size: unknown, start: unknown, end: unknown): EvbufferPtr {
+    this.live();
+    const n = inputSize(what, size, 'what');
+    const w = bytesOf(what as Uint8Array | string, n);
+    const len = n < 0 ? w.length : n;
+    const p = objOrNull<EvbufferPtr>(start, 'start');
+    const e = objOrNull<EvbufferPtr>(end, 'end');
+    this.lock();
+    try {
+      const from = p === null ? 0 : ptrPos(p);
+      const total = S.length(this.a, this.h);
+      const to = e === null ? total : ptrPos(e);
+      if (from < 0 || len === 0 || (e !== null && to < 0)) return { pos: -1 };
+      return { pos: S.search(this.a, this.h, len === w.length ? w : w.subarray(0, len), from, Math.min(to, total)) };
+    } finally {
+      this.unlock();
+    }
+  }
+
+  /** evbuffer_ptr_set: position `ptr` at `position` (SET) or advance it (ADD). -1 (and pos -1) past the end. */
+  ptrSet(ptr: unknown, position: unknown, how: unknown): number {
+    this.live();
+    if (ptr === null || typeof ptr !== 'object') throw typeError('ptr', 'an EvbufferPtr object', ptr);
+    const n = sizeArg(position, 'position');
+    const mode = intArg(how, 'how');
+    if (mode !== EVBUFFER_PTR_SET && mode !== EVBUFFER_PTR_ADD) throw rangeError('how', 'EVBUFFER_PTR_SET or EVBUFFER_PTR_ADD', how);
+    const p = ptr as EvbufferPtr;
+    this.lock();
+    try {
+      const len = S.length(this.a, this.h);
+      let target: number;
+      if (mode === EVBUFFER_PTR_SET) target = n;
+      else {
+        const cur = typeof p.pos === 'number' ? p.pos : -1;
+        if (cur < 0) {
+          p.pos = -1;
+          return -1;
+        }
+        target = cur + n;
+      }
+      if (target > len) {
+        p.pos = -1;
+        return -1;
+      }
+      p.pos = target;
+      return 0;
+    } finally {
+      this.unlock();
+    }
+  }
+
+  /** evbuffer_peek: views of up to `nVec` chains covering `len` bytes from `start` (-1 = all); returns chains needed. */
+  peek(len: unknown, start: unknown, vec: unknown, nVec: unknown): number {
+    this.live();
+    let want = ssizeArg(len, 'len');
+    const p = objOrNull<EvbufferPtr>(start, 'start');
+    const nv = sizeArg(nVec, 'n_vec');
+    if (nv > 0 && !Array.isArray(vec)) throw typeError('vec', 'an array of { iov_base, iov_len } objects', vec);
+    const arr = vec as IoVec[] | null;
+    if (arr && nv > arr.length) throw rangeError('n_vec', `<= ${arr.length} (the length of vec)`, nv);
+    this.lock();
+    try {
+      const a = this.a;
+      const total = S.length(a, this.h);
+      const from = p === null ? 0 : ptrPos(p);
+      if (from < 0 || from > total) return 0;
+      if (want < 0) want = total - from;
+      let [c, o] = S.seek(a, this.h, from);
+      let i = 0;
+      let got = 0;
+      while (c !== 0 && (got < want || (want === 0 && i === 0 && false))) {
+        const clen = S.chainLen(a, c) - o;
+        if (clen > 0) {
+          if (i < nv && arr) {
+            const at = S.chainStart(a, c) + o;
+            const slot = (arr[i] ??= {});
+            slot.iov_base = a.u8.subarray(at, at + clen);
+            slot.iov_len = clen;
+          }
+          i++;
+          got += clen;
+        }
+        o = 0;
+        c = S.chainNext(a, c);
+      }
+      return i;
+    } finally {
+      this.unlock();
+    }
+  }
+
+  /** evbuffer_reserve_space: one writable view of at least `size` bytes at the end; returns the number of vecs (1). */
+  reserveSpace(size: unknown, vec: unknown, nVec: unknown): number {
+    this.live();
+    const n = sizeArg(size, 'size');
+    const nv = sizeArg(nVec, 'n_vec');
+    if (!Array.isArray(vec)) throw typeError('vec', 'an array of { iov_base, iov_len } objects', vec);
+    if (nv > vec.length || nv < 1) throw rangeError('n_vec', `between 1 and ${vec.length}`, nv);
+    this.lock();
+    try {
+      if (this.flags() & S.F_FROZEN_END) return -1;
+      const a = this.a;
+      const c = S.reserveTail(a, this.h, Math.max(n, 1));
+      const at = S.chainStart(a, c) + S.chainLen(a, c);
+      const space = S.tailSpace(a, this.h);
+      const slot = ((vec as IoVec[])[0] ??= {});
+      slot.iov_base = a.u8.subarray(at, at + space);
+      slot.iov_len = space;
+      this.reservation = { chain: c, at, len: space };
+      return 1;
+    } finally {
+      this.unlock();
+    }
+  }
+
+  /** evbuffer_commit_space: count the bytes written into the reserved views (iov_len each) as added. */
+  commitSpace(vec: unknown, nVec: unknown): number {
+    this.live();
+    const nv = sizeArg(nVec, 'n_vec');
+    if (nv > 0 && !Array.isArray(vec)) throw typeError('vec', 'an array of { iov_base, iov_len } objects', vec);
+    if (nv > (vec as unknown[] | null)?.length!) throw rangeError('n_vec', `<= the length of vec`, nv);
+    this.lock();
+    try {
+      if (this.flags() & S.F_FROZEN_END) return -1;
+      if (nv === 0) return 0;
+      const r = this.reservation;
+      const v = (vec as IoVec[])[0];
+      if (nv > 1 || r === null || !v || !(v.iov_base instanceof Uint8Array)) return -1;
+      const a = this.a;
+      const last = a.i32[(this.h + S.H_LAST) >>> 2]! >>> 0;
+      const len = typeof v.iov_len === 'number' ? v.iov_len : -1;
+      if (
+        last !== r.chain ||
+        S.chainStart(a, last) + S.chainLen(a, last) !== r.at ||
+        v.iov_base.buffer !== a.sab ||
+        v.iov_base.byteOffset !== r.at ||
+        len < 0 ||
+        len > r.len ||
+        !Number.isInteger(len)
+      ) {
+        return -1;
+      }
+      this.reservation = null;
+      S.commitTail(a, this.h, len);
+      this.invokeCallbacks();
+      return 0;
+    } finally {
+      this.unlock();
+    }
+  }
+
+  // ---- obsolete ----------------------------------------------------------------------------------------------------
+
+  /** evbuffer_find: offset of the first match, or -1. */
+  find(what: unknown, size?: unknown): number {
+    return this.search(what, size, null).pos;
+  }
+
+  /** @internal Structure check (tests, lock debugging). */
+  validate(): void {
+    this.lock();
+    try {
+      S.validate(this.a, this.h);
+    } finally {
+      this.unlock();
+    }
+  }
+}
+
+const CRLF = new Uint8Array([13, 10]);
+
+function eolStyle(v: unknown): number {
+  const s = intArg(v, 'eol_style');
+  if (s < 0 || s > 4) throw rangeError('eol_style', 'one of EVBUFFER_EOL_ANY, _CRLF, _CRLF_STRICT, _LF, _NUL', v);
+  return s;
+}
+
+function ptrPos(p: EvbufferPtr): number {
+  const v = p.pos;
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw typeError('ptr.pos', 'an integer', v);
+  return v;
+}
+
+/** Lock two buffers in one global order (arena, then lock offset); a shared lock is taken once (EVLOCK_LOCK2). */
+export function lock2(x: Evbuffer, y: Evbuffer): void {
+  if (x.lockOff === 0 && y.lockOff === 0) return;
+  if (x.a === y.a && x.lockOff === y.lockOff) {
+    x.lock();
+    return;
+  }
+  const xFirst = x.a.id < y.a.id || (x.a.id === y.a.id && x.lockOff < y.lockOff);
+  if (xFirst) {
+    x.lock();
+    y.lock();
+  } else {
+    y.lock();
+    x.lock();
+  }
+}
+export function unlock2(x: Evbuffer, y: Evbuffer): void {
+  if (x.a === y.a && x.lockOff === y.lockOff) {
+    x.unlock();
+    return;
+  }
+  x.unlock();
+  y.unlock();
+}
+
+export { lockDebuggingEnabled };

@@ -1,0 +1,595 @@
+import type { Arena } from '../shm/arena.ts';
+
+/**
+ * Evbuffer storage: a linked list of chains in an arena (libevent's evbuffer_chain list), all in shared memory.
+ * Nothing here locks or runs callbacks; every function requires the buffer's lock when the buffer has one
+ * (`@locks requires buffer lock`), and the caller (evbuffer.ts) checks freeze flags.
+ *
+ * Buffer header (HDR_BYTES = 64, 8-aligned, allocated in the buffer's home arena):
+ *
+ * | byte | type | field      | protected by | meaning                                                             |
+ * |------|------|------------|--------------|---------------------------------------------------------------------|
+ * | 0    | f64  | length     | buffer lock  | bytes in the buffer                                                 |
+ * | 8    | f64  | frontAbs   | buffer lock  | stream position of the first byte (drains add, prepends subtract)    |
+ * | 16   | i32  | first      | buffer lock  | first chain (payload offset), 0 when there is none                  |
+ * | 20   | i32  | last       | buffer lock  | last chain, 0 when there is none                                    |
+ * | 24   | i32  | flags      | buffer lock  | F_FROZEN_START, F_FROZEN_END, F_FREED (set once, read with Atomics)  |
+ * | 28   | i32  | lockOff    | write-once   | RLock offset in this arena, 0 for an unlocked buffer                |
+ * | 32   | f64  | nAddForCb  | buffer lock  | bytes added since callbacks last ran                                 |
+ * | 40   | f64  | nDelForCb  | buffer lock  | bytes removed since callbacks last ran                               |
+ * | 48   | i32  | refcnt     | Atomics      | handles keeping the header alive (evbuffer_free drops one)          |
+ * | 52   | i32  | lastCap    | buffer lock  | capacity of the most recent chain allocated (growth hint)           |
+ * | 56   | i32  | owner      | write-once   | THREAD_TAG of the thread whose loop runs this buffer's bufferevent   |
+ * | 60   | i32  | (spare)    |              |                                                                     |
+ *
+ * Chain layout (CHAIN_HDR = 24 bytes before the data, payload of an arena block):
+ *
+ * | byte | field    | meaning                                                                                 |
+ * |------|----------|-----------------------------------------------------------------------------------------|
+ * | 0    | next     | next chain, 0 at the end                                                                 |
+ * | 4    | cap      | data bytes the chain can hold                                                            |
+ * | 8    | misalign | offset of the first live byte in the data area                                           |
+ * | 12   | off      | live bytes (libevent's name); the live region is [misalign, misalign + off)              |
+ * | 16   | pins     | in-flight users of this chain's memory (a socket write or read); > 0 forbids moving it   |
+ * | 20   | dead     | 1 when unlinked while pinned: the last unpin frees it                                    |
+ *
+ * Invariants (checked by validate()): the chain list from `first` ends at `last`; the sum of `off` equals `length`;
+ * only the first chain may have `off == 0` when it is also the last (an empty reusable chain) or pinned;
+ * misalign + off <= cap.
+ * A pinned last chain never has its end (misalign + off) moved by a drain, so a read in flight into the space after
+ * it stays valid; a pinned chain is never freed while pinned (a zero-copy socket write may still be reading it).
+ */
+export const HDR_BYTES = 64;
+export const H_LEN = 0;
+export const H_FRONT = 8;
+export const H_FIRST = 16;
+export const H_LAST = 20;
+export const H_FLAGS = 24;
+export const H_LOCK = 28;
+export const H_NADD = 32;
+export const H_NDEL = 40;
+export const H_REFCNT = 48;
+export const H_LASTCAP = 52;
+export const H_OWNER = 56;
+
+export const F_FROZEN_START = 1;
+export const F_FROZEN_END = 2;
+export const F_FREED = 4;
+
+const C_NEXT = 0;
+const C_CAP = 4;
+const C_MIS = 8;
+const C_OFF = 12;
+const C_PINS = 16;
+const C_DEAD = 20;
+export const CHAIN_HDR = 24;
+
+const MIN_CHAIN = 1024 - 8 - CHAIN_HDR; // a 1 KiB block
+const MAX_AUTO_CHAIN = 65536 - 8 - CHAIN_HDR; // growth stops doubling at 64 KiB blocks
+/** A drained-empty last chain this big is freed instead of kept for reuse: memory goes back after large drains. */
+const KEEP_EMPTY_MAX = 65536;
+
+export function hdrInit(a: Arena, h: number, lockOff: number, owner: number): void {
+  a.u8.fill(0, h, h + HDR_BYTES);
+  a.i32[(h + H_LOCK) >>> 2] = lockOff;
+  a.i32[(h + H_REFCNT) >>> 2] = 1;
+  a.i32[(h + H_OWNER) >>> 2] = owner;
+}
+
+export function length(a: Arena, h: number): number {
+  return a.f64[h >>> 3]!;
+}
+
+function setLen(a: Arena, h: number, v: number): void {
+  a.f64[h >>> 3] = v;
+}
+
+export function chainData(c: number): number {
+  return c + CHAIN_HDR;
+}
+export function chainNext(a: Arena, c: number): number {
+  return a.i32[(c + C_NEXT) >>> 2]! >>> 0;
+}
+export function chainStart(a: Arena, c: number): number {
+  return c + CHAIN_HDR + a.i32[(c + C_MIS) >>> 2]!;
+}
+export function chainLen(a: Arena, c: number): number {
+  return a.i32[(c + C_OFF) >>> 2]! >>> 0;
+}
+
+function newChain(a: Arena, h: number, atLeast: number): number {
+  const hint = a.i32[(h + H_LASTCAP) >>> 2]! >>> 0;
+  const want = Math.max(atLeast, MIN_CHAIN, Math.min(hint * 2, MAX_AUTO_CHAIN));
+  const c = a.alloc(want + CHAIN_HDR);
+  const cap = a.blockSize(c) - CHAIN_HDR;
+  const w = c >>> 2;
+  const i32 = a.i32;
+  i32[w] = 0;
+  i32[w + 1] = cap;
+  i32[w + 2] = 0;
+  i32[w + 3] = 0;
+  i32[w + 4] = 0;
+  i32[w + 5] = 0;
+  i32[(h + H_LASTCAP) >>> 2] = Math.min(cap, MAX_AUTO_CHAIN);
+  return c;
+}
+
+function linkLast(a: Arena, h: number, c: number): void {
+  const last = a.i32[(h + H_LAST) >>> 2]! >>> 0;
+  if (last === 0) a.i32[(h + H_FIRST) >>> 2] = c;
+  else a.i32[(last + C_NEXT) >>> 2] = c;
+  a.i32[(h + H_LAST) >>> 2] = c;
+}
+
+/** Free or retire (when pinned) an unlinked chain. */
+function dropChain(a: Arena, c: number): void {
+  if (a.i32[(c + C_PINS) >>> 2]! > 0) a.i32[(c + C_DEAD) >>> 2] = 1;
+  else a.free(c);
+}
+
+export function pinChain(a: Arena, c: number): void {
+  a.i32[(c + C_PINS) >>> 2]!++;
+}
+/** Drop a pin; frees the chain when it was unlinked meanwhile. @locks requires buffer lock */
+export function unpinChain(a: Arena, c: number): void {
+  const w = (c + C_PINS) >>> 2;
+  if (--a.i32[w]! === 0 && a.i32[(c + C_DEAD) >>> 2] === 1) a.free(c);
+}
+
+/** Free space after the live bytes of the last chain. */
+export function tailSpace(a: Arena, h: number): number {
+  const last = a.i32[(h + H_LAST) >>> 2]! >>> 0;
+  if (last === 0) return 0;
+  const w = last >>> 2;
+  return (a.i32[w + 1]! >>> 0) - (a.i32[w + 2]! >>> 0) - (a.i32[w + 3]! >>> 0);
+}
+
+/**
+ * Make sure the last chain has at least `n` contiguous free bytes (a new chain may be linked, empty) and return the
+ * chain; its free space starts at chainStart + chainLen. @locks requires buffer lock
+ */
+export function reserveTail(a: Arena, h: number, n: number): number {
+  const last = a.i32[(h + H_LAST) >>> 2]! >>> 0;
+  if (last !== 0) {
+    const w = last >>> 2;
+    const cap = a.i32[w + 1]! >>> 0;
+    const mis = a.i32[w + 2]! >>> 0;
+    const off = a.i32[w + 3]! >>> 0;
+    if (cap - mis - off >= n) return last;
+    if (off === 0 && a.i32[w + 4] === 0 && cap >= n) {
+      a.i32[w + 2] = 0; // an empty unpinned chain: realign instead of allocating
+      return last;
+    }
+  }
+  const c = newChain(a, h, n);
+  if (last !== 0 && chainLen(a, last) === 0 && a.i32[(last + C_PINS) >>> 2] === 0 && a.i32[(h + H_FIRST) >>> 2] === last) {
+    // replace an empty, unpinned sole chain rather than leaving it in front
+    a.i32[(h + H_FIRST) >>> 2] = 0;
+    a.i32[(h + H_LAST) >>> 2] = 0;
+    a.free(last);
+  }
+  linkLast(a, h, c);
+  return c;
+}
+
+/** Count `n` bytes written into the tail space of the last chain as live. @locks requires buffer lock */
+export function commitTail(a: Arena, h: number, n: number): void {
+  const last = a.i32[(h + H_LAST) >>> 2]! >>> 0;
+  a.i32[(last + C_OFF) >>> 2] = (chainLen(a, last) + n) | 0;
+  setLen(a, h, length(a, h) + n);
+  a.f64[(h + H_NADD) >>> 3]! += n;
+}
+
+/** Append bytes. @locks requires buffer lock */
+export function addBytes(a: Arena, h: number, src: Uint8Array, n: number): void {
+  if (n === 0) return;
+  let done = 0;
+  const space = tailSpace(a, h);
+  if (space > 0) {
+    const k = Math.min(space, n);
+    const last = a.i32[(h + H_LAST) >>> 2]! >>> 0;
+    const at = chainStart(a, last) + chainLen(a, last);
+    if (k === n && n <= 16) {
+      const u8 = a.u8;
+      for (let i = 0; i < n; i++) u8[at + i] = src[i]!;
+    } else {
+      a.u8.set(n === src.length && k === n ? src : src.subarray(0, k), at);
+    }
+    a.i32[(last + C_OFF) >>> 2] = (chainLen(a, last) + k) | 0;
+    done = k;
+  }
+  if (done < n) {
+    const rest = n - done;
+    const c = reserveTail(a, h, rest);
+    a.u8.set(src.subarray(done, n), chainStart(a, c) + chainLen(a, c));
+    a.i32[(c + C_OFF) >>> 2] = (chainLen(a, c) + rest) | 0;
+  }
+  setLen(a, h, length(a, h) + n);
+  a.f64[(h + H_NADD) >>> 3]! += n;
+}
+
+/** Append a string as UTF-8; returns the byte count. @locks requires buffer lock */
+export function addString(a: Arena, h: number, s: string): number {
+  if (s.length === 0) return 0;
+  const maxBytes = s.length * 3;
+  let space = tailSpace(a, h);
+  let n: number;
+  if (space < maxBytes) {
+    n = Buffer.byteLength(s, 'utf8');
+    if (space < n) {
+      reserveTail(a, h, n);
+      space = tailSpace(a, h);
+    }
+  }
+  const last = a.i32[(h + H_LAST) >>> 2]! >>> 0;
+  const at = chainStart(a, last) + chainLen(a, last);
+  n = a.buf.write(s, at, space, 'utf8');
+  a.i32[(last + C_OFF) >>> 2] = (chainLen(a, last) + n) | 0;
+  setLen(a, h, length(a, h) + n);
+  a.f64[(h + H_NADD) >>> 3]! += n;
+  return n;
+}
+
+/** Insert bytes in front. @locks requires buffer lock */
+export function prependBytes(a: Arena, h: number, src: Uint8Array, n: number): void {
+  if (n === 0) return;
+  const i32 = a.i32;
+  let first = i32[(h + H_FIRST) >>> 2]! >>> 0;
+  let remaining = n;
+  if (first !== 0) {
+    const w = first >>> 2;
+    if (i32[w + 3] === 0 && i32[w + 4] === 0) {
+      // empty, unpinned: move its live area to the end so the prepend lands before it
+      const cap = i32[w + 1]! >>> 0;
+      i32[w + 2] = cap;
+    }
+    const mis = i32[w + 2]! >>> 0;
+    const k = Math.min(mis, remaining);
+    if (k > 0) {
+      const at = chainData(first) + mis - k;
+      a.u8.set(src.subarray(n - k, n), at);
+      i32[w + 2] = mis - k;
+      i32[w + 3] = (i32[w + 3]! >>> 0) + k;
+      remaining -= k;
+    }
+  }
+  if (remaining > 0) {
+    const c = newChain(a, h, remaining);
+    const cw = c >>> 2;
+    const cap = i32[cw + 1]! >>> 0;
+    a.u8.set(src.subarray(0, remaining), chainData(c) + cap - remaining);
+    i32[cw + 2] = cap - remaining;
+    i32[cw + 3] = remaining;
+    i32[cw] = first;
+    i32[(h + H_FIRST) >>> 2] = c;
+    if (first === 0) i32[(h + H_LAST) >>> 2] = c;
+    first = c;
+  }
+  setLen(a, h, length(a, h) + n);
+  a.f64[(h + H_FRONT) >>> 3]! -= n;
+  a.f64[(h + H_NADD) >>> 3]! += n;
+}
+
+/** Copy up to `n` bytes starting at logical position `pos` into dst[dstOff..]; returns the count. */
+export function copyOut(a: Arena, h: number, pos: number, dst: Uint8Array, dstOff: number, n: number): number {
+  const len = length(a, h);
+  if (pos >= len) return 0;
+  n = Math.min(n, len - pos);
+  let c = a.i32[(h + H_FIRST) >>> 2]! >>> 0;
+  let skip = pos;
+  let done = 0;
+  const u8 = a.u8;
+  while (c !== 0 && done < n) {
+    const clen = chainLen(a, c);
+    if (skip >= clen) {
+      skip -= clen;
+    } else {
+      const k = Math.min(clen - skip, n - done);
+      const from = chainStart(a, c) + skip;
+      if (k <= 16) {
+        for (let i = 0; i < k; i++) dst[dstOff + done + i] = u8[from + i]!;
+      } else {
+        dst.set(u8.subarray(from, from + k), dstOff + done);
+      }
+      done += k;
+      skip = 0;
+    }
+    c = chainNext(a, c);
+  }
+  return done;
+}
+
+/** Remove `n` bytes (at most the length) from the front. @locks requires buffer lock */
+export function drain(a: Arena, h: number, n: number): number {
+  const len = length(a, h);
+  if (n > len) n = len;
+  if (n <= 0) return 0;
+  const i32 = a.i32;
+  let remaining = n;
+  let c = i32[(h + H_FIRST) >>> 2]! >>> 0;
+  while (c !== 0) {
+    const w = c >>> 2;
+    const off = i32[w + 3]! >>> 0;
+    const next = i32[w]! >>> 0;
+    if (remaining < off) {
+      i32[w + 2] = (i32[w + 2]! >>> 0) + remaining;
+      i32[w + 3] = off - remaining;
+      remaining = 0;
+      break;
+    }
+    remaining -= off;
+    const isLast = next === 0;
+    const pinned = i32[w + 4]! > 0;
+    if (isLast) {
+      if (pinned) {
+        i32[w + 2] = (i32[w + 2]! >>> 0) + off; // keep the end where it is: a read may be landing after it
+        i32[w + 3] = 0;
+      } else if ((i32[w + 1]! >>> 0) <= KEEP_EMPTY_MAX) {
+        i32[w + 2] = 0;
+        i32[w + 3] = 0;
+      } else {
+        i32[(h + H_FIRST) >>> 2] = 0;
+        i32[(h + H_LAST) >>> 2] = 0;
+        a.free(c);
+        c = 0;
+        break;
+      }
+      i32[(h + H_FIRST) >>> 2] = c;
+      break;
+    }
+    i32[(h + H_FIRST) >>> 2] = next;
+    dropChain(a, c);
+    c = next;
+    if (remaining === 0) {
+      // the next chain may be empty only if it is the last one; leave it
+      break;
+    }
+  }
+  setLen(a, h, len - n);
+  a.f64[(h + H_FRONT) >>> 3]! += n;
+  a.f64[(h + H_NDEL) >>> 3]! += n;
+  return n;
+}
+
+/** Free every chain (the buffer is being destroyed). @locks requires buffer lock */
+export function freeAll(a: Arena, h: number): void {
+  const i32 = a.i32;
+  let c = i32[(h + H_FIRST) >>> 2]! >>> 0;
+  while (c !== 0) {
+    const next = chainNext(a, c);
+    dropChain(a, c);
+    c = next;
+  }
+  i32[(h + H_FIRST) >>> 2] = 0;
+  i32[(h + H_LAST) >>> 2] = 0;
+  setLen(a, h, 0);
+}
+
+/**
+ * Move all bytes of `src` to the end of `dst`. Same arena: chains are relinked, no copy. Different arenas: copied.
+ * @locks requires both buffers' locks
+ */
+export function moveAll(a: Arena, dst: number, sa: Arena, src: number, toFront: boolean): number {
+  const n = length(sa, src);
+  if (n === 0) return 0;
+  if (a !== sa || hasPinned(sa, src)) {
+    const tmp = new Uint8Array(n);
+    copyOut(sa, src, 0, tmp, 0, n);
+    drain(sa, src, n);
+    if (toFront) prependBytes(a, dst, tmp, n);
+    else addBytes(a, dst, tmp, n);
+    return n;
+  }
+  const i32 = a.i32;
+  const sFirst = i32[(src + H_FIRST) >>> 2]! >>> 0;
+  const sLast = i32[(src + H_LAST) >>> 2]! >>> 0;
+  // Skip empty chains at the ends of dst so the invariant "only the sole/pinned chain is empty" holds.
+  if (toFront) {
+    const dFirst = i32[(dst + H_FIRST) >>> 2]! >>> 0;
+    if (dFirst !== 0 && chainLen(a, dFirst) === 0 && chainNext(a, dFirst) === 0 && i32[(dFirst + C_PINS) >>> 2] === 0) {
+      i32[(dst + H_FIRST) >>> 2] = 0;
+      i32[(dst + H_LAST) >>> 2] = 0;
+      a.free(dFirst);
+    }
+    const dFirst2 = i32[(dst + H_FIRST) >>> 2]! >>> 0;
+    i32[(sLast + C_NEXT) >>> 2] = dFirst2;
+    i32[(dst + H_FIRST) >>> 2] = sFirst;
+    if (dFirst2 === 0) i32[(dst + H_LAST) >>> 2] = sLast;
+    a.f64[(dst + H_FRONT) >>> 3]! -= n;
+  } else {
+    const dLast = i32[(dst + H_LAST) >>> 2]! >>> 0;
+    if (dLast !== 0 && chainLen(a, dLast) === 0 && i32[(dLast + C_PINS) >>> 2] === 0 && i32[(dst + H_FIRST) >>> 2] === dLast) {
+      i32[(dst + H_FIRST) >>> 2] = 0;
+      i32[(dst + H_LAST) >>> 2] = 0;
+      a.free(dLast);
+    } else if (dLast !== 0 && chainLen(a, dLast) === 0) {
+      // a pinned empty chain cannot be dropped; copy instead to keep the list valid
+      const tmp = new Uint8Array(n);
+      copyOut(sa, src, 0, tmp, 0, n);
+      drain(sa, src, n);
+      addBytes(a, dst, tmp, n);
+      return n;
+    }
+    linkLast(a, dst, sFirst);
+    i32[(dst + H_LAST) >>> 2] = sLast;
+  }
+  setLen(a, dst, length(a, dst) + n);
+  a.f64[(dst + H_NADD) >>> 3]! += n;
+  i32[(src + H_FIRST) >>> 2] = 0;
+  i32[(src + H_LAST) >>> 2] = 0;
+  setLen(sa, src, 0);
+  sa.f64[(src + H_FRONT) >>> 3]! += n;
+  sa.f64[(src + H_NDEL) >>> 3]! += n;
+  return n;
+}
+
+function hasPinned(a: Arena, h: number): boolean {
+  for (let c = a.i32[(h + H_FIRST) >>> 2]! >>> 0; c !== 0; c = chainNext(a, c)) {
+    if (a.i32[(c + C_PINS) >>> 2]! > 0) return true;
+  }
+  return false;
+}
+
+/**
+ * Move up to `n` bytes from the front of `src` to the end of `dst`: whole chains are relinked when both are in one
+ * arena, the partial rest is copied. Returns the count moved. @locks requires both buffers' locks
+ */
+export function moveN(a: Arena, dst: number, sa: Arena, src: number, n: number): number {
+  const len = length(sa, src);
+  if (n >= len) return moveAll(a, dst, sa, src, false);
+  if (n <= 0) return 0;
+  const tmp = new Uint8Array(n);
+  copyOut(sa, src, 0, tmp, 0, n);
+  drain(sa, src, n);
+  addBytes(a, dst, tmp, n);
+  return n;
+}
+
+/**
+ * Make the first `n` bytes contiguous and return the offset of the first byte in the arena. @locks requires buffer lock
+ */
+export function pullup(a: Arena, h: number, n: number): number {
+  const first = a.i32[(h + H_FIRST) >>> 2]! >>> 0;
+  if (chainLen(a, first) >= n) return chainStart(a, first);
+  const c = a.alloc(Math.max(n, MIN_CHAIN) + CHAIN_HDR);
+  const cap = a.blockSize(c) - CHAIN_HDR;
+  const w = c >>> 2;
+  copyOut(a, h, 0, a.u8, chainData(c), n);
+  const nadd = a.f64[(h + H_NADD) >>> 3]!;
+  const ndel = a.f64[(h + H_NDEL) >>> 3]!;
+  const front = a.f64[(h + H_FRONT) >>> 3]!;
+  drain(a, h, n);
+  a.f64[(h + H_NDEL) >>> 3] = ndel; // a pullup is not a change the callbacks see
+  a.f64[(h + H_NADD) >>> 3] = nadd;
+  a.f64[(h + H_FRONT) >>> 3] = front;
+  a.i32[w] = 0;
+  a.i32[w + 1] = cap;
+  a.i32[w + 2] = 0;
+  a.i32[w + 3] = n;
+  a.i32[w + 4] = 0;
+  a.i32[w + 5] = 0;
+  const nf = a.i32[(h + H_FIRST) >>> 2]! >>> 0;
+  if (nf !== 0 && chainLen(a, nf) === 0 && chainNext(a, nf) === 0 && a.i32[(nf + C_PINS) >>> 2] === 0) {
+    a.free(nf); // the remaining chain is empty and unpinned: drop it
+    a.i32[(h + H_FIRST) >>> 2] = 0;
+    a.i32[(h + H_LAST) >>> 2] = 0;
+  }
+  const rest = a.i32[(h + H_FIRST) >>> 2]! >>> 0;
+  a.i32[w] = rest;
+  a.i32[(h + H_FIRST) >>> 2] = c;
+  if (rest === 0) a.i32[(h + H_LAST) >>> 2] = c;
+  setLen(a, h, length(a, h) + n);
+  return chainData(c);
+}
+
+/** First chain at or after logical `pos`: returns [chain, offsetInChain] or [0, 0] past the end. */
+export function seek(a: Arena, h: number, pos: number): [number, number] {
+  let c = a.i32[(h + H_FIRST) >>> 2]! >>> 0;
+  while (c !== 0) {
+    const clen = chainLen(a, c);
+    if (pos < clen) return [c, pos];
+    pos -= clen;
+    c = chainNext(a, c);
+  }
+  return [0, 0];
+}
+
+/** Byte at logical position `pos` (caller guarantees pos < length). */
+export function byteAt(a: Arena, h: number, pos: number): number {
+  const [c, o] = seek(a, h, pos);
+  return a.u8[chainStart(a, c) + o]!;
+}
+
+/**
+ * Find the first occurrence of `what` at or after `start`, ending at or before `end`. Returns the position or -1.
+ */
+export function search(a: Arena, h: number, what: Uint8Array, start: number, end: number): number {
+  const n = what.length;
+  if (n === 0) return -1;
+  const len = length(a, h);
+  if (end > len) end = len;
+  if (start + n > end) return -1;
+  const first = what[0]!;
+  const u8 = a.u8;
+  let [c, o] = seek(a, h, start);
+  let pos = start;
+  while (c !== 0 && pos + n <= end) {
+    const base = chainStart(a, c);
+    const clen = chainLen(a, c);
+    const limit = Math.min(clen, o + (end - n + 1 - pos));
+    let i = o < limit ? u8.subarray(base + o, base + limit).indexOf(first) : -1;
+    while (i !== -1) {
+      const at = pos + i;
+      if (matchAt(a, h, c, o + i, what)) return at;
+      const ni = u8.subarray(base + o + i + 1, base + limit).indexOf(first);
+      i = ni === -1 ? -1 : i + 1 + ni;
+    }
+    pos += clen - o;
+    o = 0;
+    c = chainNext(a, c);
+  }
+  return -1;
+}
+
+function matchAt(a: Arena, _h: number, c: number, o: number, what: Uint8Array): boolean {
+  const u8 = a.u8;
+  let k = 0;
+  while (c !== 0 && k < what.length) {
+    const base = chainStart(a, c);
+    const clen = chainLen(a, c);
+    while (o < clen && k < what.length) {
+      if (u8[base + o] !== what[k]) return false;
+      o++;
+      k++;
+    }
+    c = chainNext(a, c);
+    o = 0;
+  }
+  return k === what.length;
+}
+
+/** Position of the first byte in `set` (a 256-entry table) at or after `start`, or -1. */
+export function findAnyOf(a: Arena, h: number, start: number, b1: number, b2: number): number {
+  let [c, o] = seek(a, h, start);
+  let pos = start - o;
+  const u8 = a.u8;
+  while (c !== 0) {
+    const base = chainStart(a, c);
+    const clen = chainLen(a, c);
+    const view = u8.subarray(base + o, base + clen);
+    let i = view.indexOf(b1);
+    if (b2 !== b1) {
+      const j = view.indexOf(b2);
+      if (j !== -1 && (i === -1 || j < i)) i = j;
+    }
+    if (i !== -1) return pos + o + i;
+    pos += clen;
+    o = 0;
+    c = chainNext(a, c);
+  }
+  return -1;
+}
+
+/** Structural check used by tests and lock-debug mode; throws on the first broken invariant. */
+export function validate(a: Arena, h: number): void {
+  const i32 = a.i32;
+  let c = i32[(h + H_FIRST) >>> 2]! >>> 0;
+  const last = i32[(h + H_LAST) >>> 2]! >>> 0;
+  let total = 0;
+  let prev = 0;
+  let count = 0;
+  while (c !== 0) {
+    const cap = i32[(c + C_CAP) >>> 2]! >>> 0;
+    const mis = i32[(c + C_MIS) >>> 2]! >>> 0;
+    const off = i32[(c + C_OFF) >>> 2]! >>> 0;
+    if (mis + off > cap) throw new Error(`evbuffer: chain ${c} overflows (${mis}+${off}>${cap})`);
+    if (cap > a.blockSize(c) - CHAIN_HDR) throw new Error(`evbuffer: chain ${c} capacity exceeds its block`);
+    if (off === 0 && chainNext(a, c) !== 0 && i32[(c + C_PINS) >>> 2] === 0) throw new Error(`evbuffer: empty chain ${c} in the middle`);
+    total += off;
+    prev = c;
+    c = chainNext(a, c);
+    if (++count > 1e7) throw new Error('evbuffer: chain cycle');
+  }
+  if (prev !== last) throw new Error(`evbuffer: last chain ${last} is not the end of the list (${prev})`);
+  if (total !== length(a, h)) throw new Error(`evbuffer: length ${length(a, h)} but chains hold ${total}`);
+}

@@ -1,0 +1,167 @@
+import { rlockInit, rlockLock, rlockUnlock } from './rlock.ts';
+import { codedError } from '../errors.ts';
+import { THREAD_TAG } from './thread-id.ts';
+
+/**
+ * Arena: a shared-memory heap in one growable SharedArrayBuffer. Every evbuffer chain, evbuffer header, bufferevent
+ * header and lock lives in an arena, addressed by byte offset, so any thread that holds the arena's SAB (it travels
+ * with an exported object) reads the same memory; a grow is visible to every thread at once (growable SABs never move).
+ *
+ * Each thread has one arena of its own (`localArena()`), made on first use. Blocks are never moved between arenas:
+ * a buffer's chains always come from the buffer's home arena, whichever thread allocates them (under the arena lock).
+ *
+ * Header layout (byte offsets, HEADER_BYTES = 256):
+ *
+ * | bytes   | field          | protected by | meaning                                                        |
+ * |---------|----------------|--------------|----------------------------------------------------------------|
+ * | 0..19   | lock           | (itself)     | RLock guarding the fields below                                |
+ * | 20..23  | magic          | write-once   | ARENA_MAGIC, checked when a thread attaches                    |
+ * | 24..27  | top            | arena lock   | bump pointer: first never-allocated byte                       |
+ * | 28..31  | liveBlocks     | arena lock   | blocks allocated and not freed (for leak checks in tests)      |
+ * | 32..159 | freeHead[32]   | arena lock   | head of the free list for size class k (block = 2^k bytes)     |
+ * | 160..163| gid            | write-once   | THREAD_TAG of the creating thread: process-wide unique id       |
+ *
+ * Block layout: an 8-byte prefix {class: i32, tag: i32} then the payload; `alloc` returns the payload offset
+ * (8-aligned). A free block's first payload word links to the next free block of its class (0 ends the list).
+ * Sizes are powers of two from 32 bytes (class 5); a block freed at the very top lowers `top` instead of being
+ * listed, so a buffer that grows and drains returns its memory to the arena. A SharedArrayBuffer cannot shrink, so
+ * memory is given back to the arena for reuse by any object, not to the operating system.
+ */
+const ARENA_MAGIC = 0x45564152; // "EVAR"
+const HEADER_BYTES = 256;
+const W_MAGIC = 5;
+/** Word 40 (byte 160): the creating thread's THREAD_TAG, a process-wide unique id used to order locks. */
+const W_GID = 40;
+const W_TOP = 6;
+const W_LIVE = 7;
+const W_FREE = 8;
+const MIN_CLASS = 5;
+const MAX_CLASS = 31;
+const TAG_LIVE = 0x11ee;
+const TAG_FREE = 0x0f0f;
+/** Growable SABs only reserve address space up front; 4 GiB keeps every offset in an unsigned 32-bit word. */
+export const ARENA_MAX_BYTES = 2 ** 32 - 8;
+const INITIAL_BYTES = 1 << 20;
+
+export class Arena {
+  readonly sab: SharedArrayBuffer;
+  readonly i32: Int32Array;
+  readonly u8: Uint8Array;
+  readonly f64: Float64Array;
+  readonly buf: Buffer;
+  /** Process-wide unique (the creating thread's tag): the first key of the global lock order. */
+  readonly id: number;
+
+  private constructor(sab: SharedArrayBuffer, id: number) {
+    this.sab = sab;
+    // Length-tracking views: they follow every grow, whichever thread grows.
+    this.i32 = new Int32Array(sab);
+    this.u8 = new Uint8Array(sab);
+    this.f64 = new Float64Array(sab);
+    this.buf = Buffer.from(sab);
+    if (id !== 0) this.i32[W_GID] = id;
+    this.id = this.i32[W_GID]!;
+  }
+
+  static create(): Arena {
+    const sab = new SharedArrayBuffer(INITIAL_BYTES, { maxByteLength: ARENA_MAX_BYTES });
+    const a = new Arena(sab, THREAD_TAG);
+    rlockInit(a.i32, 0);
+    a.i32[W_TOP] = HEADER_BYTES;
+    a.i32[W_LIVE] = 0;
+    Atomics.store(a.i32, W_MAGIC, ARENA_MAGIC); // publish: the header is initialized
+    arenasBySab.set(sab, a);
+    return a;
+  }
+
+  /** The Arena object for a SAB received from another thread (one object per SAB per thread). */
+  static attach(sab: SharedArrayBuffer): Arena {
+    const known = arenasBySab.get(sab);
+    if (known) return known;
+    const a = new Arena(sab, 0);
+    if (Atomics.load(a.i32, W_MAGIC) !== ARENA_MAGIC) throw new TypeError('not a bufferevent arena');
+    arenasBySab.set(sab, a);
+    return a;
+  }
+
+  /** Allocate `n` bytes (8-aligned payload offset). @thread any @locks takes the arena lock */
+  alloc(n: number): number {
+    const cls = classFor(n + 8);
+    const i32 = this.i32;
+    rlockLock(i32, 0);
+    try {
+      let blk = i32[W_FREE + cls]! >>> 0;
+      if (blk !== 0) {
+        i32[W_FREE + cls] = i32[blk >>> 2]!; // pop: payload word 0 links to the next free block
+      } else {
+        const size = 2 ** cls;
+        const top = i32[W_TOP]! >>> 0;
+        const raw = top;
+        const end = raw + size;
+        if (end > this.sab.byteLength) this.grow(end);
+        i32[W_TOP] = end | 0;
+        blk = raw + 8;
+      }
+      i32[(blk >>> 2) - 2] = cls;
+      i32[(blk >>> 2) - 1] = TAG_LIVE;
+      i32[W_LIVE]!++;
+      return blk;
+    } finally {
+      rlockUnlock(i32, 0);
+    }
+  }
+
+  /** Payload bytes usable in the block at `blk`. */
+  blockSize(blk: number): number {
+    return 2 ** this.i32[(blk >>> 2) - 2]! - 8;
+  }
+
+  /** Return a block. @thread any @locks takes the arena lock */
+  free(blk: number): void {
+    const i32 = this.i32;
+    rlockLock(i32, 0);
+    try {
+      const w = blk >>> 2;
+      if (i32[w - 1] !== TAG_LIVE) throw new Error(`arena: double free or bad block at ${blk}`);
+      const cls = i32[w - 2]!;
+      i32[w - 1] = TAG_FREE;
+      i32[W_LIVE]!--;
+      const raw = blk - 8;
+      if (raw + 2 ** cls === i32[W_TOP]! >>> 0) {
+        i32[W_TOP] = raw | 0; // the top block: give the space back to the bump region
+      } else {
+        i32[w] = i32[W_FREE + cls]!;
+        i32[W_FREE + cls] = blk | 0;
+      }
+    } finally {
+      rlockUnlock(i32, 0);
+    }
+  }
+
+  /** Blocks allocated and not yet freed (diagnostics and leak tests). */
+  liveBlocks(): number {
+    return Atomics.load(this.i32, W_LIVE);
+  }
+
+  private grow(end: number): void {
+    if (end > ARENA_MAX_BYTES) throw codedError('ERR_BEV_ARENA_FULL', 'shared-memory arena is full (4 GiB)');
+    let len = this.sab.byteLength;
+    while (len < end) len = Math.min(ARENA_MAX_BYTES, len * 2);
+    this.sab.grow(len);
+  }
+}
+
+function classFor(bytes: number): number {
+  let cls = MIN_CLASS;
+  while (2 ** cls < bytes) cls++;
+  if (cls > MAX_CLASS) throw codedError('ERR_BEV_ARENA_FULL', `allocation of ${bytes} bytes is too large`);
+  return cls;
+}
+
+const arenasBySab = new WeakMap<SharedArrayBuffer, Arena>();
+
+let local: Arena | null = null;
+/** This thread's own arena. */
+export function localArena(): Arena {
+  return (local ??= Arena.create());
+}

@@ -1,0 +1,147 @@
+import { THREAD_TAG } from './thread-id.ts';
+import { codedError } from '../errors.ts';
+
+/**
+ * RLock: a recursive futex lock living in shared memory. The JS object holds no lock state; every thread that can see
+ * the SharedArrayBuffer can build its own view and lock it.
+ *
+ * Shared layout: 5 Int32 words at a 4-aligned byte offset (NUMBYTES = 20).
+ *
+ * | word | field   | written by                  | read by      | meaning                                             |
+ * |------|---------|-----------------------------|--------------|-----------------------------------------------------|
+ * | 0    | state   | any thread, Atomics CAS/xchg| any          | 0 free, 1 held and no waiters, 2 held with waiters  |
+ * | 1    | owner   | the holder (Atomics.store)  | any          | THREAD_TAG of the holder; 0 while free              |
+ * | 2    | depth   | the holder only             | the holder   | recursion depth, >= 1 while held                    |
+ * | 3    | refs    | Atomics.add by users        | any          | objects using this lock (bufferevent, evbuffers...) |
+ * | 4    | flags   | Atomics.or / and            | any          | bit 0 OWNER_DIED: recovered from a dead holder      |
+ *
+ * Protocol (Drepper, "Futexes are tricky", mutex #2): acquire by CAS 0->1; if contended, exchange the state to 2 and
+ * `Atomics.wait` on it while it is 2; release by decrementing: if the old value was 2, store 0 and notify one waiter.
+ * No wake-up is lost: a waiter only sleeps while the word is still 2, and every release from 2 notifies.
+ * The owner word is published with Atomics.store after the CAS, and read with Atomics.load: a thread compares it to
+ * its own tag to detect recursion, which is exact because only the holder ever writes its own tag there.
+ *
+ * Waits are sliced (WAIT_SLICE_MS) so a blocked thread re-checks the lock word regularly: a wait never blocks a
+ * thread forever on a lost notification, and the threads layer can add owner-death checks between slices.
+ */
+export const RLOCK_NUMBYTES = 20;
+const STATE = 0;
+const OWNER = 1;
+const DEPTH = 2;
+const REFS = 3;
+const FLAGS = 4;
+export const RLOCK_FLAG_OWNER_DIED = 1;
+const WAIT_SLICE_MS = 50;
+
+let lockDebugging = process.env.BUFFEREVENT_LOCK_DEBUG === '1';
+
+/** Turn on lock debugging (libevent's evthread_enable_lock_debugging): holds are asserted where code requires them. */
+export function enableLockDebugging(): void {
+  lockDebugging = true;
+}
+export function lockDebuggingEnabled(): boolean {
+  return lockDebugging;
+}
+
+/** Initialize the words of a new lock (refs = 1). Call once, before the offset is published to anyone. */
+export function rlockInit(i32: Int32Array, off: number): void {
+  const w = off >>> 2;
+  i32[w + STATE] = 0;
+  i32[w + OWNER] = 0;
+  i32[w + DEPTH] = 0;
+  i32[w + REFS] = 1;
+  i32[w + FLAGS] = 0;
+}
+
+/** Acquire (recursive). Blocks this thread while another holds it. @thread any */
+export function rlockLock(i32: Int32Array, off: number): void {
+  const w = off >>> 2;
+  if (Atomics.load(i32, w + OWNER) === THREAD_TAG) {
+    i32[w + DEPTH]!++;
+    return;
+  }
+  let c = Atomics.compareExchange(i32, w + STATE, 0, 1);
+  if (c !== 0) {
+    if (c !== 2) c = Atomics.exchange(i32, w + STATE, 2);
+    while (c !== 0) {
+      Atomics.wait(i32, w + STATE, 2, WAIT_SLICE_MS);
+      c = Atomics.exchange(i32, w + STATE, 2);
+    }
+  }
+  Atomics.store(i32, w + OWNER, THREAD_TAG); // publish the holder; pairs with the Atomics.load above
+  i32[w + DEPTH] = 1;
+}
+
+/** Try to acquire without blocking. Returns true when this thread now holds it (one more level if it already did). */
+export function rlockTryLock(i32: Int32Array, off: number): boolean {
+  const w = off >>> 2;
+  if (Atomics.load(i32, w + OWNER) === THREAD_TAG) {
+    i32[w + DEPTH]!++;
+    return true;
+  }
+  if (Atomics.compareExchange(i32, w + STATE, 0, 1) !== 0) return false;
+  Atomics.store(i32, w + OWNER, THREAD_TAG);
+  i32[w + DEPTH] = 1;
+  return true;
+}
+
+/**
+ * Acquire without blocking the thread's event loop: spins through `Atomics.waitAsync` until the lock is taken.
+ * For threads that must stay responsive (the main thread, an event-base thread). @thread any
+ */
+export async function rlockLockAsync(i32: Int32Array, off: number): Promise<void> {
+  const w = off >>> 2;
+  if (rlockTryLock(i32, off)) return;
+  for (;;) {
+    const c = Atomics.exchange(i32, w + STATE, 2);
+    if (c === 0) break;
+    const r = Atomics.waitAsync(i32, w + STATE, 2, WAIT_SLICE_MS);
+    if (r.async) await r.value;
+  }
+  Atomics.store(i32, w + OWNER, THREAD_TAG);
+  i32[w + DEPTH] = 1;
+}
+
+/** Release one level. Throws ERR_BEV_LOCK_NOT_HELD when this thread does not hold it. @thread holder */
+export function rlockUnlock(i32: Int32Array, off: number): void {
+  const w = off >>> 2;
+  if (Atomics.load(i32, w + OWNER) !== THREAD_TAG || i32[w + DEPTH]! <= 0) {
+    throw codedError('ERR_BEV_LOCK_NOT_HELD', 'unlock of a lock this thread does not hold');
+  }
+  if (--i32[w + DEPTH]! > 0) return;
+  Atomics.store(i32, w + OWNER, 0);
+  // Release: the old value tells whether anyone may be sleeping.
+  if (Atomics.sub(i32, w + STATE, 1) !== 1) {
+    Atomics.store(i32, w + STATE, 0);
+    Atomics.notify(i32, w + STATE, 1);
+  }
+}
+
+/** True when this thread holds the lock. */
+export function rlockHeldByMe(i32: Int32Array, off: number): boolean {
+  return Atomics.load(i32, (off >>> 2) + OWNER) === THREAD_TAG;
+}
+
+/** Current recursion depth as seen by the holder (0 if this thread does not hold it). */
+export function rlockDepth(i32: Int32Array, off: number): number {
+  const w = off >>> 2;
+  return Atomics.load(i32, w + OWNER) === THREAD_TAG ? i32[w + DEPTH]! : 0;
+}
+
+/** Lock debugging: throw unless this thread holds the lock (EVLOCK_ASSERT_LOCKED). No-op when debugging is off. */
+export function rlockAssertHeld(i32: Int32Array, off: number): void {
+  if (lockDebugging && Atomics.load(i32, (off >>> 2) + OWNER) !== THREAD_TAG) {
+    throw codedError('ERR_BEV_LOCK_ASSERT', 'internal operation ran without the lock it requires');
+  }
+}
+
+export function rlockRef(i32: Int32Array, off: number): void {
+  Atomics.add(i32, (off >>> 2) + REFS, 1);
+}
+/** Drop one reference; returns true when it was the last (the caller then frees the lock's memory). */
+export function rlockUnref(i32: Int32Array, off: number): boolean {
+  return Atomics.sub(i32, (off >>> 2) + REFS, 1) === 1;
+}
+export function rlockFlags(i32: Int32Array, off: number): number {
+  return Atomics.load(i32, (off >>> 2) + FLAGS);
+}

@@ -1,0 +1,84 @@
+import { rangeError, typeError } from './errors.ts';
+
+/** Argument checks shared by every public function. Each throws the coded error the API contract names. */
+
+export function isBytes(v: unknown): v is Uint8Array {
+  return v instanceof Uint8Array;
+}
+
+/** An input `data, size?` pair: returns the byte count to use; `data` must be a Uint8Array or string. */
+export function inputSize(data: unknown, size: unknown, name = 'data'): number {
+  let avail: number;
+  if (data instanceof Uint8Array) avail = data.length;
+  else if (typeof data === 'string') avail = -1;
+  else throw typeError(name, 'of type Uint8Array or string', data);
+  if (size === undefined || size === null) return avail;
+  const n = sizeArg(size, 'size');
+  if (avail >= 0 && n > avail) throw rangeError('size', `<= ${avail} (the length of data)`, n);
+  return n;
+}
+
+/** A C `size_t`: a non-negative integer (or Infinity for "all" in drain-like calls). */
+export function sizeArg(v: unknown, name: string): number {
+  if (typeof v !== 'number') throw typeError(name, 'of type number', v);
+  if (Number.isNaN(v) || v < 0 || (!Number.isInteger(v) && v !== Infinity)) throw rangeError(name, '>= 0 and an integer', v);
+  return v;
+}
+
+/** A C `int`: any integer in the 32-bit range. */
+export function intArg(v: unknown, name: string): number {
+  if (typeof v !== 'number') throw typeError(name, 'of type number', v);
+  if (!Number.isInteger(v)) throw rangeError(name, 'an integer', v);
+  if (v < -(2 ** 31) || v > 2 ** 32 - 1) throw rangeError(name, 'a 32-bit integer', v);
+  return v;
+}
+
+/** An `ev_ssize_t` where -1 (any negative) means "all". */
+export function ssizeArg(v: unknown, name: string): number {
+  if (typeof v !== 'number') throw typeError(name, 'of type number', v);
+  if (Number.isNaN(v) || !Number.isInteger(v)) throw rangeError(name, 'an integer', v);
+  return v;
+}
+
+/** A bitmask: bits outside the defined ones are ignored, so -1 / ~0 means all. */
+export function maskArg(v: unknown, name: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw typeError(name, 'an integer bitmask', v);
+  return v;
+}
+
+export function fnOrNull<T>(v: unknown, name: string): T | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v !== 'function') throw typeError(name, 'a function or null', v);
+  return v as T;
+}
+
+export function outBytes(v: unknown, size: unknown, name = 'data'): number {
+  if (!(v instanceof Uint8Array)) throw typeError(name, 'of type Uint8Array', v);
+  if (size === undefined || size === null) return v.length;
+  const n = sizeArg(size, 'size');
+  if (n > v.length) throw rangeError('size', `<= ${v.length} (the length of data)`, n);
+  return n;
+}
+
+export function objOrNull<T extends object>(v: unknown, name: string): T | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v !== 'object') throw typeError(name, 'an object or null', v);
+  return v as T;
+}
+
+export interface Timeval {
+  tv_sec: number;
+  tv_usec: number;
+}
+
+/** A `struct timeval *`: returns milliseconds, or null for NULL. */
+export function timevalArg(v: unknown, name: string): number | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v !== 'object') throw typeError(name, 'a { tv_sec, tv_usec } object or null', v);
+  const t = v as Partial<Timeval>;
+  const s = t.tv_sec ?? 0;
+  const us = t.tv_usec ?? 0;
+  if (typeof s !== 'number' || typeof us !== 'number') throw typeError(name, 'a { tv_sec: number, tv_usec: number } object', v);
+  if (!Number.isFinite(s) || !Number.isFinite(us) || s < 0 || us < 0) throw rangeError(name, 'a non-negative time', v);
+  return s * 1000 + us / 1000;
+}
