@@ -515,8 +515,9 @@ export class UdpResolver {
       case RCODE_SERVFAIL:
       case RCODE_NOTIMP:
       case RCODE_REFUSED:
-        // evdns reissues to another nameserver; FAIL once none is left.
-        this.nextServer(q, EVUTIL_EAI_FAIL);
+        // evdns reissues to another nameserver; FAIL once none is left.  A
+        // late refusal from a server already given up on changes nothing.
+        if (this.servers[q.serverIndex]?.key === source) this.nextServer(q, EVUTIL_EAI_FAIL);
         return;
       default:
         this.queryFinished(q, { err: EVUTIL_EAI_FAIL, addrs: [] });

@@ -65,19 +65,27 @@ function ipv4Bytes(a: string): Buffer {
   return Buffer.from(parts);
 }
 
-function ipv6Bytes(a: string): Buffer {
+function ipv6Bytes(text: string): Buffer {
+  let a = text;
+  let v4: Buffer | null = null;
+  const dotted = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(a);
+  if (dotted !== null) {
+    v4 = ipv4Bytes(dotted[2] ?? '');
+    a = `${dotted[1] ?? ''}0:0`;
+  }
   const halves = a.split('::');
-  if (halves.length > 2) throw new Error(`bad IPv6 address in test table: ${a}`);
+  if (halves.length > 2) throw new Error(`bad IPv6 address in test table: ${text}`);
   const groups = (s: string | undefined): number[] => (s ? s.split(':').map((g) => parseInt(g, 16)) : []);
   const head = groups(halves[0]);
   const tail = halves.length === 2 ? groups(halves[1]) : [];
   const fill = halves.length === 2 ? 8 - head.length - tail.length : 0;
   const all = [...head, ...new Array<number>(fill).fill(0), ...tail];
   if (all.length !== 8 || all.some((g) => !Number.isInteger(g) || g < 0 || g > 0xffff)) {
-    throw new Error(`bad IPv6 address in test table: ${a}`);
+    throw new Error(`bad IPv6 address in test table: ${text}`);
   }
   const out = Buffer.alloc(16);
   all.forEach((g, i) => out.writeUInt16BE(g, i * 2));
+  if (v4 !== null) v4.copy(out, 12);
   return out;
 }
 

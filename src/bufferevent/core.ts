@@ -1,0 +1,728 @@
+import { EventBase, EvCallback, EV_READ, EV_WRITE } from '../event/base.ts';
+import { Evbuffer, EVBUFFER_CB_ENABLED, EVBUFFER_CB_NODEFER, type EvbufferCbEntry } from '../evbuffer/evbuffer.ts';
+import { Arena, localArena } from '../shm/arena.ts';
+import { RLOCK_NUMBYTES, rlockInit, rlockLock, rlockRef, rlockUnlock, rlockUnref } from '../shm/rlock.ts';
+import { THREAD_TAG } from '../shm/thread-id.ts';
+import { codedError, freedError, typeError } from '../errors.ts';
+import { fnOrNull, intArg, maskArg, objOrNull, sizeArg, timevalArg, inputSize } from '../validate.ts';
+
+// ---- constants (bufferevent.h) ---------------------------------------------------------------------------------------
+export const BEV_EVENT_READING = 0x01;
+export const BEV_EVENT_WRITING = 0x02;
+export const BEV_EVENT_EOF = 0x10;
+export const BEV_EVENT_ERROR = 0x20;
+export const BEV_EVENT_TIMEOUT = 0x40;
+export const BEV_EVENT_CONNECTED = 0x80;
+export const BEV_OPT_CLOSE_ON_FREE = 1;
+export const BEV_OPT_THREADSAFE = 2;
+export const BEV_OPT_DEFER_CALLBACKS = 4;
+export const BEV_OPT_UNLOCK_CALLBACKS = 8;
+const BEV_OPT_ALL = 15;
+export const BEV_TRIG_IGNORE_WATERMARKS = 1 << 16;
+export const BEV_TRIG_DEFER_CALLBACKS = BEV_OPT_DEFER_CALLBACKS;
+export const BEV_NORMAL = 0;
+export const BEV_FLUSH = 1;
+export const BEV_FINISHED = 2;
+
+/** Suspend reasons, OR-ed into the read/write suspend words (bufferevent-internal.h). */
+export const BEV_SUSPEND_WM = 0x01; // read: input at/above the high watermark; a filter's choked output
+export const BEV_SUSPEND_BW = 0x02; // rate limits (not implemented: no rate limiting in this chapter)
+export const BEV_SUSPEND_LOOKUP = 0x08; // DNS lookup in progress (socket, connect_hostname)
+export const BEV_SUSPEND_FILT_READ = 0x10; // set on an underlying by its filter while the filter does not read
+
+export type BevDataCb = (bev: Bufferevent, ctx: unknown) => void;
+export type BevEventCb = (bev: Bufferevent, what: number, ctx: unknown) => void;
+
+/**
+ * Shared header of a bufferevent (HDR = 128 bytes, 8-aligned, in the creating thread's arena). Every field is
+ * protected by the bufferevent lock (when it has one; otherwise the bufferevent is confined to its owner thread).
+ *
+ * | byte | type | field        | meaning                                                                      |
+ * |------|------|--------------|------------------------------------------------------------------------------|
+ * | 0    | i32  | lockOff      | RLock shared with both evbuffers (and a pair partner / filter underlying), 0 |
+ * | 4    | i32  | refcnt       | libevent's refcnt (Atomics): user + running ops + queued runner + DNS + ...  |
+ * | 8    | i32  | enabled      | EV_READ / EV_WRITE as the user set them (never shows suspension)             |
+ * | 12   | i32  | readSusp     | BEV_SUSPEND_* reasons reading is suspended                                   |
+ * | 16   | i32  | writeSusp    | BEV_SUSPEND_* reasons writing is suspended                                   |
+ * | 20   | i32  | options      | BEV_OPT_* given at creation                                                  |
+ * | 24   | i32  | state        | S_DEAD (refcnt reached 0: every call throws ERR_BEV_FREED), S_FINALIZED      |
+ * | 28   | i32  | owner        | THREAD_TAG of the base's thread                                              |
+ * | 32   | f64  | wmReadLow    | read low watermark                                                           |
+ * | 40   | f64  | wmReadHigh   | read high watermark (0 = none)                                               |
+ * | 48   | f64  | wmWriteLow   | write low watermark                                                          |
+ * | 56   | f64  | wmWriteHigh  | write high watermark (0 = none)                                              |
+ * | 64   | f64  | timeoutRead  | read timeout in ms, -1 for none                                              |
+ * | 72   | f64  | timeoutWrite | write timeout in ms, -1 for none                                             |
+ * | 80   | i32  | input        | input evbuffer header offset                                                 |
+ * | 84   | i32  | output       | output evbuffer header offset                                                |
+ * | 88   | i32  | cbPending    | 1 readcb pending, 2 writecb pending (deferred delivery)                      |
+ * | 92   | i32  | eventPending | BEV_EVENT_* bits waiting for deferred delivery                               |
+ * | 96   | i32  | dnsError     | last EVUTIL_EAI_* code of connect_hostname                                   |
+ * | 100  | i32  | errnoPending | errno captured with a deferred event                                         |
+ */
+const HDR = 128;
+const O_LOCK = 0;
+const O_REF = 4;
+const O_ENABLED = 8;
+const O_RSUSP = 12;
+const O_WSUSP = 16;
+const O_OPTIONS = 20;
+const O_STATE = 24;
+const O_OWNER = 28;
+const O_WM_RLOW = 32;
+const O_WM_RHIGH = 40;
+const O_WM_WLOW = 48;
+const O_WM_WHIGH = 56;
+const O_TO_READ = 64;
+const O_TO_WRITE = 72;
+const O_INPUT = 80;
+const O_OUTPUT = 84;
+const O_CBPEND = 88;
+const O_EVPEND = 92;
+const O_DNSERR = 96;
+const O_ERRNO = 100;
+const S_DEAD = 1;
+const S_FINALIZED = 2;
+const PEND_READ = 1;
+const PEND_WRITE = 2;
+
+/** The per-type operations table (libevent's `struct bufferevent_ops`). */
+export interface BevOps {
+  readonly type: 'socket' | 'pair' | 'filter';
+  enable(bev: Bufferevent, ev: number): number;
+  disable(bev: Bufferevent, ev: number): number;
+  /** Run when the refcount reaches 0. */
+  unlink(bev: Bufferevent): void;
+  /** Run at finalization, from the loop. */
+  destruct(bev: Bufferevent): void;
+  adjTimeouts(bev: Bufferevent): number;
+  flush(bev: Bufferevent, iotype: number, mode: number): number;
+}
+
+let lastSocketErrno = 0;
+/** EVUTIL_SOCKET_ERROR(): the last socket error seen on this thread (a positive errno). */
+export function socketError(): number {
+  return lastSocketErrno;
+}
+export function setSocketError(e: number): void {
+  lastSocketErrno = e;
+}
+
+/**
+ * The generic bufferevent (bufferevent.c). One class per type extends it and supplies `ops`.
+ *
+ * Thread contract: callbacks and every call that takes a callback run on the base's thread. Everything else takes
+ * the bufferevent lock (when THREADSAFE) and may be called from any thread that has a handle (threads issue).
+ * Public methods check liveness first (ERR_BEV_FREED once the last reference went).
+ */
+export abstract class Bufferevent {
+  /** @internal */ readonly a: Arena;
+  /** @internal */ readonly h: number;
+  /** @internal */ base: EventBase;
+  /** @internal */ readonly input: Evbuffer;
+  /** @internal */ readonly output: Evbuffer;
+  /** @internal */ abstract readonly ops: BevOps;
+  /** @internal */ readcb: BevDataCb | null = null;
+  /** @internal */ writecb: BevDataCb | null = null;
+  /** @internal */ errorcb: BevEventCb | null = null;
+  /** @internal */ cbarg: unknown = null;
+  /** @internal The deferred-callback runner (one per bufferevent). */ readonly deferred: EvCallback;
+  /** @internal */ private inbufWmEntry: EvbufferCbEntry | null = null;
+  /** @internal Called after the last reference goes and finalization ran. */ finalizer: EvCallback | null = null;
+
+  /** @internal */
+  constructor(base: EventBase, options: number, lockOff: number) {
+    const a = localArena();
+    this.a = a;
+    this.base = base;
+    const h = a.alloc(HDR);
+    this.h = h;
+    a.u8.fill(0, h, h + HDR);
+    const threadsafe = (options & BEV_OPT_THREADSAFE) !== 0;
+    if (threadsafe && lockOff === 0) {
+      lockOff = a.alloc(RLOCK_NUMBYTES);
+      rlockInit(a.i32, lockOff);
+    } else if (lockOff !== 0) {
+      rlockRef(a.i32, lockOff);
+    }
+    const i32 = a.i32;
+    i32[(h + O_LOCK) >>> 2] = lockOff;
+    i32[(h + O_REF) >>> 2] = 1;
+    i32[(h + O_ENABLED) >>> 2] = EV_WRITE; // libevent: writing on, reading off
+    i32[(h + O_OPTIONS) >>> 2] = options;
+    i32[(h + O_OWNER) >>> 2] = THREAD_TAG;
+    a.f64[(h + O_TO_READ) >>> 3] = -1;
+    a.f64[(h + O_TO_WRITE) >>> 3] = -1;
+    this.input = Evbuffer.create(lockOff);
+    this.output = Evbuffer.create(lockOff);
+    if (lockOff !== 0 && !threadsafe) rlockUnref(a.i32, lockOff); // the buffers hold it; the header's ref was temporary
+    i32[(h + O_INPUT) >>> 2] = this.input.h;
+    i32[(h + O_OUTPUT) >>> 2] = this.output.h;
+    this.input.parent = this;
+    this.output.parent = this;
+    const runner =
+      options & BEV_OPT_UNLOCK_CALLBACKS ? () => this.runDeferredUnlocked() : () => this.runDeferredLocked();
+    this.deferred = new EvCallback(base, runner, Math.floor(base.npriorities / 2));
+  }
+
+  // ---- shared fields -----------------------------------------------------------------------------------------------
+  /** @internal */ get lockOff(): number { return this.a.i32[(this.h + O_LOCK) >>> 2]! >>> 0; }
+  /** @internal */ get options(): number { return this.a.i32[(this.h + O_OPTIONS) >>> 2]!; }
+  /** @internal */ get enabled(): number { return this.a.i32[(this.h + O_ENABLED) >>> 2]!; }
+  /** @internal */ set enabled(v: number) { this.a.i32[(this.h + O_ENABLED) >>> 2] = v; }
+  /** @internal */ get readSuspended(): number { return this.a.i32[(this.h + O_RSUSP) >>> 2]!; }
+  /** @internal */ get writeSuspended(): number { return this.a.i32[(this.h + O_WSUSP) >>> 2]!; }
+  /** @internal */ get wmReadLow(): number { return this.a.f64[(this.h + O_WM_RLOW) >>> 3]!; }
+  /** @internal */ get wmReadHigh(): number { return this.a.f64[(this.h + O_WM_RHIGH) >>> 3]!; }
+  /** @internal */ get wmWriteLow(): number { return this.a.f64[(this.h + O_WM_WLOW) >>> 3]!; }
+  /** @internal */ get wmWriteHigh(): number { return this.a.f64[(this.h + O_WM_WHIGH) >>> 3]!; }
+  /** @internal read timeout in ms or null */ get timeoutRead(): number | null { const v = this.a.f64[(this.h + O_TO_READ) >>> 3]!; return v < 0 ? null : v; }
+  /** @internal */ get timeoutWrite(): number | null { const v = this.a.f64[(this.h + O_TO_WRITE) >>> 3]!; return v < 0 ? null : v; }
+  /** @internal */ get dnsError(): number { return this.a.i32[(this.h + O_DNSERR) >>> 2]!; }
+  /** @internal */ set dnsError(v: number) { this.a.i32[(this.h + O_DNSERR) >>> 2] = v; }
+  /** @internal */ get dead(): boolean { return (Atomics.load(this.a.i32, (this.h + O_STATE) >>> 2) & S_DEAD) !== 0; }
+
+  // ---- lock + reference ---------------------------------------------------------------------------------------------
+  /** @internal */
+  live(): void {
+    if ((Atomics.load(this.a.i32, (this.h + O_STATE) >>> 2) & S_DEAD) !== 0) throw freedError('bufferevent');
+  }
+  /** @internal */ lock(): void { const l = this.lockOff; if (l !== 0) rlockLock(this.a.i32, l); }
+  /** @internal */ unlock(): void { const l = this.lockOff; if (l !== 0) rlockUnlock(this.a.i32, l); }
+  /** @internal bufferevent_incref_and_lock_ */
+  increfAndLock(): void {
+    this.lock();
+    Atomics.add(this.a.i32, (this.h + O_REF) >>> 2, 1);
+  }
+  /** @internal bufferevent_decref_and_unlock_: returns 1 when this dropped the last reference. */
+  decrefAndUnlock(): number {
+    const left = Atomics.sub(this.a.i32, (this.h + O_REF) >>> 2, 1) - 1;
+    if (left > 0) {
+      this.unlock();
+      return 0;
+    }
+    // Last reference: mark dead at once (every later call throws), unlink now, finalize from the loop.
+    Atomics.or(this.a.i32, (this.h + O_STATE) >>> 2, S_DEAD);
+    try {
+      this.ops.unlink(this);
+      this.cancelAll();
+      const fin = new EvCallback(this.base, () => this.finalize(), 0);
+      this.finalizer = fin;
+      this.base.finalizers.add(fin);
+      this.base.activate(fin, 0);
+    } finally {
+      this.unlock();
+    }
+    return 1;
+  }
+
+  /** @internal Cancel internal events and the deferred runner (event_callback_finalize_many_). */
+  cancelAll(): void {
+    this.base.deactivate(this.deferred);
+  }
+
+  /** @internal bufferevent_finalize_cb_: destruct, free the buffers, release the lock. Runs on the loop. */
+  finalize(): void {
+    if (this.finalizer) this.base.finalizers.delete(this.finalizer);
+    const i32 = this.a.i32;
+    if (Atomics.load(i32, (this.h + O_STATE) >>> 2) & S_FINALIZED) return;
+    this.lock();
+    const lockOff = this.lockOff;
+    try {
+      this.ops.destruct(this);
+      if (this.inbufWmEntry) this.inbufWmEntry = null;
+      this.input.cbs = [];
+      this.output.cbs = [];
+      this.input.free();
+      this.output.free();
+      Atomics.or(i32, (this.h + O_STATE) >>> 2, S_FINALIZED);
+    } finally {
+      this.unlock();
+    }
+    // the header itself stays (it is small) so stale handles in any thread still read S_DEAD: use after free throws
+    // instead of reading recycled memory. The lock's memory goes back once nothing uses it.
+    if (lockOff !== 0 && (this.options & BEV_OPT_THREADSAFE) && rlockUnref(i32, lockOff)) this.a.free(lockOff);
+    this.afterFinalize();
+  }
+
+  /** @internal Hook for types (a filter drops its reference on the underlying here). */
+  afterFinalize(): void {}
+
+  // ---- callbacks ---------------------------------------------------------------------------------------------------
+  /** @internal */
+  private scheduleDeferred(): void {
+    if (this.base.scheduleDeferred(this.deferred)) Atomics.add(this.a.i32, (this.h + O_REF) >>> 2, 1);
+  }
+
+  /** @internal bufferevent_run_readcb_ @locks held */
+  runReadcb(options: number): void {
+    if (this.readcb === null) return;
+    if ((this.options | options) & BEV_OPT_DEFER_CALLBACKS) {
+      this.a.i32[(this.h + O_CBPEND) >>> 2]! |= PEND_READ;
+      this.scheduleDeferred();
+    } else {
+      this.readcb(this, this.cbarg);
+      this.inbufWmCheck();
+    }
+  }
+
+  /** @internal bufferevent_run_writecb_ @locks held */
+  runWritecb(options: number): void {
+    if (this.writecb === null) return;
+    if ((this.options | options) & BEV_OPT_DEFER_CALLBACKS) {
+      this.a.i32[(this.h + O_CBPEND) >>> 2]! |= PEND_WRITE;
+      this.scheduleDeferred();
+    } else {
+      this.writecb(this, this.cbarg);
+    }
+  }
+
+  /** @internal bufferevent_run_eventcb_ @locks held */
+  runEventcb(what: number, options: number, errno = lastSocketErrno): void {
+    if (this.errorcb === null) return;
+    if ((this.options | options) & BEV_OPT_DEFER_CALLBACKS) {
+      this.a.i32[(this.h + O_EVPEND) >>> 2]! |= what;
+      this.a.i32[(this.h + O_ERRNO) >>> 2] = errno;
+      this.scheduleDeferred();
+    } else {
+      lastSocketErrno = errno;
+      this.errorcb(this, what, this.cbarg);
+    }
+  }
+
+  /** @internal bufferevent_trigger_nolock_ @locks held */
+  triggerNolock(iotype: number, options: number): void {
+    if (iotype & EV_READ && (options & BEV_TRIG_IGNORE_WATERMARKS || this.input.lengthLocked() >= this.wmReadLow)) {
+      this.runReadcb(options);
+    }
+    if (iotype & EV_WRITE && (options & BEV_TRIG_IGNORE_WATERMARKS || this.output.lengthLocked() <= this.wmWriteLow)) {
+      this.runWritecb(options);
+    }
+  }
+
+  /** @internal bufferevent_inbuf_wm_check: re-run the read callback (deferred) while input stays at/above high. */
+  private inbufWmCheck(): void {
+    const high = this.wmReadHigh;
+    if (high === 0) return;
+    if ((this.enabled & EV_READ) === 0) return;
+    if (this.input.lengthLocked() < high) return;
+    this.increfAndLock();
+    this.triggerNolock(EV_READ, BEV_OPT_DEFER_CALLBACKS);
+    this.decrefAndUnlock();
+  }
+
+  private runDeferredLocked(): void {
+    this.lock();
+    try {
+      this.runPendingCallbacks(false);
+    } finally {
+      this.decrefAndUnlock(); // the scheduling reference
+    }
+  }
+
+  private runDeferredUnlocked(): void {
+    this.lock();
+    try {
+      this.runPendingCallbacks(true);
+    } finally {
+      this.decrefAndUnlock();
+    }
+  }
+
+  /** Steps 1-4 of libevent's deferred runner; `unlocked` releases the lock around each user call. */
+  private runPendingCallbacks(unlocked: boolean): void {
+    const i32 = this.a.i32;
+    const cbw = (this.h + O_CBPEND) >>> 2;
+    const evw = (this.h + O_EVPEND) >>> 2;
+    const call = (f: () => void): void => {
+      if (!unlocked) return f();
+      this.unlock();
+      try {
+        f();
+      } finally {
+        this.lock();
+      }
+    };
+    if (i32[evw]! & BEV_EVENT_CONNECTED && this.errorcb) {
+      i32[evw]! &= ~BEV_EVENT_CONNECTED;
+      const cb = this.errorcb;
+      const arg = this.cbarg;
+      call(() => cb(this, BEV_EVENT_CONNECTED, arg));
+    }
+    if (i32[cbw]! & PEND_READ && this.readcb) {
+      i32[cbw]! &= ~PEND_READ;
+      const cb = this.readcb;
+      const arg = this.cbarg;
+      call(() => cb(this, arg));
+      this.inbufWmCheck();
+    }
+    if (i32[cbw]! & PEND_WRITE && this.writecb) {
+      i32[cbw]! &= ~PEND_WRITE;
+      const cb = this.writecb;
+      const arg = this.cbarg;
+      call(() => cb(this, arg));
+    }
+    if (i32[evw]! !== 0 && this.errorcb) {
+      const what = i32[evw]!;
+      i32[evw] = 0;
+      lastSocketErrno = i32[(this.h + O_ERRNO) >>> 2]!;
+      const cb = this.errorcb;
+      const arg = this.cbarg;
+      call(() => cb(this, what, arg));
+    }
+  }
+
+  // ---- suspend / unsuspend -----------------------------------------------------------------------------------------
+  /** @internal bufferevent_suspend_read_ @locks held */
+  suspendRead(what: number): void {
+    const w = (this.h + O_RSUSP) >>> 2;
+    const was = this.a.i32[w]!;
+    this.a.i32[w] = was | what;
+    if (was === 0) this.ops.disable(this, EV_READ);
+  }
+  /** @internal */
+  unsuspendRead(what: number): void {
+    const w = (this.h + O_RSUSP) >>> 2;
+    this.a.i32[w]! &= ~what;
+    if (this.a.i32[w] === 0 && this.enabled & EV_READ) this.ops.enable(this, EV_READ);
+  }
+  /** @internal */
+  suspendWrite(what: number): void {
+    const w = (this.h + O_WSUSP) >>> 2;
+    const was = this.a.i32[w]!;
+    this.a.i32[w] = was | what;
+    if (was === 0) this.ops.disable(this, EV_WRITE);
+  }
+  /** @internal */
+  unsuspendWrite(what: number): void {
+    const w = (this.h + O_WSUSP) >>> 2;
+    this.a.i32[w]! &= ~what;
+    if (this.a.i32[w] === 0 && this.enabled & EV_WRITE) this.ops.enable(this, EV_WRITE);
+  }
+
+  // ---- public API (bufferevent.c) ----------------------------------------------------------------------------------
+  setcb(readcb: unknown, writecb: unknown, eventcb: unknown, cbarg: unknown): void {
+    this.live();
+    const r = fnOrNull<BevDataCb>(readcb, 'readcb');
+    const w = fnOrNull<BevDataCb>(writecb, 'writecb');
+    const e = fnOrNull<BevEventCb>(eventcb, 'eventcb');
+    if (THREAD_TAG !== this.a.i32[(this.h + O_OWNER) >>> 2]) {
+      throw codedError('ERR_BEV_WRONG_THREAD', 'bufferevent_setcb must run on the thread that owns the bufferevent');
+    }
+    this.lock();
+    this.readcb = r;
+    this.writecb = w;
+    this.errorcb = e;
+    this.cbarg = cbarg;
+    this.unlock();
+  }
+
+  getcb(out: unknown): void {
+    this.live();
+    const o = objOrNull<{ readcb?: unknown; writecb?: unknown; eventcb?: unknown; cbarg?: unknown }>(out, 'out');
+    if (!o) return;
+    this.lock();
+    o.readcb = this.readcb;
+    o.writecb = this.writecb;
+    o.eventcb = this.errorcb;
+    o.cbarg = this.cbarg;
+    this.unlock();
+  }
+
+  enable(event: unknown): number {
+    this.live();
+    const ev = maskArg(event, 'event') & (EV_READ | EV_WRITE);
+    this.increfAndLock();
+    const before = this.enabled;
+    this.enabled = before | ev;
+    let r = 0;
+    const impl = ev & ~(this.readSuspended ? EV_READ : 0) & ~(this.writeSuspended ? EV_WRITE : 0);
+    if (impl && this.ops.enable(this, impl) < 0) r = -1;
+    this.decrefAndUnlock();
+    return r;
+  }
+
+  disable(event: unknown): number {
+    this.live();
+    const ev = maskArg(event, 'event') & (EV_READ | EV_WRITE);
+    this.increfAndLock();
+    this.enabled = this.enabled & ~ev;
+    const r = ev && this.ops.disable(this, ev) < 0 ? -1 : 0;
+    this.decrefAndUnlock();
+    return r;
+  }
+
+  getEnabled(): number {
+    this.live();
+    this.lock();
+    const e = this.enabled;
+    this.unlock();
+    return e;
+  }
+
+  setwatermark(events: unknown, lowmark: unknown, highmark: unknown): void {
+    this.live();
+    const ev = maskArg(events, 'events');
+    const low = sizeArg(lowmark, 'lowmark');
+    const high = sizeArg(highmark, 'highmark');
+    this.increfAndLock();
+    const f64 = this.a.f64;
+    if (ev & EV_WRITE) {
+      f64[(this.h + O_WM_WLOW) >>> 3] = low;
+      f64[(this.h + O_WM_WHIGH) >>> 3] = high;
+    }
+    if (ev & EV_READ) {
+      f64[(this.h + O_WM_RLOW) >>> 3] = low;
+      f64[(this.h + O_WM_RHIGH) >>> 3] = high;
+      if (high) {
+        if (this.inbufWmEntry === null) {
+          this.inbufWmEntry = this.input.addCbInternal(
+            () => this.inbufWmCb(),
+            null,
+            EVBUFFER_CB_ENABLED | EVBUFFER_CB_NODEFER,
+          );
+        } else {
+          this.inbufWmEntry.flags |= EVBUFFER_CB_ENABLED;
+        }
+        if (this.input.lengthLocked() >= high) this.suspendRead(BEV_SUSPEND_WM);
+        else this.unsuspendRead(BEV_SUSPEND_WM);
+      } else {
+        if (this.inbufWmEntry) this.inbufWmEntry.flags &= ~EVBUFFER_CB_ENABLED;
+        this.unsuspendRead(BEV_SUSPEND_WM);
+      }
+    }
+    this.decrefAndUnlock();
+  }
+
+  /** bufferevent_inbuf_wm_cb: any change to the input re-evaluates the read high watermark. @locks held */
+  private inbufWmCb(): void {
+    const high = this.wmReadHigh;
+    if (high === 0) return;
+    if (this.input.lengthLocked() >= high) this.suspendRead(BEV_SUSPEND_WM);
+    else this.unsuspendRead(BEV_SUSPEND_WM);
+  }
+
+  getwatermark(events: unknown, out: unknown): number {
+    this.live();
+    const ev = maskArg(events, 'events');
+    const o = objOrNull<{ low?: number; high?: number }>(out, 'out');
+    if (ev !== EV_READ && ev !== EV_WRITE) return -1;
+    this.lock();
+    if (o) {
+      o.low = ev === EV_READ ? this.wmReadLow : this.wmWriteLow;
+      o.high = ev === EV_READ ? this.wmReadHigh : this.wmWriteHigh;
+    }
+    this.unlock();
+    return 0;
+  }
+
+  getInput(): Evbuffer {
+    this.live();
+    return this.input;
+  }
+  getOutput(): Evbuffer {
+    this.live();
+    return this.output;
+  }
+  getBase(): EventBase {
+    this.live();
+    return this.base;
+  }
+
+  write(data: unknown, size?: unknown): number {
+    this.live();
+    inputSize(data, size);
+    return this.output.add(data, size) === 0 ? 0 : -1;
+  }
+
+  writeBuffer(buf: unknown): number {
+    this.live();
+    if (!(buf instanceof Evbuffer)) throw typeError('buf', 'an Evbuffer', buf);
+    return this.output.addBuffer(buf) === 0 ? 0 : -1;
+  }
+
+  /** bufferevent_read: returns the byte count, 0 when empty or on failure (libevent's trap, C16). */
+  read(data: unknown, size?: unknown): number {
+    this.live();
+    const r = this.input.remove(data, size);
+    return r < 0 ? 0 : r;
+  }
+
+  readBuffer(buf: unknown): number {
+    this.live();
+    if (!(buf instanceof Evbuffer)) throw typeError('buf', 'an Evbuffer', buf);
+    return buf.addBuffer(this.input) === 0 ? 0 : -1;
+  }
+
+  setTimeouts(tvRead: unknown, tvWrite: unknown): number {
+    this.live();
+    const r = timevalArg(tvRead, 'timeout_read');
+    const w = timevalArg(tvWrite, 'timeout_write');
+    this.increfAndLock();
+    this.a.f64[(this.h + O_TO_READ) >>> 3] = r === null ? -1 : r;
+    this.a.f64[(this.h + O_TO_WRITE) >>> 3] = w === null ? -1 : w;
+    const res = this.ops.adjTimeouts(this);
+    this.decrefAndUnlock();
+    return res;
+  }
+
+  flush(iotype: unknown, mode: unknown): number {
+    this.live();
+    const io = maskArg(iotype, 'iotype');
+    const m = intArg(mode, 'mode');
+    if (m !== BEV_NORMAL && m !== BEV_FLUSH && m !== BEV_FINISHED) return -1;
+    this.increfAndLock();
+    const r = this.ops.flush(this, io, m);
+    this.decrefAndUnlock();
+    return r;
+  }
+
+  /** bufferevent_priority_set: only socket bufferevents support it (-1 otherwise). */
+  prioritySet(pri: unknown): number {
+    this.live();
+    intArg(pri, 'pri');
+    return -1;
+  }
+  getPriority(): number {
+    this.live();
+    return this.deferred.priority;
+  }
+
+  setfd(_fd: unknown): number {
+    this.live();
+    return -1;
+  }
+  replacefd(_fd: unknown): number {
+    this.live();
+    return -1;
+  }
+  getfd(): number {
+    this.live();
+    return -1;
+  }
+  getUnderlying(): Bufferevent | null {
+    this.live();
+    return null;
+  }
+
+  /** bufferevent_lock: recursive; takes a reference too (so the object outlives a free while locked). */
+  lockPublic(): void {
+    this.live();
+    this.increfAndLock();
+  }
+  unlockPublic(): void {
+    this.live();
+    const l = this.lockOff;
+    if (l !== 0) {
+      // validate before dropping the reference: unlock by a non-holder must not decrement anything
+      const i32 = this.a.i32;
+      if (Atomics.load(i32, (l >>> 2) + 1) !== THREAD_TAG) {
+        throw codedError('ERR_BEV_LOCK_NOT_HELD', 'bufferevent_unlock by a thread that does not hold the lock');
+      }
+    }
+    this.decrefAndUnlock();
+  }
+
+  incref(): void {
+    this.live();
+    this.increfAndLock();
+    this.unlock();
+  }
+  decref(): number {
+    this.live();
+    this.lock();
+    return this.decrefAndUnlock();
+  }
+
+  trigger(iotype: unknown, options: unknown): void {
+    this.live();
+    const io = maskArg(iotype, 'iotype');
+    const opt = maskArg(options, 'options');
+    this.increfAndLock();
+    try {
+      this.triggerNolock(io, opt);
+    } finally {
+      this.decrefAndUnlock();
+    }
+  }
+
+  triggerEvent(what: unknown, options: unknown): void {
+    this.live();
+    const w = maskArg(what, 'what');
+    const opt = maskArg(options, 'options');
+    this.increfAndLock();
+    try {
+      this.runEventcb(w, opt);
+    } finally {
+      this.decrefAndUnlock();
+    }
+  }
+
+  /** bufferevent_free: drop the callbacks and the user's reference; finalization follows from the loop. */
+  free(): void {
+    this.live();
+    this.lock();
+    this.readcb = null;
+    this.writecb = null;
+    this.errorcb = null;
+    this.cbarg = null;
+    this.cancelPendingWork();
+    this.decrefAndUnlock();
+  }
+
+  /** @internal ctrl(CANCEL_ALL): types cancel what they started (a DNS lookup). */
+  cancelPendingWork(): void {}
+
+  /** @internal */
+  static checkOptions(options: unknown): number | null {
+    const o = maskArg(options, 'options');
+    if (o & ~BEV_OPT_ALL) return null;
+    if (o & BEV_OPT_UNLOCK_CALLBACKS && !(o & BEV_OPT_DEFER_CALLBACKS)) return null; // libevent: NULL
+    return o;
+  }
+}
+
+export function checkBase(base: unknown): EventBase {
+  if (!(base instanceof EventBase)) throw typeError('base', 'an EventBase', base);
+  base.live();
+  base.inThread();
+  return base;
+}
+
+export function checkBev(bev: unknown, name = 'bev'): Bufferevent {
+  if (!(bev instanceof Bufferevent)) throw typeError(name, 'a Bufferevent', bev);
+  return bev;
+}
+
+/**
+ * A pure timer owned by a bufferevent (ev_read / ev_write of pairs and filters, the generic timeout events).
+ * @thread base owner only
+ */
+export class BevTimer {
+  private t: NodeJS.Timeout | null = null;
+  private readonly cb: EvCallback;
+  constructor(base: EventBase, fn: () => void) {
+    this.cb = new EvCallback(base, fn, Math.floor(base.npriorities / 2));
+  }
+  get pending(): boolean {
+    return this.t !== null;
+  }
+  arm(ms: number): void {
+    this.clear();
+    this.cb.base.nAdded++;
+    this.t = setTimeout(() => {
+      this.t = null;
+      this.cb.base.nAdded--;
+      this.cb.base.activate(this.cb, 1);
+    }, ms);
+    this.t.unref();
+  }
+  clear(): void {
+    if (this.t) {
+      clearTimeout(this.t);
+      this.t = null;
+      this.cb.base.nAdded--;
+    }
+    this.cb.base.deactivate(this.cb);
+  }
+}

@@ -1,0 +1,404 @@
+import { THREAD_TAG } from '../shm/thread-id.ts';
+import { codedError, freedError, rangeError, typeError } from '../errors.ts';
+import { intArg, maskArg, timevalArg, fnOrNull, objOrNull } from '../validate.ts';
+
+export const EV_TIMEOUT = 0x01;
+export const EV_READ = 0x02;
+export const EV_WRITE = 0x04;
+export const EV_SIGNAL = 0x08;
+export const EV_PERSIST = 0x10;
+export const EV_ET = 0x20;
+export const EV_FINALIZE = 0x40;
+export const EV_CLOSED = 0x80;
+
+export const EVLOOP_ONCE = 0x01;
+export const EVLOOP_NONBLOCK = 0x02;
+export const EVLOOP_NO_EXIT_ON_EMPTY = 0x04;
+
+/** libevent's MAX_DEFERREDS_QUEUED: deferred callbacks queued in one iteration beyond this wait for the next one. */
+export const MAX_DEFERREDS_QUEUED = 32;
+const MAX_PRIORITIES = 256;
+
+/**
+ * One unit of work the base can run (libevent's `struct event_callback`): an event, a deferred callback or a
+ * finalizer. @thread base owner only (every field is local to the owning thread)
+ */
+export class EvCallback {
+  /** @internal */ base: EventBase;
+  /** @internal */ fn: (res: number) => void;
+  /** @internal */ priority: number;
+  /** @internal */ queued = false;
+  /** @internal */ later = false;
+  /** @internal */ res = 0;
+  /** @internal */ constructor(base: EventBase, fn: (res: number) => void, priority: number) {
+    this.base = base;
+    this.fn = fn;
+    this.priority = priority;
+  }
+}
+
+/**
+ * An event base: the loop of one thread. It runs callbacks only inside `loop()`; the Node event loop supplies the I/O
+ * and timers, which activate callbacks that the base then runs in priority order, one queue per iteration, as
+ * libevent's event_process_active does.
+ *
+ * Thread contract: a base belongs to the thread that made it; every method runs on that thread only.
+ */
+export class EventBase {
+  /** @internal */ readonly owner = THREAD_TAG;
+  /** @internal */ npriorities = 1;
+  /** @internal */ queues: EvCallback[][] = [[]];
+  /** @internal */ laterQueue: EvCallback[] = [];
+  /** @internal */ nActive = 0;
+  /** @internal Events added (pending) that keep the loop from exiting as "empty". */ nAdded = 0;
+  /** @internal */ deferredThisIter = 0;
+  /** @internal */ running = false;
+  /** @internal */ gotExit = false;
+  /** @internal */ gotBreak = false;
+  /** @internal */ exitRequested = false;
+  /** @internal */ exitTimer: NodeJS.Timeout | null = null;
+  /** @internal */ wake: (() => void) | null = null;
+  /** @internal */ freed = false;
+  /** @internal Objects to finalize when the base is freed (bufferevents whose finalizer is queued). */ finalizers = new Set<EvCallback>();
+  /** @internal Hooks run when the loop starts (e.g. resume sockets paused while the base was idle). */ onLoopStart = new Set<() => void>();
+
+  /** @internal */
+  live(): void {
+    if (this.freed) throw freedError('event_base');
+  }
+
+  /** @internal Throw unless called on the owning thread. */
+  inThread(): void {
+    if (THREAD_TAG !== this.owner) throw codedError('ERR_BEV_WRONG_THREAD', 'this call must run on the thread that owns the event base');
+  }
+
+  priorityInit(n: unknown): number {
+    this.live();
+    const np = intArg(n, 'npriorities');
+    if (np < 1 || np > MAX_PRIORITIES) return -1;
+    if (this.nActive > 0) return -1;
+    this.npriorities = np;
+    this.queues = Array.from({ length: np }, () => []);
+    return 0;
+  }
+
+  /** @internal Mark a callback active (event_active_nolock_). */
+  activate(cb: EvCallback, res: number): void {
+    if (cb.queued) {
+      cb.res |= res;
+      return;
+    }
+    cb.queued = true;
+    cb.res = res;
+    this.nActive++;
+    (this.queues[Math.min(cb.priority, this.npriorities - 1)] ?? this.queues[0]!).push(cb);
+    this.kick();
+  }
+
+  /** @internal Queue a deferred callback; past MAX_DEFERREDS_QUEUED in this iteration it waits for the next one. */
+  scheduleDeferred(cb: EvCallback): boolean {
+    if (cb.queued) return false;
+    if (++this.deferredThisIter > MAX_DEFERREDS_QUEUED) {
+      cb.queued = true;
+      cb.later = true;
+      cb.res = 0;
+      this.nActive++;
+      this.laterQueue.push(cb);
+      this.kick();
+      return true;
+    }
+    this.activate(cb, 0);
+    return true;
+  }
+
+  /** @internal Remove a callback from the active queues (event_del of an active event). */
+  deactivate(cb: EvCallback): void {
+    if (!cb.queued) return;
+    const q = cb.later ? this.laterQueue : this.queues[Math.min(cb.priority, this.npriorities - 1)]!;
+    const i = q.indexOf(cb);
+    if (i >= 0) q.splice(i, 1);
+    cb.queued = false;
+    cb.later = false;
+    this.nActive--;
+  }
+
+  /** @internal Wake a loop that is waiting for activity. */
+  kick(): void {
+    const w = this.wake;
+    if (w !== null) {
+      this.wake = null;
+      w();
+    }
+  }
+
+  /** Run callbacks of the highest-priority non-empty queue (event_process_active). Returns how many ran. */
+  private processActive(): number {
+    let ran = 0;
+    for (let p = 0; p < this.queues.length; p++) {
+      const q = this.queues[p]!;
+      if (q.length === 0) continue;
+      // Callbacks activated while this queue runs, at this priority, run in this iteration too (libevent's TAILQ).
+      while (q.length > 0) {
+        const cb = q.shift()!;
+        cb.queued = false;
+        this.nActive--;
+        const res = cb.res;
+        cb.res = 0;
+        ran++;
+        cb.fn(res);
+        if (this.gotBreak) return ran;
+      }
+      break;
+    }
+    return ran;
+  }
+
+  /** event_base_loop. Resolves 0 on a normal exit, 1 when nothing was pending or active, -1 on error. */
+  async loop(flags: unknown): Promise<number> {
+    this.live();
+    this.inThread();
+    const f = maskArg(flags, 'flags');
+    if (this.running) return -1; // libevent: "already running"
+    this.running = true;
+    this.gotExit = false;
+    this.gotBreak = false;
+    const keepAlive = setInterval(noop, 1 << 30); // a pending promise does not keep Node alive; this does
+    let retval = 0;
+    try {
+      for (const h of this.onLoopStart) h();
+      for (;;) {
+        if (this.exitRequested) {
+          this.exitRequested = false;
+          this.gotExit = true;
+        }
+        if (this.gotExit || this.gotBreak) break;
+        // Move "active later" callbacks into the active queues, reset the per-iteration deferred count.
+        this.deferredThisIter = 0;
+        if (this.laterQueue.length > 0) {
+          const later = this.laterQueue;
+          this.laterQueue = [];
+          for (const cb of later) {
+            cb.queued = false;
+            cb.later = false;
+            this.nActive--;
+            this.activate(cb, cb.res);
+          }
+        }
+        // "Poll": let Node deliver I/O and timers. Without active work wait for some, unless NONBLOCK.
+        if (this.nActive === 0) {
+          if (this.nAdded === 0 && (f & EVLOOP_NO_EXIT_ON_EMPTY) === 0) {
+            retval = 1;
+            break;
+          }
+          if (f & EVLOOP_NONBLOCK) await yieldToIo();
+          else await new Promise<void>((resolve) => (this.wake = resolve));
+        } else {
+          await yieldToIo();
+        }
+        if (this.freed) break;
+        this.wake = null;
+        if (this.exitRequested) {
+          this.exitRequested = false;
+          this.gotExit = true;
+          // loopexit(NULL) lets the callbacks already active run, then exits
+        }
+        const ran = this.processActive();
+        if (this.gotBreak) break;
+        if ((f & EVLOOP_ONCE) !== 0 && ran > 0) break;
+        if (f & EVLOOP_NONBLOCK) break;
+      }
+    } catch (err) {
+      retval = -1;
+      throw err;
+    } finally {
+      clearInterval(keepAlive);
+      this.wake = null;
+      this.running = false;
+    }
+    return retval;
+  }
+
+  loopexit(tv: unknown): number {
+    this.live();
+    const ms = timevalArg(tv, 'tv');
+    if (ms === null) {
+      this.exitRequested = true;
+      this.kick();
+      return 0;
+    }
+    if (this.exitTimer) clearTimeout(this.exitTimer);
+    this.nAdded++;
+    this.exitTimer = setTimeout(() => {
+      this.exitTimer = null;
+      this.nAdded--;
+      this.exitRequested = true;
+      this.kick();
+    }, ms);
+    this.exitTimer.unref();
+    return 0;
+  }
+
+  loopbreak(): number {
+    this.live();
+    this.gotBreak = true;
+    this.kick();
+    return 0;
+  }
+
+  /** event_base_free: runs pending finalizers, then the base is gone. */
+  free(): void {
+    this.live();
+    for (const cb of [...this.finalizers]) {
+      this.finalizers.delete(cb);
+      if (cb.queued) this.deactivate(cb);
+      cb.fn(0);
+    }
+    if (this.exitTimer) clearTimeout(this.exitTimer);
+    this.freed = true;
+    this.kick();
+  }
+}
+
+function noop(): void {}
+function yieldToIo(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+export type EventCb = (fd: unknown, what: number, arg: unknown) => void;
+
+/**
+ * A user event (`struct event`): a timer (fd -1), or an fd/socket registration that fires through `event_active`.
+ * Node cannot poll an arbitrary file descriptor without reading from it, so EV_READ/EV_WRITE readiness of user
+ * events is not watched; bufferevents do their own socket I/O. @thread base owner only
+ */
+export class Event extends EvCallback {
+  /** @internal */ fd: unknown;
+  /** @internal */ events: number;
+  /** @internal */ cb: EventCb;
+  /** @internal */ arg: unknown;
+  /** @internal */ added = false;
+  /** @internal */ timer: NodeJS.Timeout | null = null;
+  /** @internal */ timeoutMs: number | null = null;
+  /** @internal */ deadline = 0;
+  /** @internal */ freed = false;
+
+  constructor(base: EventBase, fd: unknown, events: number, cb: EventCb, arg: unknown) {
+    super(base, (res) => this.run(res), Math.floor(base.npriorities / 2));
+    this.fd = fd;
+    this.events = events;
+    this.cb = cb;
+    this.arg = arg;
+  }
+
+  /** @internal */
+  live(): void {
+    if (this.freed) throw freedError('event');
+  }
+
+  private run(res: number): void {
+    if (this.freed) return;
+    if ((this.events & EV_PERSIST) === 0) {
+      this.delInternal();
+    } else if (this.timeoutMs !== null && this.added) {
+      this.armTimer(this.timeoutMs); // a persistent event's timeout restarts when it runs
+    }
+    this.cb(this.fd, res, this.arg);
+  }
+
+  private armTimer(ms: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.deadline = Date.now() + ms;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.base.activate(this, EV_TIMEOUT);
+    }, ms);
+    this.timer.unref();
+  }
+
+  add(tv: unknown): number {
+    this.live();
+    this.base.live();
+    const ms = timevalArg(tv, 'tv');
+    if (!this.added) {
+      this.added = true;
+      this.base.nAdded++;
+    }
+    this.timeoutMs = ms;
+    if (ms !== null) this.armTimer(ms);
+    else if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    return 0;
+  }
+
+  /** @internal */
+  delInternal(): void {
+    if (this.added) {
+      this.added = false;
+      this.base.nAdded--;
+    }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+  }
+
+  del(): number {
+    this.live();
+    this.delInternal();
+    this.base.deactivate(this);
+    return 0;
+  }
+
+  active(res: unknown, _ncalls: unknown): void {
+    this.live();
+    const r = maskArg(res, 'res');
+    this.base.activate(this, r);
+  }
+
+  /** event_pending: which of `what` are pending (or active); fills tv_out with the time left when a timer is set. */
+  pending(what: unknown, tvOut: unknown): number {
+    this.live();
+    const w = maskArg(what, 'what');
+    const out = objOrNull<{ tv_sec?: number; tv_usec?: number }>(tvOut, 'tv_out');
+    let flags = 0;
+    if (this.added) flags |= this.events & (EV_READ | EV_WRITE | EV_SIGNAL);
+    if (this.timer) flags |= EV_TIMEOUT;
+    if (this.queued) flags |= this.res;
+    flags &= w & (EV_TIMEOUT | EV_READ | EV_WRITE | EV_SIGNAL);
+    if (out && this.timer && (w & EV_TIMEOUT)) {
+      const left = Math.max(0, this.deadline - Date.now());
+      out.tv_sec = Math.floor(left / 1000);
+      out.tv_usec = Math.round((left % 1000) * 1000);
+    }
+    return flags;
+  }
+
+  prioritySet(pri: unknown): number {
+    this.live();
+    const p = intArg(pri, 'pri');
+    if (this.queued) return -1;
+    if (p < 0 || p >= this.base.npriorities) return -1;
+    this.priority = p;
+    return 0;
+  }
+
+  free(): void {
+    this.live();
+    this.del();
+    this.freed = true;
+  }
+}
+
+export function newEvent(base: unknown, fd: unknown, what: unknown, cb: unknown, arg: unknown): Event {
+  if (!(base instanceof EventBase)) throw typeError('base', 'an EventBase', base);
+  base.live();
+  base.inThread();
+  const ev = maskArg(what, 'what');
+  const f = fnOrNull<EventCb>(cb, 'cb');
+  if (f === null) throw typeError('cb', 'a function', cb);
+  if (typeof fd !== 'number' && (typeof fd !== 'object' || fd === null)) throw typeError('fd', 'a number or a net.Socket', fd);
+  if (typeof fd === 'number' && (!Number.isInteger(fd) || fd < -1)) throw rangeError('fd', '-1 or a file descriptor', fd);
+  return new Event(base, fd, ev, f, arg);
+}
