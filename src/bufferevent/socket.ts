@@ -1,0 +1,697 @@
+import net from 'node:net';
+import dns from 'node:dns';
+import { EvCallback, EventBase, EV_READ, EV_WRITE } from '../event/base.ts';
+import * as S from '../evbuffer/storage.ts';
+import { EVBUFFER_CB_ENABLED, EVBUFFER_CB_NODEFER, type EvbufferCbInfo } from '../evbuffer/evbuffer.ts';
+import {
+  Bufferevent,
+  BevTimer,
+  type BevOps,
+  BEV_EVENT_CONNECTED,
+  BEV_EVENT_EOF,
+  BEV_EVENT_ERROR,
+  BEV_EVENT_READING,
+  BEV_EVENT_TIMEOUT,
+  BEV_EVENT_WRITING,
+  BEV_OPT_CLOSE_ON_FREE,
+  BEV_SUSPEND_LOOKUP,
+  setSocketError,
+} from './core.ts';
+import { wrapSocket, socketFromFd, newSocket, unwrapSocket, socketFd, type Wrapped, type OnRead } from './sockwrap.ts';
+import { toSockaddr, AF_INET, AF_INET6, AF_UNSPEC, type ResolvedSockaddr } from '../sockaddr.ts';
+import { intArg, sizeArg } from '../validate.ts';
+import { typeError, rangeError } from '../errors.ts';
+import { EvdnsBase } from '../dns/evdns.ts';
+import { EVUTIL_EAI_CANCEL, EVUTIL_EAI_NONAME, EVUTIL_EAI_AGAIN, EVUTIL_EAI_FAIL, EVUTIL_EAI_FAMILY, EVUTIL_EAI_NODATA } from '../dns/eai.ts';
+
+/** libevent's max_single_read / max_single_write default (bufferevent_ratelim.c). */
+const MAX_SINGLE_READ = 16384;
+const MAX_SINGLE_WRITE = 16384;
+
+// Result bits of the internal write event.
+const W_WRITABLE = 0x04;
+const W_CONNECTED = 0x100;
+const W_CONNECT_FAILED = 0x200;
+const W_DONE = 0x400;
+const W_ERROR = 0x800;
+// Result bits of the internal read event.
+const R_DATA = 0x02;
+const R_EOF = 0x100;
+const R_ERROR = 0x200;
+
+/**
+ * A socket bufferevent (bufferevent_sock.c) over a `net.Socket`.
+ *
+ * Reads land directly in the input evbuffer's shared memory (`onread`); writes hand libuv a view of the output's
+ * shared memory and keep that chain pinned until the write completes, so the bytes in flight still count in the
+ * output's length (and against watermarks) until the kernel has them. @thread base owner for I/O; see core.ts
+ */
+export class SocketBufferevent extends Bufferevent {
+  readonly ops: BevOps = socketOps;
+  /** @internal */ w: Wrapped | null = null;
+  /** @internal */ connecting = false;
+  /** @internal */ evReadAdded = false;
+  /** @internal */ evWriteAdded = false;
+  /** @internal */ reading = false;
+  /** @internal */ readPausedIdle = false;
+  /** @internal */ inflight: { chain: number; n: number } | null = null;
+  /** @internal */ readPin = 0;
+  /** @internal */ readEv: EvCallback;
+  /** @internal */ writeEv: EvCallback;
+  /** @internal */ readTimer: BevTimer;
+  /** @internal */ writeTimer: BevTimer;
+  /** @internal */ lastWriteN = 0;
+  /** @internal */ errnoRead = 0;
+  /** @internal */ errnoWrite = 0;
+  /** @internal */ dnsCancel: (() => void) | null = null;
+  /** @internal */ eofSeen = false;
+  /** @internal */ dnsResult: { err: number; addr: ResolvedSockaddr | null } | null = null;
+  /** @internal */ readonly dnsEv: EvCallback;
+  private readonly onread: OnRead;
+  private readonly loopStartHook = (): void => this.resumeIfIdle();
+
+  constructor(base: EventBase, options: number) {
+    super(base, options, 0);
+    const pri = Math.floor(base.npriorities / 2);
+    this.readEv = new EvCallback(base, (res) => this.handleRead(res), pri);
+    this.writeEv = new EvCallback(base, (res) => this.handleWrite(res), pri);
+    this.dnsEv = new EvCallback(base, () => {
+      const r = this.dnsResult;
+      this.dnsResult = null;
+      if (r) this.lookupDone(r.err, r.addr);
+    }, pri);
+    this.readTimer = new BevTimer(base, () => this.readTimeout());
+    this.writeTimer = new BevTimer(base, () => this.writeTimeout());
+    // libevent: input frozen at its end, output at its front; the socket alone appends to one and drains the other.
+    this.input.freeze(0);
+    this.output.freeze(1);
+    this.output.addCbInternal((_b, info) => this.outbufCb(info), null, EVBUFFER_CB_ENABLED | EVBUFFER_CB_NODEFER);
+    this.onread = { buffer: () => this.readRegion(), callback: (n, buf) => this.onRead(n, buf) };
+    base.onLoopStart.add(this.loopStartHook);
+  }
+
+  /** @internal Attach a socket (a net.Socket to re-wrap, an fd, or nothing). */
+  attach(fd: net.Socket | number): void {
+    if (fd instanceof net.Socket) this.w = wrapSocket(fd, this.onread);
+    else if (fd >= 0) this.w = { sock: socketFromFd(fd, this.onread), original: null };
+    else this.w = null;
+    if (this.w) this.listen(this.w.sock);
+  }
+
+  private listen(sock: net.Socket): void {
+    sock.on('end', () => {
+      this.eofSeen = true;
+      this.base.activate(this.readEv, R_EOF);
+    });
+    sock.on('error', (err: NodeJS.ErrnoException) => {
+      const errno = typeof err.errno === 'number' ? Math.abs(err.errno) : 0;
+      if (err.syscall === 'connect' || this.connecting) {
+        this.errnoWrite = errno;
+        this.base.activate(this.writeEv, W_CONNECT_FAILED);
+      } else if (err.syscall === 'read') {
+        this.errnoRead = errno;
+        this.base.activate(this.readEv, R_ERROR);
+      } else {
+        this.errnoWrite = errno;
+        this.base.activate(this.writeEv, W_ERROR);
+      }
+    });
+    sock.on('connect', () => this.base.activate(this.writeEv, W_CONNECTED));
+  }
+
+  /** @internal */ get sock(): net.Socket | null {
+    return this.w?.sock ?? null;
+  }
+
+  // ---- reading -----------------------------------------------------------------------------------------------------
+  private readRegion(): Uint8Array {
+    const a = this.input.a;
+    const h = this.input.h;
+    this.input.lock();
+    try {
+      let want = MAX_SINGLE_READ;
+      const high = this.wmReadHigh;
+      if (high > 0) want = Math.max(1, Math.min(want, high - S.length(a, h)));
+      const c = S.reserveTail(a, h, want);
+      S.pinChain(a, c); // the chain's end must stay put until the read lands
+      this.readPin = c;
+      const at = S.chainStart(a, c) + S.chainLen(a, c);
+      return a.buf.subarray(at, at + want);
+    } finally {
+      this.input.unlock();
+    }
+  }
+
+  private onRead(nread: number, _buf: Uint8Array): boolean {
+    const a = this.input.a;
+    if (this.input.freed) {
+      if (this.readPin !== 0) S.unpinChain(a, this.readPin);
+      this.readPin = 0;
+      return false;
+    }
+    const h = this.input.h;
+    this.input.lock();
+    try {
+      if (this.readPin !== 0) {
+        S.unpinChain(a, this.readPin);
+        this.readPin = 0;
+      }
+      if (nread > 0 && !this.dead) {
+        S.commitTail(a, h, nread);
+        this.input.invokeCallbacks(); // the read-high-watermark callback may suspend reading right here
+      }
+    } finally {
+      this.input.unlock();
+    }
+    if (nread > 0) this.base.activate(this.readEv, R_DATA);
+    if (!this.base.running) {
+      // callbacks run only inside the loop: read no more until it runs again
+      this.readPausedIdle = true;
+      this.stopReading();
+      return false;
+    }
+    return this.reading;
+  }
+
+  private startReading(): void {
+    const s = this.sock;
+    if (!s || this.reading || this.eofSeen) return;
+    this.reading = true;
+    s.resume();
+  }
+
+  private stopReading(): void {
+    const s = this.sock;
+    if (!this.reading) return;
+    this.reading = false;
+    s?.pause();
+  }
+
+  private resumeIfIdle(): void {
+    if (this.readPausedIdle && this.evReadAdded && !this.dead) {
+      this.readPausedIdle = false;
+      this.startReading();
+    }
+  }
+
+  /** @internal be_socket_add(ev_read) */
+  addRead(): void {
+    if (!this.evReadAdded) {
+      this.evReadAdded = true;
+      this.base.nAdded++;
+    }
+    const t = this.timeoutRead;
+    if (t !== null) this.readTimer.arm(t);
+    if (this.w) this.startReading();
+  }
+  /** @internal */
+  delRead(): void {
+    if (this.evReadAdded) {
+      this.evReadAdded = false;
+      this.base.nAdded--;
+    }
+    this.readTimer.clear();
+    this.stopReading();
+  }
+
+  private handleRead(res: number): void {
+    if (this.dead) return;
+    this.increfAndLock();
+    try {
+      if (res & R_DATA) {
+        if (this.evReadAdded && this.timeoutRead !== null) this.readTimer.arm(this.timeoutRead); // persistent timeout restarts
+        this.triggerNolock(EV_READ, 0);
+      }
+      if (res & (R_EOF | R_ERROR) && !this.dead) {
+        const what = BEV_EVENT_READING | (res & R_ERROR ? BEV_EVENT_ERROR : BEV_EVENT_EOF);
+        this.enabled = this.enabled & ~EV_READ;
+        this.delRead();
+        this.runEventcb(what, 0, res & R_ERROR ? this.errnoRead : 0);
+      }
+    } finally {
+      this.decrefAndUnlock();
+    }
+  }
+
+  private readTimeout(): void {
+    if (this.dead) return;
+    this.increfAndLock();
+    try {
+      this.enabled = this.enabled & ~EV_READ;
+      this.delRead();
+      this.runEventcb(BEV_EVENT_TIMEOUT | BEV_EVENT_READING, 0, 0);
+    } finally {
+      this.decrefAndUnlock();
+    }
+  }
+
+  // ---- writing -----------------------------------------------------------------------------------------------------
+  /** bufferevent_socket_outbuf_cb: bytes added to the output start writing. @locks held */
+  private outbufCb(info: EvbufferCbInfo): void {
+    if (info.n_added > 0 && this.enabled & EV_WRITE && this.writeSuspended === 0 && !this.dead) {
+      if (!this.evWriteAdded) this.addWrite();
+      else this.kickWrite();
+    }
+  }
+
+  /** @internal be_socket_add(ev_write) */
+  addWrite(): void {
+    if (!this.evWriteAdded) {
+      this.evWriteAdded = true;
+      this.base.nAdded++;
+    }
+    const t = this.timeoutWrite;
+    if (t !== null) this.writeTimer.arm(t);
+    this.kickWrite();
+  }
+
+  /** A connected socket with nothing in flight is writable now. */
+  private kickWrite(): void {
+    const s = this.sock;
+    if (s && !this.connecting && this.inflight === null && !s.connecting && !s.destroyed) {
+      this.base.activate(this.writeEv, W_WRITABLE);
+    }
+  }
+
+  /** @internal */
+  delWrite(): void {
+    if (this.evWriteAdded) {
+      this.evWriteAdded = false;
+      this.base.nAdded--;
+    }
+    this.writeTimer.clear();
+    if (!this.writeEv.queued) return;
+    this.base.deactivate(this.writeEv);
+  }
+
+  private handleWrite(res: number): void {
+    if (this.dead) return;
+    this.increfAndLock();
+    try {
+      let connected = false;
+      if (res & W_CONNECT_FAILED && this.connecting) {
+        this.connecting = false;
+        this.delRead();
+        this.delWrite();
+        this.runEventcb(BEV_EVENT_ERROR, 0, this.errnoWrite);
+        return;
+      }
+      if (res & W_CONNECTED && this.connecting) {
+        this.connecting = false;
+        connected = true;
+        this.runEventcb(BEV_EVENT_CONNECTED, 0, 0);
+        if (!(this.enabled & EV_WRITE) || this.writeSuspended) {
+          this.delWrite();
+          return;
+        }
+      }
+      if (res & W_ERROR) {
+        this.enabled = this.enabled & ~EV_WRITE;
+        this.delWrite();
+        this.runEventcb(BEV_EVENT_ERROR | BEV_EVENT_WRITING, 0, this.errnoWrite);
+        return;
+      }
+      if (!this.evWriteAdded && !(res & W_DONE)) return;
+      let written = 0;
+      if (res & W_DONE) {
+        written = this.lastWriteN;
+        this.lastWriteN = 0;
+        if (this.evWriteAdded && this.timeoutWrite !== null) this.writeTimer.arm(this.timeoutWrite);
+      }
+      if (this.writeSuspended) return;
+      if (!this.evWriteAdded) {
+        // written while writing was disabled: the bytes are gone, no callback (ev_write is not pending)
+        return;
+      }
+      if (this.output.lengthLocked() > 0) {
+        if (this.inflight === null && !connected) this.startWrite();
+        else if (this.inflight === null) this.startWrite();
+      } else if (this.inflight === null) {
+        this.delWrite();
+      }
+      if (written > 0 || (!connected && !(res & W_DONE) && this.inflight === null)) {
+        this.triggerNolock(EV_WRITE, 0);
+      }
+    } finally {
+      this.decrefAndUnlock();
+    }
+  }
+
+  private startWrite(): void {
+    const s = this.sock;
+    if (!s || s.destroyed) return;
+    const a = this.output.a;
+    const h = this.output.h;
+    let c = a.i32[(h + S.H_FIRST) >>> 2]! >>> 0;
+    while (c !== 0 && S.chainLen(a, c) === 0) c = S.chainNext(a, c);
+    if (c === 0) return;
+    const n = Math.min(S.chainLen(a, c), MAX_SINGLE_WRITE);
+    const at = S.chainStart(a, c);
+    S.pinChain(a, c);
+    this.inflight = { chain: c, n };
+    s.write(a.buf.subarray(at, at + n), (err) => this.writeDone(err ?? null));
+  }
+
+  private writeDone(err: Error | null): void {
+    const f = this.inflight;
+    if (f === null) return;
+    this.inflight = null;
+    const a = this.output.a;
+    if (this.output.freed) {
+      S.unpinChain(a, f.chain); // finalized meanwhile: the chain was retired, and this frees it
+      return;
+    }
+    this.output.lock();
+    try {
+      if (err === null && !this.dead) {
+        S.drain(a, this.output.h, f.n);
+        this.lastWriteN += f.n;
+      }
+      S.unpinChain(a, f.chain);
+      if (err === null && !this.dead) this.output.invokeCallbacks();
+    } finally {
+      this.output.unlock();
+    }
+    if (err) {
+      const e = err as NodeJS.ErrnoException;
+      this.errnoWrite = typeof e.errno === 'number' ? Math.abs(e.errno) : 0;
+      this.base.activate(this.writeEv, W_ERROR);
+    } else {
+      this.base.activate(this.writeEv, W_DONE);
+    }
+  }
+
+  private writeTimeout(): void {
+    if (this.dead) return;
+    this.increfAndLock();
+    try {
+      this.enabled = this.enabled & ~EV_WRITE;
+      this.delWrite();
+      this.runEventcb(BEV_EVENT_TIMEOUT | BEV_EVENT_WRITING, 0, 0);
+    } finally {
+      this.decrefAndUnlock();
+    }
+  }
+
+  // ---- connect -----------------------------------------------------------------------------------------------------
+  connect(sa: unknown): number {
+    this.live();
+    const addr = sa === null || sa === undefined ? null : toSockaddr(sa);
+    this.increfAndLock();
+    try {
+      if (this.w === null) {
+        if (addr === null) return -1;
+        this.w = { sock: newSocket(this.onread), original: null };
+        this.listen(this.w.sock);
+      }
+      this.connecting = true;
+      const s = this.w.sock;
+      if (addr !== null) {
+        if (this.enabled & EV_READ && !this.readSuspended) this.addRead();
+        s.connect({ port: addr.port, host: addr.address, family: addr.family });
+      } else if (!s.connecting && !s.pending) {
+        this.base.activate(this.writeEv, W_CONNECTED); // connected by the user already: report it
+      }
+      this.addWrite();
+      return 0;
+    } finally {
+      this.decrefAndUnlock();
+    }
+  }
+
+  connectHostname(dnsBase: unknown, family: unknown, hostname: unknown, port: unknown): number {
+    this.live();
+    if (dnsBase !== null && dnsBase !== undefined && !(dnsBase instanceof EvdnsBase)) {
+      throw typeError('dns_base', 'an EvdnsBase or null', dnsBase);
+    }
+    const fam = intArg(family, 'family');
+    if (typeof hostname !== 'string') throw typeError('hostname', 'of type string', hostname);
+    const p = intArg(port, 'port');
+    if (fam !== AF_INET && fam !== AF_INET6 && fam !== AF_UNSPEC) return -1;
+    if (p < 1 || p > 65535) return -1;
+    this.increfAndLock();
+    try {
+      this.dnsError = 0;
+      this.suspendWrite(BEV_SUSPEND_LOOKUP);
+      this.suspendRead(BEV_SUSPEND_LOOKUP);
+      Atomics.add(this.a.i32, (this.h + 4) >>> 2, 1); // the lookup's reference (core O_REF)
+      // The answer is delivered inside the loop (decision 11): it activates dnsEv, whose run connects or reports.
+      const done = (err: number, addr: ResolvedSockaddr | null): void => {
+        if (err === EVUTIL_EAI_CANCEL) return this.lookupDone(err, null);
+        this.dnsCancel = null;
+        this.dnsResult = { err, addr };
+        this.base.activate(this.dnsEv, 1);
+      };
+      if (dnsBase instanceof EvdnsBase) {
+        const req = dnsBase.resolver.lookup(hostname, fam as 0 | 2 | 10, (err, addrs) => {
+          const first = addrs[0];
+          done(err, first ? { family: first.family, address: first.address, port: p } : null);
+        });
+        this.dnsCancel = () => {
+          req.cancel();
+          done(EVUTIL_EAI_CANCEL, null);
+        };
+      } else {
+        let cancelled = false;
+        dns.lookup(hostname, { family: fam === AF_INET ? 4 : fam === AF_INET6 ? 6 : 0 }, (err, address, f) => {
+          if (cancelled) return;
+          if (err) done(mapLookupError(err), null);
+          else done(0, { family: f === 6 ? 6 : 4, address, port: p });
+        });
+        this.dnsCancel = () => {
+          cancelled = true;
+          done(EVUTIL_EAI_CANCEL, null);
+        };
+      }
+      return 0;
+    } finally {
+      this.decrefAndUnlock();
+    }
+  }
+
+  /** bufferevent_connect_getaddrinfo_cb */
+  private lookupDone(err: number, addr: ResolvedSockaddr | null): void {
+    this.dnsCancel = null;
+    this.lock();
+    try {
+      this.unsuspendWrite(BEV_SUSPEND_LOOKUP);
+      this.unsuspendRead(BEV_SUSPEND_LOOKUP);
+      if (err === EVUTIL_EAI_CANCEL) {
+        this.dnsError = err;
+        return;
+      }
+      if (err !== 0 || addr === null) {
+        this.dnsError = err !== 0 ? err : EVUTIL_EAI_NODATA;
+        this.runEventcb(BEV_EVENT_ERROR, 0, 0);
+        return;
+      }
+      if (this.dead) return;
+      const r = this.connect(addr);
+      if (r < 0) this.runEventcb(BEV_EVENT_ERROR, 0);
+    } finally {
+      this.decrefAndUnlock(); // drops the lookup's reference
+    }
+  }
+
+  override cancelPendingWork(): void {
+    const c = this.dnsCancel;
+    if (c) c();
+    else if (this.dnsResult !== null) {
+      // answered but not yet delivered: free cancels it all the same (decision 6)
+      this.base.deactivate(this.dnsEv);
+      this.dnsResult = null;
+      this.lookupDone(EVUTIL_EAI_CANCEL, null);
+    }
+  }
+
+  getDnsError(): number {
+    this.live();
+    this.lock();
+    const e = this.dnsError;
+    this.unlock();
+    return e;
+  }
+
+  // ---- fd ----------------------------------------------------------------------------------------------------------
+  override getfd(): number {
+    this.live();
+    this.lock();
+    const fd = socketFd(this.sock);
+    this.unlock();
+    return fd;
+  }
+
+  override setfd(fd: unknown): number {
+    this.live();
+    const f = checkFd(fd);
+    this.increfAndLock();
+    try {
+      this.delRead();
+      this.delWrite();
+      this.detachSocket(false);
+      this.attach(f);
+      if (this.dnsCancel) this.dnsCancel();
+      if (this.w) socketOps.enable(this, this.enabled);
+      return 0;
+    } finally {
+      this.decrefAndUnlock();
+    }
+  }
+
+  override replacefd(fd: unknown): number {
+    this.live();
+    const f = checkFd(fd);
+    this.increfAndLock();
+    try {
+      if (this.w) this.detachSocket(true);
+      return this.setfd(f);
+    } finally {
+      this.decrefAndUnlock();
+    }
+  }
+
+  /** @internal Forget the current socket; close it when asked (CLOSE_ON_FREE, replacefd). */
+  detachSocket(close: boolean): void {
+    const w = this.w;
+    if (!w) return;
+    this.w = null;
+    this.reading = false;
+    w.sock.removeAllListeners('end');
+    w.sock.removeAllListeners('error');
+    w.sock.removeAllListeners('connect');
+    w.sock.on('error', () => {}); // a late error on a detached socket must not crash the process
+    if (close) {
+      w.sock.destroy();
+      if (w.original) w.original.destroy();
+    } else if (w.original) {
+      unwrapSocket(w);
+    } else {
+      w.sock.pause();
+    }
+  }
+
+  override prioritySet(pri: unknown): number {
+    this.live();
+    const p = intArg(pri, 'pri');
+    this.lock();
+    try {
+      if (p < 0 || p >= this.base.npriorities) return -1;
+      if (this.readEv.queued) return -1;
+      this.readEv.priority = p;
+      if (this.writeEv.queued) return -1;
+      this.writeEv.priority = p;
+      if (this.deferred.queued) return -1;
+      this.deferred.priority = p;
+      return 0;
+    } finally {
+      this.unlock();
+    }
+  }
+
+  override getPriority(): number {
+    this.live();
+    return this.readEv.priority;
+  }
+
+  /** bufferevent_base_set (obsolete): move to another base before anything is pending. */
+  baseSet(base: EventBase): number {
+    this.live();
+    if (this.evReadAdded || this.evWriteAdded) {
+      this.base = base; // libevent changes ev_base before failing (QUIRK, C16)
+      return -1;
+    }
+    this.base.onLoopStart.delete(this.loopStartHook);
+    this.base = base;
+    const pri = Math.floor(base.npriorities / 2);
+    for (const cb of [this.readEv, this.writeEv, this.deferred]) {
+      cb.base = base;
+      cb.priority = pri;
+    }
+    this.readTimer = new BevTimer(base, () => this.readTimeout());
+    this.writeTimer = new BevTimer(base, () => this.writeTimeout());
+    base.onLoopStart.add(this.loopStartHook);
+    return 0;
+  }
+
+  /** @internal */ override cancelAll(): void {
+    super.cancelAll();
+    this.delRead();
+    this.delWrite();
+    this.base.deactivate(this.readEv);
+  }
+
+  /** @internal */ destructSocket(): void {
+    this.base.onLoopStart.delete(this.loopStartHook);
+    this.cancelPendingWork();
+    // A write in flight keeps its chain pinned: freeing the output retires the chain, and the write's completion
+    // (which sees the bufferevent dead) unpins it, which frees it.
+    this.detachSocket((this.options & BEV_OPT_CLOSE_ON_FREE) !== 0);
+  }
+}
+
+function checkFd(fd: unknown): net.Socket | number {
+  if (fd instanceof net.Socket) return fd;
+  if (typeof fd !== 'number') throw typeError('fd', 'a net.Socket, a file descriptor or -1', fd);
+  if (!Number.isInteger(fd) || fd < -1) throw rangeError('fd', '-1 or a file descriptor >= 0', fd);
+  return fd;
+}
+
+function mapLookupError(err: NodeJS.ErrnoException): number {
+  switch (err.code) {
+    case 'ENOTFOUND':
+      return EVUTIL_EAI_NONAME;
+    case 'EAI_AGAIN':
+      return EVUTIL_EAI_AGAIN;
+    case 'EAI_FAMILY':
+      return EVUTIL_EAI_FAMILY;
+    case 'ENODATA':
+      return EVUTIL_EAI_NODATA;
+    default:
+      return EVUTIL_EAI_FAIL;
+  }
+}
+
+export const socketOps: BevOps = {
+  type: 'socket',
+  enable(bev, ev) {
+    const b = bev as SocketBufferevent;
+    if (ev & EV_READ) b.addRead();
+    if (ev & EV_WRITE) b.addWrite();
+    return 0;
+  },
+  disable(bev, ev) {
+    const b = bev as SocketBufferevent;
+    if (ev & EV_READ) b.delRead();
+    if (ev & EV_WRITE && !b.connecting) b.delWrite();
+    return 0;
+  },
+  unlink() {},
+  destruct(bev) {
+    (bev as SocketBufferevent).destructSocket();
+  },
+  adjTimeouts(bev) {
+    const b = bev as SocketBufferevent;
+    if (b.evReadAdded) {
+      const t = b.timeoutRead;
+      if (t !== null) b.readTimer.arm(t);
+      else b.readTimer.clear();
+    }
+    if (b.evWriteAdded) {
+      const t = b.timeoutWrite;
+      if (t !== null) b.writeTimer.arm(t);
+      else b.writeTimer.clear();
+    }
+    return 0;
+  },
+  flush() {
+    return 0;
+  },
+};
+
+export function socketNew(base: EventBase, fd: net.Socket | number, options: number): SocketBufferevent {
+  const bev = new SocketBufferevent(base, options);
+  bev.attach(fd);
+  return bev;
+}
+
+export { sizeArg, setSocketError };

@@ -1,0 +1,570 @@
+/**
+ * The libevent-compatible flat API (../shared/API.md): libevent's names, argument order and return codes, each a thin
+ * checked call into the classes. Ported C code reads the same: `bufferevent_write(bev, "hi")`.
+ */
+import net from 'node:net';
+import util from 'node:util';
+import {
+  EventBase,
+  Event,
+  newEvent,
+  EV_TIMEOUT,
+  EV_READ,
+  EV_WRITE,
+  EV_SIGNAL,
+  EV_PERSIST,
+  EV_ET,
+  EV_FINALIZE,
+  EV_CLOSED,
+  EVLOOP_ONCE,
+  EVLOOP_NONBLOCK,
+  EVLOOP_NO_EXIT_ON_EMPTY,
+  type EventCb,
+} from '../event/base.ts';
+import {
+  Evbuffer,
+  EvbufferCbEntry,
+  EVBUFFER_EOL_ANY,
+  EVBUFFER_EOL_CRLF,
+  EVBUFFER_EOL_CRLF_STRICT,
+  EVBUFFER_EOL_LF,
+  EVBUFFER_EOL_NUL,
+  EVBUFFER_PTR_SET,
+  EVBUFFER_PTR_ADD,
+  EVBUFFER_CB_ENABLED,
+  type EvbufferPtr,
+  type IoVec,
+} from '../evbuffer/evbuffer.ts';
+import {
+  Bufferevent,
+  checkBase,
+  checkBev,
+  socketError,
+  BEV_EVENT_READING,
+  BEV_EVENT_WRITING,
+  BEV_EVENT_EOF,
+  BEV_EVENT_ERROR,
+  BEV_EVENT_TIMEOUT,
+  BEV_EVENT_CONNECTED,
+  BEV_OPT_CLOSE_ON_FREE,
+  BEV_OPT_THREADSAFE,
+  BEV_OPT_DEFER_CALLBACKS,
+  BEV_OPT_UNLOCK_CALLBACKS,
+  BEV_TRIG_IGNORE_WATERMARKS,
+  BEV_TRIG_DEFER_CALLBACKS,
+  BEV_NORMAL,
+  BEV_FLUSH,
+  BEV_FINISHED,
+  type BevDataCb,
+  type BevEventCb,
+} from '../bufferevent/core.ts';
+import { SocketBufferevent, socketNew } from '../bufferevent/socket.ts';
+import { PairBufferevent, pairNew } from '../bufferevent/pair.ts';
+import { FilterBufferevent, filterNew, BEV_OK, BEV_NEED_MORE, BEV_ERROR, type FilterCb } from '../bufferevent/filter.ts';
+import { EvdnsBase, evdnsBaseNew } from '../dns/evdns.ts';
+import * as EAI from '../dns/eai.ts';
+import { Evconnlistener, evconnlistenerNewBind } from '../listener.ts';
+import { AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6, htons, htonl, ntohs, ntohl, parseSockaddrPort } from '../sockaddr.ts';
+import { enableLockDebugging } from '../shm/rlock.ts';
+import { typeError, rangeError } from '../errors.ts';
+import { fnOrNull, intArg, maskArg } from '../validate.ts';
+
+export {
+  EV_TIMEOUT, EV_READ, EV_WRITE, EV_SIGNAL, EV_PERSIST, EV_ET, EV_FINALIZE, EV_CLOSED,
+  EVLOOP_ONCE, EVLOOP_NONBLOCK, EVLOOP_NO_EXIT_ON_EMPTY,
+  EVBUFFER_EOL_ANY, EVBUFFER_EOL_CRLF, EVBUFFER_EOL_CRLF_STRICT, EVBUFFER_EOL_LF, EVBUFFER_EOL_NUL,
+  EVBUFFER_PTR_SET, EVBUFFER_PTR_ADD, EVBUFFER_CB_ENABLED,
+  BEV_EVENT_READING, BEV_EVENT_WRITING, BEV_EVENT_EOF, BEV_EVENT_ERROR, BEV_EVENT_TIMEOUT, BEV_EVENT_CONNECTED,
+  BEV_OPT_CLOSE_ON_FREE, BEV_OPT_THREADSAFE, BEV_OPT_DEFER_CALLBACKS, BEV_OPT_UNLOCK_CALLBACKS,
+  BEV_TRIG_IGNORE_WATERMARKS, BEV_TRIG_DEFER_CALLBACKS, BEV_NORMAL, BEV_FLUSH, BEV_FINISHED,
+  BEV_OK, BEV_NEED_MORE, BEV_ERROR,
+  AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6, htons, htonl, ntohs, ntohl,
+};
+export const {
+  EVUTIL_EAI_ADDRFAMILY, EVUTIL_EAI_AGAIN, EVUTIL_EAI_BADFLAGS, EVUTIL_EAI_FAIL, EVUTIL_EAI_FAMILY,
+  EVUTIL_EAI_MEMORY, EVUTIL_EAI_NODATA, EVUTIL_EAI_NONAME, EVUTIL_EAI_SERVICE, EVUTIL_EAI_SOCKTYPE,
+  EVUTIL_EAI_SYSTEM, EVUTIL_EAI_CANCEL,
+} = EAI;
+
+function buf(v: unknown, name = 'buf'): Evbuffer {
+  if (!(v instanceof Evbuffer)) throw typeError(name, 'an Evbuffer', v);
+  return v;
+}
+function base(v: unknown): EventBase {
+  if (!(v instanceof EventBase)) throw typeError('base', 'an EventBase', v);
+  return v;
+}
+function ev(v: unknown): Event {
+  if (!(v instanceof Event)) throw typeError('ev', 'an Event', v);
+  return v;
+}
+
+// ---- event base ------------------------------------------------------------------------------------------------------
+export function event_base_new(): EventBase {
+  return new EventBase();
+}
+export function event_base_free(b: unknown): void {
+  base(b).free();
+}
+export function event_base_dispatch(b: unknown): Promise<number> {
+  return base(b).loop(0);
+}
+export function event_base_loop(b: unknown, flags: unknown): Promise<number> {
+  return base(b).loop(flags);
+}
+export function event_base_loopexit(b: unknown, tv: unknown): number {
+  return base(b).loopexit(tv);
+}
+export function event_base_loopbreak(b: unknown): number {
+  return base(b).loopbreak();
+}
+export function event_base_got_exit(b: unknown): boolean {
+  const x = base(b);
+  x.live();
+  return x.gotExit;
+}
+export function event_base_got_break(b: unknown): boolean {
+  const x = base(b);
+  x.live();
+  return x.gotBreak;
+}
+export function event_base_priority_init(b: unknown, n: unknown): number {
+  return base(b).priorityInit(n);
+}
+export function event_base_get_npriorities(b: unknown): number {
+  const x = base(b);
+  x.live();
+  return x.npriorities;
+}
+let currentBase: EventBase | null = null;
+/** event_init: a new base that becomes the "current base" of the obsolete `bufferevent_new`. */
+export function event_init(): EventBase {
+  currentBase = new EventBase();
+  return currentBase;
+}
+
+// ---- events ----------------------------------------------------------------------------------------------------------
+export function event_new(b: unknown, fd: unknown, what: unknown, cb: unknown, arg: unknown): Event {
+  return newEvent(b, fd, what, cb, arg);
+}
+export function event_add(e: unknown, tv: unknown): number {
+  return ev(e).add(tv);
+}
+export function event_del(e: unknown): number {
+  return ev(e).del();
+}
+export function event_active(e: unknown, res: unknown, ncalls: unknown): void {
+  ev(e).active(res, ncalls);
+}
+export function event_pending(e: unknown, what: unknown, tvOut: unknown): number {
+  return ev(e).pending(what, tvOut);
+}
+export function event_priority_set(e: unknown, pri: unknown): number {
+  return ev(e).prioritySet(pri);
+}
+export function event_free(e: unknown): void {
+  ev(e).free();
+}
+export function evtimer_new(b: unknown, cb: unknown, arg: unknown): Event {
+  return newEvent(b, -1, 0, cb, arg);
+}
+export const evtimer_add = event_add;
+export const evtimer_del = event_del;
+export function evtimer_pending(e: unknown, tvOut: unknown): number {
+  return ev(e).pending(EV_TIMEOUT, tvOut);
+}
+
+// ---- bufferevents ----------------------------------------------------------------------------------------------------
+function checkSocketFd(fd: unknown): net.Socket | number {
+  if (fd instanceof net.Socket) return fd;
+  if (typeof fd !== 'number') throw typeError('fd', 'a net.Socket, a file descriptor or -1', fd);
+  if (!Number.isInteger(fd) || fd < -1) throw rangeError('fd', '-1 or a file descriptor >= 0', fd);
+  return fd;
+}
+
+export function bufferevent_socket_new(b: unknown, fd: unknown, options: unknown): Bufferevent | null {
+  const eb = checkBase(b);
+  const f = checkSocketFd(fd);
+  const o = Bufferevent.checkOptions(options);
+  if (o === null) return null;
+  try {
+    return socketNew(eb, f, o);
+  } catch {
+    return null; // e.g. an fd that is not a socket: libevent reports NULL
+  }
+}
+function sock(bev: unknown): SocketBufferevent | null {
+  const b = checkBev(bev);
+  return b instanceof SocketBufferevent ? b : null;
+}
+export function bufferevent_socket_connect(bev: unknown, sa: unknown, _socklen?: unknown): number {
+  const s = sock(bev);
+  if (!s) {
+    checkBev(bev).live();
+    return -1;
+  }
+  return s.connect(sa);
+}
+export function bufferevent_socket_connect_hostname(bev: unknown, dns: unknown, family: unknown, hostname: unknown, port: unknown): number {
+  const s = sock(bev);
+  if (!s) {
+    checkBev(bev).live();
+    return -1;
+  }
+  return s.connectHostname(dns, family, hostname, port);
+}
+export function bufferevent_socket_get_dns_error(bev: unknown): number {
+  const s = sock(bev);
+  if (!s) {
+    checkBev(bev).live();
+    return 0;
+  }
+  return s.getDnsError();
+}
+export function bufferevent_free(bev: unknown): void {
+  checkBev(bev).free();
+}
+export function bufferevent_setcb(bev: unknown, readcb: unknown, writecb: unknown, eventcb: unknown, cbarg: unknown): void {
+  checkBev(bev).setcb(readcb, writecb, eventcb, cbarg);
+}
+export function bufferevent_getcb(bev: unknown, out: unknown): void {
+  checkBev(bev).getcb(out);
+}
+export function bufferevent_enable(bev: unknown, events: unknown): number {
+  return checkBev(bev).enable(events);
+}
+export function bufferevent_disable(bev: unknown, events: unknown): number {
+  return checkBev(bev).disable(events);
+}
+export function bufferevent_get_enabled(bev: unknown): number {
+  return checkBev(bev).getEnabled();
+}
+export function bufferevent_setwatermark(bev: unknown, events: unknown, low: unknown, high: unknown): void {
+  checkBev(bev).setwatermark(events, low, high);
+}
+export function bufferevent_getwatermark(bev: unknown, events: unknown, out: unknown): number {
+  return checkBev(bev).getwatermark(events, out);
+}
+export function bufferevent_get_input(bev: unknown): Evbuffer {
+  return checkBev(bev).getInput();
+}
+export function bufferevent_get_output(bev: unknown): Evbuffer {
+  return checkBev(bev).getOutput();
+}
+export function bufferevent_write(bev: unknown, data: unknown, size?: unknown): number {
+  return checkBev(bev).write(data, size);
+}
+export function bufferevent_write_buffer(bev: unknown, b: unknown): number {
+  return checkBev(bev).writeBuffer(b);
+}
+export function bufferevent_read(bev: unknown, data: unknown, size?: unknown): number {
+  return checkBev(bev).read(data, size);
+}
+export function bufferevent_read_buffer(bev: unknown, b: unknown): number {
+  return checkBev(bev).readBuffer(b);
+}
+export function bufferevent_set_timeouts(bev: unknown, tr: unknown, tw: unknown): number {
+  return checkBev(bev).setTimeouts(tr, tw);
+}
+export function bufferevent_flush(bev: unknown, iotype: unknown, mode: unknown): number {
+  return checkBev(bev).flush(iotype, mode);
+}
+export function bufferevent_priority_set(bev: unknown, pri: unknown): number {
+  return checkBev(bev).prioritySet(pri);
+}
+export function bufferevent_get_priority(bev: unknown): number {
+  return checkBev(bev).getPriority();
+}
+export function bufferevent_setfd(bev: unknown, fd: unknown): number {
+  return checkBev(bev).setfd(fd);
+}
+export function bufferevent_replacefd(bev: unknown, fd: unknown): number {
+  return checkBev(bev).replacefd(fd);
+}
+export function bufferevent_getfd(bev: unknown): number {
+  return checkBev(bev).getfd();
+}
+export function bufferevent_get_base(bev: unknown): EventBase {
+  return checkBev(bev).getBase();
+}
+export function bufferevent_get_underlying(bev: unknown): Bufferevent | null {
+  return checkBev(bev).getUnderlying();
+}
+export function bufferevent_lock(bev: unknown): void {
+  checkBev(bev).lockPublic();
+}
+export function bufferevent_unlock(bev: unknown): void {
+  checkBev(bev).unlockPublic();
+}
+export function bufferevent_incref(bev: unknown): void {
+  checkBev(bev).incref();
+}
+export function bufferevent_decref(bev: unknown): number {
+  return checkBev(bev).decref();
+}
+export function bufferevent_trigger(bev: unknown, iotype: unknown, options: unknown): void {
+  checkBev(bev).trigger(iotype, options);
+}
+export function bufferevent_trigger_event(bev: unknown, what: unknown, options: unknown): void {
+  checkBev(bev).triggerEvent(what, options);
+}
+export function bufferevent_pair_new(b: unknown, options: unknown, pair: unknown): number {
+  const eb = checkBase(b);
+  if (!Array.isArray(pair)) throw typeError('pair', 'an array to fill', pair);
+  const o = Bufferevent.checkOptions(options);
+  if (o === null) return -1;
+  const [x, y] = pairNew(eb, o);
+  pair[0] = x;
+  pair[1] = y;
+  return 0;
+}
+export function bufferevent_pair_get_partner(bev: unknown): Bufferevent | null {
+  const b = checkBev(bev);
+  if (!(b instanceof PairBufferevent)) {
+    b.live();
+    return null;
+  }
+  return b.getPartner();
+}
+export function bufferevent_filter_new(
+  underlying: unknown,
+  inputFilter: unknown,
+  outputFilter: unknown,
+  options: unknown,
+  freeContext: unknown,
+  ctx: unknown,
+): Bufferevent | null {
+  if (underlying === null || underlying === undefined) return null;
+  const u = checkBev(underlying, 'underlying');
+  u.live();
+  u.base.inThread();
+  const fin = fnOrNull<FilterCb>(inputFilter, 'input_filter');
+  const fout = fnOrNull<FilterCb>(outputFilter, 'output_filter');
+  const fc = fnOrNull<(ctx: unknown) => void>(freeContext, 'free_context');
+  const o = Bufferevent.checkOptions(options);
+  if (o === null) return null;
+  return filterNew(u, fin, fout, o, fc, ctx);
+}
+
+// ---- obsolete bufferevent names (bufferevent_compat.h) ---------------------------------------------------------------
+export function bufferevent_new(fd: unknown, readcb: unknown, writecb: unknown, errorcb: unknown, cbarg: unknown): Bufferevent | null {
+  if (currentBase === null || currentBase.freed) currentBase = new EventBase();
+  const bev = bufferevent_socket_new(currentBase, fd, 0);
+  if (bev) bev.setcb(readcb, writecb, errorcb, cbarg);
+  return bev;
+}
+export function bufferevent_base_set(b: unknown, bev: unknown): number {
+  const eb = checkBase(b);
+  const s = sock(bev);
+  if (!s) {
+    checkBev(bev).live();
+    return -1;
+  }
+  return s.baseSet(eb);
+}
+export function bufferevent_settimeout(bev: unknown, rsec: unknown, wsec: unknown): void {
+  const r = intArg(rsec, 'timeout_read');
+  const w = intArg(wsec, 'timeout_write');
+  checkBev(bev).setTimeouts(r ? { tv_sec: r, tv_usec: 0 } : null, w ? { tv_sec: w, tv_usec: 0 } : null);
+}
+export const EVBUFFER_INPUT = bufferevent_get_input;
+export const EVBUFFER_OUTPUT = bufferevent_get_output;
+export const EVBUFFER_READ = BEV_EVENT_READING;
+export const EVBUFFER_WRITE = BEV_EVENT_WRITING;
+export const EVBUFFER_EOF = BEV_EVENT_EOF;
+export const EVBUFFER_ERROR = BEV_EVENT_ERROR;
+export const EVBUFFER_TIMEOUT = BEV_EVENT_TIMEOUT;
+
+// ---- evbuffers -------------------------------------------------------------------------------------------------------
+export function evbuffer_new(): Evbuffer {
+  return Evbuffer.create();
+}
+export function evbuffer_free(b: unknown): void {
+  buf(b).free();
+}
+export function evbuffer_get_length(b: unknown): number {
+  return buf(b).getLength();
+}
+export function evbuffer_add(b: unknown, data: unknown, size?: unknown): number {
+  return buf(b).add(data, size);
+}
+export function evbuffer_prepend(b: unknown, data: unknown, size?: unknown): number {
+  return buf(b).prepend(data, size);
+}
+export function evbuffer_add_printf(b: unknown, format: unknown, ...args: unknown[]): number {
+  return buf(b).addPrintf(format, args);
+}
+export function evbuffer_add_buffer(dst: unknown, src: unknown): number {
+  return buf(dst, 'dst').addBuffer(buf(src, 'src'));
+}
+export function evbuffer_prepend_buffer(dst: unknown, src: unknown): number {
+  return buf(dst, 'dst').prependBuffer(buf(src, 'src'));
+}
+export function evbuffer_remove_buffer(src: unknown, dst: unknown, size: unknown): number {
+  return buf(src, 'src').removeBuffer(buf(dst, 'dst'), size);
+}
+export function evbuffer_remove(b: unknown, data: unknown, size?: unknown): number {
+  return buf(b).remove(data, size);
+}
+export function evbuffer_copyout(b: unknown, data: unknown, size?: unknown): number {
+  return buf(b).copyout(data, size);
+}
+export function evbuffer_copyout_from(b: unknown, pos: unknown, data: unknown, size?: unknown): number {
+  return buf(b).copyoutFrom(pos, data, size);
+}
+export function evbuffer_drain(b: unknown, size: unknown): number {
+  return buf(b).drain(size);
+}
+export function evbuffer_pullup(b: unknown, size: unknown): Uint8Array | null {
+  return buf(b).pullup(size);
+}
+export function evbuffer_readln(b: unknown, nReadOut: unknown, eolStyle: unknown): string | null {
+  return buf(b).readln(nReadOut, eolStyle);
+}
+export function evbuffer_search(b: unknown, what: unknown, size: unknown, start: unknown): EvbufferPtr {
+  return buf(b).search(what, size, start);
+}
+export function evbuffer_search_range(b: unknown, what: unknown, size: unknown, start: unknown, end: unknown): EvbufferPtr {
+  return buf(b).searchRange(what, size, start, end);
+}
+export function evbuffer_search_eol(b: unknown, start: unknown, eolLenOut: unknown, eolStyle: unknown): EvbufferPtr {
+  return buf(b).searchEol(start, eolLenOut, eolStyle);
+}
+export function evbuffer_ptr_set(b: unknown, ptr: unknown, position: unknown, how: unknown): number {
+  return buf(b).ptrSet(ptr, position, how);
+}
+export function evbuffer_peek(b: unknown, len: unknown, start: unknown, vec: unknown, nVec: unknown): number {
+  return buf(b).peek(len, start, vec, nVec);
+}
+export function evbuffer_freeze(b: unknown, atFront: unknown): number {
+  return buf(b).freeze(atFront);
+}
+export function evbuffer_unfreeze(b: unknown, atFront: unknown): number {
+  return buf(b).unfreeze(atFront);
+}
+export function evbuffer_add_cb(b: unknown, cb: unknown, cbarg: unknown): EvbufferCbEntry {
+  return buf(b).addCb(cb, cbarg);
+}
+export function evbuffer_remove_cb_entry(b: unknown, ent: unknown): number {
+  return buf(b).removeCbEntry(ent);
+}
+export function evbuffer_remove_cb(b: unknown, cb: unknown, cbarg: unknown): number {
+  return buf(b).removeCb(cb, cbarg);
+}
+export function evbuffer_cb_set_flags(b: unknown, ent: unknown, flags: unknown): number {
+  return buf(b).cbSetFlags(ent, flags);
+}
+export function evbuffer_cb_clear_flags(b: unknown, ent: unknown, flags: unknown): number {
+  return buf(b).cbClearFlags(ent, flags);
+}
+export function evbuffer_enable_locking(b: unknown, lock: unknown): number {
+  if (lock !== null && lock !== undefined) throw typeError('lock', 'null (locks are allocated by the library)', lock);
+  return buf(b).enableLocking();
+}
+export function evbuffer_lock(b: unknown): void {
+  buf(b).lockPublic();
+}
+export function evbuffer_unlock(b: unknown): void {
+  buf(b).unlockPublic();
+}
+export function evbuffer_reserve_space(b: unknown, size: unknown, vec: unknown, nVec: unknown): number {
+  return buf(b).reserveSpace(size, vec, nVec);
+}
+export function evbuffer_commit_space(b: unknown, vec: unknown, nVec: unknown): number {
+  return buf(b).commitSpace(vec, nVec);
+}
+export function evbuffer_add_reference(b: unknown, data: unknown, size: unknown, cleanupfn: unknown, arg: unknown): number {
+  return buf(b).addReference(data, size, cleanupfn, arg);
+}
+// obsolete (buffer_compat.h)
+export function evbuffer_readline(b: unknown): string | null {
+  return buf(b).readln(null, EVBUFFER_EOL_ANY);
+}
+export function evbuffer_find(b: unknown, what: unknown, size?: unknown): number {
+  return buf(b).find(what, size);
+}
+export function evbuffer_setcb(b: unknown, cb: unknown, cbarg: unknown): void {
+  buf(b).setcbObsolete(cb, cbarg);
+}
+export function EVBUFFER_LENGTH(b: unknown): number {
+  return buf(b).getLength();
+}
+export function EVBUFFER_DATA(b: unknown): Uint8Array | null {
+  return buf(b).pullup(-1);
+}
+
+// ---- utilities -------------------------------------------------------------------------------------------------------
+export function EVUTIL_SOCKET_ERROR(): number {
+  return socketError();
+}
+export function evutil_socket_error_to_string(err: unknown): string {
+  const e = intArg(err, 'err');
+  if (e === 0) return 'Success';
+  try {
+    return util.getSystemErrorMessage(-Math.abs(e));
+  } catch {
+    return `Unknown error ${e}`;
+  }
+}
+export function evutil_gai_strerror(err: unknown): string {
+  return EAI.evutil_gai_strerror(intArg(err, 'err'));
+}
+export function evutil_make_socket_nonblocking(fd: unknown): number {
+  if (fd instanceof net.Socket) return 0; // Node sockets are always non-blocking
+  const n = intArg(fd, 'fd');
+  return n >= 0 ? 0 : -1;
+}
+export function evutil_parse_sockaddr_port(str: unknown): ReturnType<typeof parseSockaddrPort> {
+  return parseSockaddrPort(str);
+}
+export function evdns_base_new(b: unknown, initialize: unknown): EvdnsBase {
+  return evdnsBaseNew(b, initialize);
+}
+export function evdns_base_free(dns: unknown, failRequests: unknown): void {
+  if (!(dns instanceof EvdnsBase)) throw typeError('dns_base', 'an EvdnsBase', dns);
+  dns.free(failRequests);
+}
+export function evdns_base_nameserver_ip_add(dns: unknown, ip: unknown): number {
+  if (!(dns instanceof EvdnsBase)) throw typeError('dns_base', 'an EvdnsBase', dns);
+  return dns.nameserverIpAdd(ip);
+}
+export function evthread_use_pthreads(): number {
+  return 0;
+}
+export function evthread_enable_lock_debugging(): void {
+  enableLockDebugging();
+}
+
+// ---- listener --------------------------------------------------------------------------------------------------------
+export {
+  LEV_OPT_LEAVE_SOCKETS_BLOCKING, LEV_OPT_CLOSE_ON_FREE, LEV_OPT_CLOSE_ON_EXEC, LEV_OPT_REUSEABLE,
+  LEV_OPT_THREADSAFE, LEV_OPT_DISABLED, LEV_OPT_DEFERRED_ACCEPT, LEV_OPT_REUSEABLE_PORT,
+} from '../listener.ts';
+function lev(v: unknown): Evconnlistener {
+  if (!(v instanceof Evconnlistener)) throw typeError('lev', 'an Evconnlistener', v);
+  return v;
+}
+export function evconnlistener_new_bind(b: unknown, cb: unknown, ptr: unknown, flags: unknown, backlog: unknown, sa: unknown, _socklen?: unknown): Evconnlistener | null {
+  return evconnlistenerNewBind(b, cb, ptr, flags, backlog, sa);
+}
+export function evconnlistener_free(l: unknown): void {
+  lev(l).free();
+}
+export function evconnlistener_enable(l: unknown): number {
+  return lev(l).enable();
+}
+export function evconnlistener_disable(l: unknown): number {
+  return lev(l).disable();
+}
+export function evconnlistener_get_fd(l: unknown): number {
+  return lev(l).getFd();
+}
+export function evconnlistener_get_port(l: unknown): number {
+  return lev(l).getPort();
+}
+export function evconnlistener_set_cb(l: unknown, cb: unknown, arg: unknown): void {
+  lev(l).setCb(cb, arg);
+}
+
+export type { BevDataCb, BevEventCb, FilterCb, EventCb, EvbufferPtr, IoVec };
+export { FilterBufferevent, SocketBufferevent, PairBufferevent, maskArg };

@@ -1,0 +1,18 @@
+/**
+ * bufferevent: libevent's bufferevent layer for Node.js, on SharedArrayBuffer memory with Atomics locks.
+ *
+ * Two faces of one implementation:
+ * - the libevent-compatible flat API (`bufferevent_socket_new`, `evbuffer_add`, `event_base_dispatch`, ...), for
+ *   porting C code line by line (src/compat/libevent.ts);
+ * - the classes underneath (`EventBase`, `Evbuffer`, `Bufferevent` and its types), whose camelCase methods are the
+ *   same operations with the same checks.
+ */
+export * from './compat/libevent.ts';
+export { EventBase, Event } from './event/base.ts';
+export { Evbuffer, EvbufferCbEntry } from './evbuffer/evbuffer.ts';
+export type { EvbufferCbInfo } from './evbuffer/evbuffer.ts';
+export { Bufferevent } from './bufferevent/core.ts';
+export { EvdnsBase } from './dns/evdns.ts';
+export { Evconnlistener } from './listener.ts';
+export type { Sockaddr } from './sockaddr.ts';
+export type { ErrorCode, CodedError } from './errors.ts';

@@ -1,0 +1,161 @@
+import net from 'node:net';
+import { EvCallback, EventBase } from './event/base.ts';
+import { toSockaddr } from './sockaddr.ts';
+import { freedError, typeError } from './errors.ts';
+import { fnOrNull, intArg, maskArg } from './validate.ts';
+import { socketFd } from './bufferevent/sockwrap.ts';
+
+export const LEV_OPT_LEAVE_SOCKETS_BLOCKING = 1 << 0;
+export const LEV_OPT_CLOSE_ON_FREE = 1 << 1;
+export const LEV_OPT_CLOSE_ON_EXEC = 1 << 2;
+export const LEV_OPT_REUSEABLE = 1 << 3;
+export const LEV_OPT_THREADSAFE = 1 << 4;
+export const LEV_OPT_DISABLED = 1 << 5;
+export const LEV_OPT_DEFERRED_ACCEPT = 1 << 6;
+export const LEV_OPT_REUSEABLE_PORT = 1 << 7;
+
+export type EvconnlistenerCb = (lev: Evconnlistener, fd: net.Socket, sa: { family: string; address: string; port: number }, socklen: number, ptr: unknown) => void;
+
+/**
+ * evconnlistener: a listening TCP socket whose accepted connections are handed to a callback from the loop.
+ * Accepted sockets arrive paused (nothing is read before a bufferevent takes them), with half-close allowed.
+ * @thread base owner only. The `net.Socket` given to the callback may be handed to a worker with
+ * `postMessage(msg, [socket])` (Node >= 24.20).
+ */
+export class Evconnlistener {
+  /** @internal */ readonly server: net.Server;
+  /** @internal */ readonly base: EventBase;
+  /** @internal */ cb: EvconnlistenerCb | null;
+  /** @internal */ readonly ptr: unknown;
+  /** @internal */ readonly flags: number;
+  /** @internal */ enabled: boolean;
+  /** @internal */ freed = false;
+  /** @internal */ private queue: net.Socket[] = [];
+  /** @internal */ private readonly ev: EvCallback;
+  /** @internal */ private port = 0;
+
+  constructor(base: EventBase, cb: EvconnlistenerCb | null, ptr: unknown, flags: number, backlog: number, sa: { family: 4 | 6; address: string; port: number }) {
+    this.base = base;
+    this.cb = cb;
+    this.ptr = ptr;
+    this.flags = flags;
+    this.enabled = (flags & LEV_OPT_DISABLED) === 0;
+    this.ev = new EvCallback(base, () => this.deliver(), Math.floor(base.npriorities / 2));
+    this.server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (s) => {
+      s.on('error', () => {}); // until a bufferevent owns it, an early reset must not crash the process
+      this.queue.push(s);
+      if (this.enabled) base.activate(this.ev, 2);
+    });
+    this.server.on('error', () => {});
+    bindNow(this.server, sa, backlog > 0 ? backlog : 511, (flags & LEV_OPT_REUSEABLE_PORT) !== 0);
+    const addr = this.server.address();
+    if (addr && typeof addr === 'object') this.port = addr.port;
+    this.server.unref(); // the loop keeps the thread alive while it runs; the listener counts as a pending event
+    if (this.enabled) base.nAdded++;
+  }
+
+  /** @internal */
+  get listening(): boolean {
+    return this.port !== 0;
+  }
+
+  private deliver(): void {
+    while (this.enabled && !this.freed && this.queue.length > 0) {
+      const s = this.queue.shift()!;
+      const cb = this.cb;
+      if (!cb) {
+        s.destroy();
+        continue;
+      }
+      const sa = { family: s.remoteFamily ?? 'IPv4', address: s.remoteAddress ?? '', port: s.remotePort ?? 0 };
+      s.removeAllListeners('error');
+      cb(this, s, sa, 0, this.ptr);
+    }
+  }
+
+  live(): void {
+    if (this.freed) throw freedError('evconnlistener');
+  }
+
+  enable(): number {
+    this.live();
+    if (!this.enabled) {
+      this.enabled = true;
+      this.base.nAdded++;
+      if (this.queue.length > 0) this.base.activate(this.ev, 2);
+    }
+    return 0;
+  }
+
+  disable(): number {
+    this.live();
+    if (this.enabled) {
+      this.enabled = false;
+      this.base.nAdded--;
+    }
+    return 0;
+  }
+
+  getFd(): number {
+    this.live();
+    const h = (this.server as unknown as { _handle?: { fd?: number } })._handle;
+    return typeof h?.fd === 'number' ? h.fd : -1;
+  }
+
+  getPort(): number {
+    this.live();
+    return this.port;
+  }
+
+  setCb(cb: unknown, _arg?: unknown): void {
+    this.live();
+    this.cb = fnOrNull<EvconnlistenerCb>(cb, 'cb');
+  }
+
+  /** evconnlistener_free. The listening socket is closed (Node owns no other reference to it); queued, not yet
+   * delivered connections are closed too. */
+  free(): void {
+    this.live();
+    this.disable();
+    this.freed = true;
+    this.base.deactivate(this.ev);
+    for (const s of this.queue) s.destroy();
+    this.queue = [];
+    this.server.close();
+  }
+}
+
+/**
+ * Bind and listen synchronously, so the port is known when evconnlistener_new_bind returns (libevent's bind is
+ * synchronous; `server.listen({ host })` resolves the host first and binds a tick later). Uses Node's internal
+ * `_listen2` (setupListenHandle), with UV_TCP_REUSEPORT (2) for LEV_OPT_REUSEABLE_PORT; falls back to `listen`.
+ */
+function bindNow(server: net.Server, sa: { family: 4 | 6; address: string; port: number }, backlog: number, reusePort: boolean): void {
+  const internal = server as unknown as { _listen2?: (a: string, p: number, t: number, b: number, fd: undefined, f: number) => void };
+  if (typeof internal._listen2 === 'function' && net.isIP(sa.address)) {
+    internal._listen2(sa.address, sa.port, sa.family, backlog, undefined, reusePort ? 2 : 0);
+  } else {
+    server.listen({ host: sa.address, port: sa.port, backlog, reusePort, exclusive: true });
+  }
+}
+
+export function evconnlistenerNewBind(base: unknown, cb: unknown, ptr: unknown, flags: unknown, backlog: unknown, sa: unknown): Evconnlistener | null {
+  if (!(base instanceof EventBase)) throw typeError('base', 'an EventBase', base);
+  base.live();
+  const f = fnOrNull<EvconnlistenerCb>(cb, 'cb');
+  const fl = maskArg(flags, 'flags');
+  const bl = intArg(backlog, 'backlog');
+  const addr = toSockaddr(sa);
+  try {
+    const lev = new Evconnlistener(base, f, ptr, fl, bl, addr);
+    if (!lev.listening) {
+      lev.free();
+      return null;
+    }
+    return lev;
+  } catch {
+    return null;
+  }
+}
+
+export { socketFd };
