@@ -8,7 +8,9 @@ import { Bufferevent, BevTimer, BEV_EVENT_READING, BEV_EVENT_TIMEOUT, BEV_EVENT_
 export class GenericTimers {
   readonly read: BevTimer;
   readonly write: BevTimer;
-  constructor(private readonly bev: Bufferevent) {
+  private readonly bev: Bufferevent;
+  constructor(bev: Bufferevent) {
+    this.bev = bev;
     this.read = new BevTimer(bev.base, () => this.fire(EV_READ));
     this.write = new BevTimer(bev.base, () => this.fire(EV_WRITE));
   }
