@@ -185,6 +185,7 @@ export abstract class Bufferevent {
   // ---- lock + reference ---------------------------------------------------------------------------------------------
   /** @internal */
   live(): void {
+    this.a.sync();
     if ((Atomics.load(this.a.i32, (this.h + O_STATE) >>> 2) & S_DEAD) !== 0) throw freedError('bufferevent');
   }
   /** @internal */ lock(): void { const l = this.lockOff; if (l !== 0) rlockLock(this.a.i32, l); }

@@ -114,6 +114,7 @@ export class Evbuffer {
 
   /** @internal Throw ERR_BEV_FREED when the buffer is gone (checked in shared memory: any thread may free it). */
   live(): void {
+    this.a.sync();
     if (this.freed || (Atomics.load(this.a.i32, (this.h + S.H_FLAGS) >>> 2) & S.F_FREED) !== 0) {
       this.freed = true;
       throw freedError('evbuffer');

@@ -255,6 +255,7 @@ export function prependBytes(a: Arena, h: number, src: Uint8Array, n: number): v
   }
   if (remaining > 0) {
     const c = newChain(a, h, remaining);
+    const i32 = a.i32; // newChain may have grown (and remapped) the arena
     const cw = c >>> 2;
     const cap = i32[cw + 1]! >>> 0;
     a.u8.set(src.subarray(0, remaining), chainData(c) + cap - remaining);
