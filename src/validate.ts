@@ -40,10 +40,47 @@ export function ssizeArg(v: unknown, name: string): number {
   return v;
 }
 
-/** A bitmask: bits outside the defined ones are ignored, so -1 / ~0 means all. */
+/** A bitmask: bits outside the defined ones are ignored, so -1 / ~0 means all. NaN or a fraction is out of range. */
 export function maskArg(v: unknown, name: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw typeError(name, 'an integer bitmask', v);
+  if (typeof v !== 'number') throw typeError(name, 'an integer bitmask', v);
+  if (!Number.isInteger(v)) throw rangeError(name, 'an integer', v);
   return v;
+}
+
+/** A C `int` used as a flag (`at_front`): a boolean or an integer. */
+export function flagArg(v: unknown, name: string): boolean {
+  if (typeof v === 'boolean') return v;
+  return intArg(v, name) !== 0;
+}
+
+/** A TCP/UDP port number: an integer 0..65535. */
+export function portArg(v: unknown, name: string): number {
+  if (typeof v !== 'number') throw typeError(name, 'of type number', v);
+  if (!Number.isInteger(v) || v < 0 || v > 65535) throw rangeError(name, 'an integer >= 0 and <= 65535', v);
+  return v;
+}
+
+/**
+ * The range checks of a `Sockaddr` argument (its shape is checked where it is converted, sockaddr.ts): the port of
+ * `{ family, address, port }` and the `sin_port` of the C-shaped form must fit in 16 bits.
+ */
+export function sockaddrPortCheck(sa: unknown, name = 'sa'): void {
+  if (sa === null || typeof sa !== 'object') return;
+  const o = sa as Record<string, unknown>;
+  if ('sin_family' in o) {
+    if (typeof o.sin_port === 'number') portArg(o.sin_port, `${name}.sin_port`);
+  } else if (typeof o.port === 'number') {
+    portArg(o.port, `${name}.port`);
+  }
+}
+
+/** An `evbuffer_ptr` argument or NULL: `pos` must be an integer (-1 for "not found" / invalid). */
+export function ptrArg(v: unknown, name: string): void {
+  if (v === null || v === undefined) return;
+  if (typeof v !== 'object') throw typeError(name, 'an EvbufferPtr object or null', v);
+  const pos = (v as { pos?: unknown }).pos;
+  if (typeof pos !== 'number') throw typeError(`${name}.pos`, 'of type number', pos);
+  if (!Number.isInteger(pos)) throw rangeError(`${name}.pos`, 'an integer', pos);
 }
 
 export function fnOrNull<T>(v: unknown, name: string): T | null {

@@ -1,8 +1,9 @@
 import { EventBase, EvCallback, EV_READ, EV_WRITE } from '../event/base.ts';
 import { Evbuffer, EVBUFFER_CB_ENABLED, EVBUFFER_CB_NODEFER, type EvbufferCbEntry } from '../evbuffer/evbuffer.ts';
 import { Arena, localArena } from '../shm/arena.ts';
-import { RLOCK_NUMBYTES, rlockInit, rlockLock, rlockRef, rlockUnlock, rlockUnref } from '../shm/rlock.ts';
+import { rlockLock, rlockRef, rlockUnlock, rlockUnref } from '../shm/rlock.ts';
 import { THREAD_TAG } from '../shm/thread-id.ts';
+import { postToOwner, unregisterOwned } from '../shm/owner.ts';
 import { codedError, freedError, typeError } from '../errors.ts';
 import { fnOrNull, intArg, maskArg, objOrNull, sizeArg, timevalArg, inputSize } from '../validate.ts';
 
@@ -59,8 +60,15 @@ export type BevEventCb = (bev: Bufferevent, what: number, ctx: unknown) => void;
  * | 92   | i32  | eventPending | BEV_EVENT_* bits waiting for deferred delivery                               |
  * | 96   | i32  | dnsError     | last EVUTIL_EAI_* code of connect_hostname                                   |
  * | 100  | i32  | errnoPending | errno captured with a deferred event                                         |
+ * | 104  | i32  | notify       | mailbox request bits from other threads (Atomics; src/shm/mailbox.ts)        |
+ * | 108  | i32  | fd           | the OS fd of a socket bufferevent, -1 (written by the owner, read by anyone) |
+ * | 112  | i32  | type         | 1 socket, 2 pair, 3 filter                                                   |
+ * | 116  | i32  | link         | header of the pair partner or the filter's underlying, 0 if none             |
+ * | 120  | i32  | priority     | priority of the bufferevent's events (bufferevent_get_priority)              |
+ * | 124  | i32  | generation   | bumped when the header is freed; never reset (stale handles throw)           |
+ * | 128  | i32  | flushReq     | flush requested from another thread: iotype | mode << 8 (Atomics.or)         |
  */
-const HDR = 128;
+const HDR = 136;
 const O_LOCK = 0;
 const O_REF = 4;
 const O_ENABLED = 8;
@@ -81,8 +89,25 @@ const O_CBPEND = 88;
 const O_EVPEND = 92;
 const O_DNSERR = 96;
 const O_ERRNO = 100;
+export const O_NOTIFY = 104;
+const O_FD = 108;
+const O_TYPE = 112;
+const O_LINK = 116;
+const O_PRIO = 120;
+const O_GEN = 124;
+const O_FLUSHREQ = 128;
+/** Mailbox request bits (the owner acts on them in onRemote). */
+export const RQ_RECONCILE = 1; // enabled changed: apply enable/disable
+export const RQ_WM = 2; // watermarks changed
+export const RQ_TIMEOUTS = 4; // timeouts changed
+export const RQ_FLUSH = 8; // flush requested (flushReq)
+export const RQ_DEFERRED = 16; // pending callback bits were set: schedule the deferred runner
+export const RQ_FREE = 32; // bufferevent_free from another thread: drop callbacks, cancel work
+export const RQ_FINALIZE = 64; // the last reference went in another thread: unlink and finalize here
+const TYPE_CODES = { socket: 1, pair: 2, filter: 3 } as const;
 const S_DEAD = 1;
 const S_FINALIZED = 2;
+const S_FREEING = 4; // bufferevent_free ran (in any thread): no user callback starts from now on
 const PEND_READ = 1;
 const PEND_WRITE = 2;
 
@@ -130,18 +155,40 @@ export abstract class Bufferevent {
   /** @internal */ private inbufWmEntry: EvbufferCbEntry | null = null;
   /** @internal Called after the last reference goes and finalization ran. */ finalizer: EvCallback | null = null;
 
-  /** @internal */
-  constructor(base: EventBase, options: number, lockOff: number) {
+  /** @internal Header generation this handle refers to. */ readonly gen: number;
+  /** @internal True for a handle imported into a thread that does not own the bufferevent. */ readonly remote: boolean;
+  /** @internal Request bits from other threads, waiting for remoteEv to run. */ remoteBits = 0;
+  /** @internal */ private finalized = false;
+  /** @internal */ readonly remoteEv: EvCallback;
+
+  /** @internal With `attach`, a handle on an existing header (bufferevent_import); otherwise a new bufferevent. */
+  constructor(base: EventBase, options: number, lockOff: number, attach?: { a: Arena; h: number }) {
+    if (attach) {
+      const { a, h } = attach;
+      this.a = a;
+      this.h = h;
+      this.base = base;
+      this.gen = Atomics.load(a.i32, (h + O_GEN) >>> 2);
+      this.remote = a.i32[(h + O_OWNER) >>> 2] !== THREAD_TAG;
+      this.input = new Evbuffer(a, a.i32[(h + O_INPUT) >>> 2]! >>> 0);
+      this.output = new Evbuffer(a, a.i32[(h + O_OUTPUT) >>> 2]! >>> 0);
+      this.deferred = new EvCallback(base, noop, 0);
+      this.remoteEv = this.deferred;
+      return;
+    }
     const a = localArena();
     this.a = a;
     this.base = base;
+    this.remote = false;
     const h = a.alloc(HDR);
     this.h = h;
-    a.u8.fill(0, h, h + HDR);
+    a.u8.fill(0, h, h + O_GEN); // the generation survives reuse of the block
+    this.gen = a.i32[(h + O_GEN) >>> 2]!;
+    a.i32[(h + O_FD) >>> 2] = -1;
+    a.i32[(h + O_PRIO) >>> 2] = Math.floor(base.npriorities / 2);
     const threadsafe = (options & BEV_OPT_THREADSAFE) !== 0;
     if (threadsafe && lockOff === 0) {
-      lockOff = a.alloc(RLOCK_NUMBYTES);
-      rlockInit(a.i32, lockOff);
+      lockOff = a.newLock();
     } else if (lockOff !== 0) {
       rlockRef(a.i32, lockOff);
     }
@@ -163,6 +210,75 @@ export abstract class Bufferevent {
     const runner =
       options & BEV_OPT_UNLOCK_CALLBACKS ? () => this.runDeferredUnlocked() : () => this.runDeferredLocked();
     this.deferred = new EvCallback(base, runner, Math.floor(base.npriorities / 2));
+    this.remoteEv = new EvCallback(base, () => this.onRemote(), Math.floor(base.npriorities / 2));
+  }
+
+  /** @internal Record the type and link (partner / underlying) in the header, for importers. */
+  setShared(type: 'socket' | 'pair' | 'filter', link: Bufferevent | null): void {
+    this.a.i32[(this.h + O_TYPE) >>> 2] = TYPE_CODES[type];
+    this.a.i32[(this.h + O_LINK) >>> 2] = link ? link.h : 0;
+  }
+  /** @internal */ get sharedType(): number { return this.a.i32[(this.h + O_TYPE) >>> 2]!; }
+  /** @internal */ get sharedLink(): number { return this.a.i32[(this.h + O_LINK) >>> 2]! >>> 0; }
+  /** @internal */ set sharedFd(fd: number) { this.a.i32[(this.h + O_FD) >>> 2] = fd; }
+  /** @internal */ get sharedFd(): number { return this.a.i32[(this.h + O_FD) >>> 2]!; }
+  /** @internal */ set sharedPriority(p: number) { this.a.i32[(this.h + O_PRIO) >>> 2] = p; }
+  /** @internal */ get sharedPriority(): number { return this.a.i32[(this.h + O_PRIO) >>> 2]!; }
+  /** @internal */ get freeing(): boolean { return (this.a.i32[(this.h + O_STATE) >>> 2]! & S_FREEING) !== 0; }
+
+  /** @internal Ask the owner thread to act (mailbox + doorbell). @thread any */
+  post(bits: number): void {
+    postToOwner(this.a, this.h + O_NOTIFY, this.h, bits);
+  }
+
+  /** @internal Throw unless this thread owns the bufferevent. */
+  ownerOnly(what: string): void {
+    if (this.remote) throw codedError('ERR_BEV_WRONG_THREAD', `${what} must run on the thread that owns the bufferevent`);
+  }
+
+  /** @internal The mailbox delivered request bits for this bufferevent. @thread owner */
+  remoteRequest(bits: number): void {
+    this.remoteBits |= bits;
+    this.base.activate(this.remoteEv, 0);
+  }
+
+  /** Owner side of requests made in other threads. @thread owner */
+  private onRemote(): void {
+    const bits = this.remoteBits;
+    this.remoteBits = 0;
+    if (bits & RQ_FINALIZE) {
+      this.lock();
+      this.readcb = this.writecb = this.errorcb = null;
+      this.cancelPendingWork();
+      this.startFinalize();
+      return;
+    }
+    if (this.dead) return;
+    this.increfAndLock();
+    try {
+      if (bits & RQ_FREE) {
+        this.readcb = this.writecb = this.errorcb = null;
+        this.cbarg = null;
+        this.cancelPendingWork();
+      }
+      if (bits & RQ_WM) this.applyWatermarks();
+      if (bits & RQ_RECONCILE) {
+        const en = this.enabled;
+        const off = ~en & (EV_READ | EV_WRITE);
+        if (off) this.ops.disable(this, off);
+        const on = en & ~(this.readSuspended ? EV_READ : 0) & ~(this.writeSuspended ? EV_WRITE : 0);
+        if (on) this.ops.enable(this, on);
+      }
+      if (bits & RQ_TIMEOUTS) this.ops.adjTimeouts(this);
+      if (bits & RQ_FLUSH) {
+        const req = Atomics.exchange(this.a.i32, (this.h + O_FLUSHREQ) >>> 2, 0);
+        const mode = req >>> 8;
+        if (req & (EV_READ | EV_WRITE)) this.ops.flush(this, req & 0xff, mode > BEV_FINISHED ? BEV_FINISHED : mode);
+      }
+      if (bits & RQ_DEFERRED && !this.freeing) this.scheduleDeferred();
+    } finally {
+      this.decrefAndUnlock();
+    }
   }
 
   // ---- shared fields -----------------------------------------------------------------------------------------------
@@ -180,13 +296,16 @@ export abstract class Bufferevent {
   /** @internal */ get timeoutWrite(): number | null { const v = this.a.f64[(this.h + O_TO_WRITE) >>> 3]!; return v < 0 ? null : v; }
   /** @internal */ get dnsError(): number { return this.a.i32[(this.h + O_DNSERR) >>> 2]!; }
   /** @internal */ set dnsError(v: number) { this.a.i32[(this.h + O_DNSERR) >>> 2] = v; }
-  /** @internal */ get dead(): boolean { return (Atomics.load(this.a.i32, (this.h + O_STATE) >>> 2) & S_DEAD) !== 0; }
+  /** @internal */ get dead(): boolean {
+    const i32 = this.a.i32;
+    return Atomics.load(i32, (this.h + O_GEN) >>> 2) !== this.gen || (Atomics.load(i32, (this.h + O_STATE) >>> 2) & S_DEAD) !== 0;
+  }
 
   // ---- lock + reference ---------------------------------------------------------------------------------------------
   /** @internal */
   live(): void {
     this.a.sync();
-    if ((Atomics.load(this.a.i32, (this.h + O_STATE) >>> 2) & S_DEAD) !== 0) throw freedError('bufferevent');
+    if (this.dead) throw freedError('bufferevent');
   }
   /** @internal */ lock(): void { const l = this.lockOff; if (l !== 0) rlockLock(this.a.i32, l); }
   /** @internal */ unlock(): void { const l = this.lockOff; if (l !== 0) rlockUnlock(this.a.i32, l); }
@@ -202,8 +321,19 @@ export abstract class Bufferevent {
       this.unlock();
       return 0;
     }
-    // Last reference: mark dead at once (every later call throws), unlink now, finalize from the loop.
+    // Last reference: mark dead at once (every later call, in any thread, throws), unlink, finalize from the loop.
     Atomics.or(this.a.i32, (this.h + O_STATE) >>> 2, S_DEAD);
+    if (this.remote) {
+      this.unlock();
+      this.post(RQ_FINALIZE); // unlink and finalization run on the owner
+      return 1;
+    }
+    this.startFinalize();
+    return 1;
+  }
+
+  /** @internal unlink now, queue the finalizer; releases the lock the caller holds. @thread owner */
+  private startFinalize(): void {
     try {
       this.ops.unlink(this);
       this.cancelAll();
@@ -214,19 +344,21 @@ export abstract class Bufferevent {
     } finally {
       this.unlock();
     }
-    return 1;
   }
 
   /** @internal Cancel internal events and the deferred runner (event_callback_finalize_many_). */
   cancelAll(): void {
     this.base.deactivate(this.deferred);
+    this.base.deactivate(this.remoteEv);
+    unregisterOwned(this.a, this.h);
   }
 
   /** @internal bufferevent_finalize_cb_: destruct, free the buffers, release the lock. Runs on the loop. */
   finalize(): void {
     if (this.finalizer) this.base.finalizers.delete(this.finalizer);
+    if (this.finalized) return;
+    this.finalized = true;
     const i32 = this.a.i32;
-    if (Atomics.load(i32, (this.h + O_STATE) >>> 2) & S_FINALIZED) return;
     this.lock();
     const lockOff = this.lockOff;
     try {
@@ -240,10 +372,13 @@ export abstract class Bufferevent {
     } finally {
       this.unlock();
     }
-    // the header itself stays (it is small) so stale handles in any thread still read S_DEAD: use after free throws
-    // instead of reading recycled memory. The lock's memory goes back once nothing uses it.
-    if (lockOff !== 0 && (this.options & BEV_OPT_THREADSAFE) && rlockUnref(i32, lockOff)) this.a.free(lockOff);
+    // The lock's memory goes back once nothing uses it; the header's generation is bumped before its block is reused,
+    // so stale handles in any thread throw ERR_BEV_FREED instead of reading recycled memory.
+    const threadsafe = (this.options & BEV_OPT_THREADSAFE) !== 0;
     this.afterFinalize();
+    Atomics.add(i32, (this.h + O_GEN) >>> 2, 1);
+    this.a.free(this.h);
+    if (lockOff !== 0 && threadsafe) this.a.unrefLock(lockOff);
   }
 
   /** @internal Hook for types (a filter drops its reference on the underlying here). */
@@ -252,12 +387,21 @@ export abstract class Bufferevent {
   // ---- callbacks ---------------------------------------------------------------------------------------------------
   /** @internal */
   private scheduleDeferred(): void {
+    if (this.remote) {
+      this.post(RQ_DEFERRED); // the pending bits are in shared memory; the owner schedules its runner
+      return;
+    }
     if (this.base.scheduleDeferred(this.deferred)) Atomics.add(this.a.i32, (this.h + O_REF) >>> 2, 1);
   }
 
   /** @internal bufferevent_run_readcb_ @locks held */
   runReadcb(options: number): void {
-    if (this.readcb === null) return;
+    if (this.remote) {
+      this.a.i32[(this.h + O_CBPEND) >>> 2]! |= PEND_READ;
+      this.scheduleDeferred();
+      return;
+    }
+    if (this.readcb === null || this.freeing) return;
     if ((this.options | options) & BEV_OPT_DEFER_CALLBACKS) {
       this.a.i32[(this.h + O_CBPEND) >>> 2]! |= PEND_READ;
       this.scheduleDeferred();
@@ -269,7 +413,12 @@ export abstract class Bufferevent {
 
   /** @internal bufferevent_run_writecb_ @locks held */
   runWritecb(options: number): void {
-    if (this.writecb === null) return;
+    if (this.remote) {
+      this.a.i32[(this.h + O_CBPEND) >>> 2]! |= PEND_WRITE;
+      this.scheduleDeferred();
+      return;
+    }
+    if (this.writecb === null || this.freeing) return;
     if ((this.options | options) & BEV_OPT_DEFER_CALLBACKS) {
       this.a.i32[(this.h + O_CBPEND) >>> 2]! |= PEND_WRITE;
       this.scheduleDeferred();
@@ -280,7 +429,12 @@ export abstract class Bufferevent {
 
   /** @internal bufferevent_run_eventcb_ @locks held */
   runEventcb(what: number, options: number, errno = lastSocketErrno): void {
-    if (this.errorcb === null) return;
+    if (this.remote) {
+      this.a.i32[(this.h + O_EVPEND) >>> 2]! |= what;
+      this.scheduleDeferred();
+      return;
+    }
+    if (this.errorcb === null || this.freeing) return;
     if ((this.options | options) & BEV_OPT_DEFER_CALLBACKS) {
       this.a.i32[(this.h + O_EVPEND) >>> 2]! |= what;
       this.a.i32[(this.h + O_ERRNO) >>> 2] = errno;
@@ -332,41 +486,44 @@ export abstract class Bufferevent {
 
   /** Steps 1-4 of libevent's deferred runner; `unlocked` releases the lock around each user call. */
   private runPendingCallbacks(unlocked: boolean): void {
-    const i32 = this.a.i32;
+    // `this.a.i32` is re-read at every access: a user callback may grow (and so remap) the arena.
     const cbw = (this.h + O_CBPEND) >>> 2;
     const evw = (this.h + O_EVPEND) >>> 2;
     const call = (f: () => void): void => {
       if (!unlocked) return f();
       this.unlock();
       try {
-        f();
+        // re-checked right before the call: a free in another thread after this point is the one in-flight call a
+        // user of UNLOCK_CALLBACKS must tolerate (libevent C7)
+        if (!this.freeing) f();
       } finally {
         this.lock();
       }
     };
-    if (i32[evw]! & BEV_EVENT_CONNECTED && this.errorcb) {
-      i32[evw]! &= ~BEV_EVENT_CONNECTED;
+    if (this.freeing) return; // freed in another thread: nothing starts (Decision 5)
+    if (this.a.i32[evw]! & BEV_EVENT_CONNECTED && this.errorcb) {
+      this.a.i32[evw]! &= ~BEV_EVENT_CONNECTED;
       const cb = this.errorcb;
       const arg = this.cbarg;
       call(() => cb(this, BEV_EVENT_CONNECTED, arg));
     }
-    if (i32[cbw]! & PEND_READ && this.readcb) {
-      i32[cbw]! &= ~PEND_READ;
+    if (this.a.i32[cbw]! & PEND_READ && this.readcb && !this.freeing) {
+      this.a.i32[cbw]! &= ~PEND_READ;
       const cb = this.readcb;
       const arg = this.cbarg;
       call(() => cb(this, arg));
       this.inbufWmCheck();
     }
-    if (i32[cbw]! & PEND_WRITE && this.writecb) {
-      i32[cbw]! &= ~PEND_WRITE;
+    if (this.a.i32[cbw]! & PEND_WRITE && this.writecb && !this.freeing) {
+      this.a.i32[cbw]! &= ~PEND_WRITE;
       const cb = this.writecb;
       const arg = this.cbarg;
       call(() => cb(this, arg));
     }
-    if (i32[evw]! !== 0 && this.errorcb) {
-      const what = i32[evw]!;
-      i32[evw] = 0;
-      lastSocketErrno = i32[(this.h + O_ERRNO) >>> 2]!;
+    if (this.a.i32[evw]! !== 0 && this.errorcb && !this.freeing) {
+      const what = this.a.i32[evw]!;
+      this.a.i32[evw] = 0;
+      lastSocketErrno = this.a.i32[(this.h + O_ERRNO) >>> 2]!;
       const cb = this.errorcb;
       const arg = this.cbarg;
       call(() => cb(this, what, arg));
@@ -420,6 +577,7 @@ export abstract class Bufferevent {
 
   getcb(out: unknown): void {
     this.live();
+    this.ownerOnly('bufferevent_getcb');
     const o = objOrNull<{ readcb?: unknown; writecb?: unknown; eventcb?: unknown; cbarg?: unknown }>(out, 'out');
     if (!o) return;
     this.lock();
@@ -475,6 +633,16 @@ export abstract class Bufferevent {
     if (ev & EV_READ) {
       f64[(this.h + O_WM_RLOW) >>> 3] = low;
       f64[(this.h + O_WM_RHIGH) >>> 3] = high;
+      if (this.remote) this.post(RQ_WM);
+      else this.applyWatermarks();
+    }
+    this.decrefAndUnlock();
+  }
+
+  /** Install or disable the read-high-watermark callback and re-evaluate suspension. @thread owner @locks held */
+  private applyWatermarks(): void {
+    {
+      const high = this.wmReadHigh;
       if (high) {
         if (this.inbufWmEntry === null) {
           this.inbufWmEntry = this.input.addCbInternal(
@@ -492,7 +660,6 @@ export abstract class Bufferevent {
         this.unsuspendRead(BEV_SUSPEND_WM);
       }
     }
-    this.decrefAndUnlock();
   }
 
   /** bufferevent_inbuf_wm_cb: any change to the input re-evaluates the read high watermark. @locks held */
@@ -572,6 +739,14 @@ export abstract class Bufferevent {
     const io = maskArg(iotype, 'iotype');
     const m = intArg(mode, 'mode');
     if (m !== BEV_NORMAL && m !== BEV_FLUSH && m !== BEV_FINISHED) return -1;
+    if (this.remote) {
+      // filters and pairs flush on the owner (their filters and callbacks are the owner's functions)
+      if (m !== BEV_NORMAL) {
+        Atomics.or(this.a.i32, (this.h + O_FLUSHREQ) >>> 2, (io & (EV_READ | EV_WRITE)) | (m << 8));
+        this.post(RQ_FLUSH);
+      }
+      return 0;
+    }
     this.increfAndLock();
     const r = this.ops.flush(this, io, m);
     this.decrefAndUnlock();
@@ -586,7 +761,7 @@ export abstract class Bufferevent {
   }
   getPriority(): number {
     this.live();
-    return this.deferred.priority;
+    return this.sharedPriority;
   }
 
   setfd(_fd: unknown): number {
@@ -641,7 +816,8 @@ export abstract class Bufferevent {
     const opt = maskArg(options, 'options');
     this.increfAndLock();
     try {
-      this.triggerNolock(io, opt);
+      // from another thread the callbacks can only be deferred to the owner (triggerNolock posts RQ_DEFERRED)
+      this.triggerNolock(io, this.remote ? opt | BEV_OPT_DEFER_CALLBACKS : opt);
     } finally {
       this.decrefAndUnlock();
     }
@@ -653,7 +829,7 @@ export abstract class Bufferevent {
     const opt = maskArg(options, 'options');
     this.increfAndLock();
     try {
-      this.runEventcb(w, opt);
+      this.runEventcb(w, this.remote ? opt | BEV_OPT_DEFER_CALLBACKS : opt);
     } finally {
       this.decrefAndUnlock();
     }
@@ -663,6 +839,12 @@ export abstract class Bufferevent {
   free(): void {
     this.live();
     this.lock();
+    Atomics.or(this.a.i32, (this.h + O_STATE) >>> 2, S_FREEING); // no user callback starts from now on, in any thread
+    if (this.remote) {
+      this.post(RQ_FREE);
+      this.decrefAndUnlock();
+      return;
+    }
     this.readcb = null;
     this.writecb = null;
     this.errorcb = null;
@@ -727,3 +909,5 @@ export class BevTimer {
     this.cb.base.deactivate(this.cb);
   }
 }
+
+function noop(): void {}

@@ -1,6 +1,5 @@
 import { EV_READ, EV_WRITE } from '../event/base.ts';
 import { Evbuffer, EVBUFFER_CB_ENABLED, EVBUFFER_CB_NODEFER, type EvbufferCbEntry, type EvbufferCbInfo } from '../evbuffer/evbuffer.ts';
-import { RLOCK_NUMBYTES, rlockInit } from '../shm/rlock.ts';
 import {
   Bufferevent,
   type BevOps,
@@ -323,8 +322,7 @@ export function filterNew(
   if (options & BEV_OPT_THREADSAFE && lockOff === 0) {
     // push a new lock down to the unlocked underlying (bufferevent_enable_locking_ as libevent meant it)
     const a = underlying.a;
-    lockOff = a.alloc(RLOCK_NUMBYTES);
-    rlockInit(a.i32, lockOff);
+    lockOff = a.newLock();
     a.i32[(underlying.h + 0) >>> 2] = lockOff;
     underlying.input.adoptLock(lockOff);
     underlying.output.adoptLock(lockOff);
@@ -333,6 +331,7 @@ export function filterNew(
   }
   if (lockOff !== 0) options |= BEV_OPT_THREADSAFE;
   const f = new FilterBufferevent(underlying, inFilter, outFilter, options, freeContext, ctx, lockOff);
+  f.setShared('filter', underlying);
   underlying.lock();
   try {
     underlying.readcb = f.uReadcb;

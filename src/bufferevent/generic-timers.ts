@@ -29,11 +29,11 @@ export class GenericTimers {
 
   /** BEV_RESET_GENERIC_READ_TIMEOUT: re-add when a timeout is set. */
   resetRead(): void {
-    const t = this.bev.timeoutRead;
+    const t = timerisset(this.bev.timeoutRead);
     if (t !== null) this.read.arm(t);
   }
   resetWrite(): void {
-    const t = this.bev.timeoutWrite;
+    const t = timerisset(this.bev.timeoutWrite);
     if (t !== null) this.write.arm(t);
   }
   delRead(): void {
@@ -47,8 +47,8 @@ export class GenericTimers {
   adjust(): number {
     const bev = this.bev;
     const en = bev.enabled;
-    const tr = bev.timeoutRead;
-    const tw = bev.timeoutWrite;
+    const tr = timerisset(bev.timeoutRead);
+    const tw = timerisset(bev.timeoutWrite);
     if (en & EV_READ && !bev.readSuspended && tr !== null) this.read.arm(tr);
     else this.read.clear();
     if (en & EV_WRITE && !bev.writeSuspended && tw !== null && bev.output.lengthLocked() > 0) this.write.arm(tw);
@@ -60,4 +60,9 @@ export class GenericTimers {
     this.read.clear();
     this.write.clear();
   }
+}
+
+/** evutil_timerisset: a zero timeval means "no timeout" (libevent stores it as cleared). Returns the ms or null. */
+function timerisset(ms: number | null): number | null {
+  return ms === null || ms <= 0 ? null : ms;
 }

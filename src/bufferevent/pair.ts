@@ -94,8 +94,10 @@ export const pairOps: BevOps = {
   unlink(bev) {
     const b = bev as PairBufferevent;
     if (b.partner) {
+      b.partner.setShared('pair', null);
       b.partner.partner = null;
       b.partner = null;
+      b.setShared('pair', null);
     }
   },
   destruct() {},
@@ -125,5 +127,7 @@ export function pairNew(base: EventBase, options: number): [PairBufferevent, Pai
   const b = new PairBufferevent(base, opts, a.lockOff);
   a.partner = b;
   b.partner = a;
+  a.setShared('pair', b);
+  b.setShared('pair', a);
   return [a, b];
 }

@@ -96,6 +96,7 @@ export class SocketBufferevent extends Bufferevent {
     else if (fd >= 0) this.w = { sock: socketFromFd(fd, this.onread), original: null };
     else this.w = null;
     if (this.w) this.listen(this.w.sock);
+    this.sharedFd = socketFd(this.sock);
   }
 
   private listen(sock: net.Socket): void {
@@ -116,7 +117,10 @@ export class SocketBufferevent extends Bufferevent {
         this.base.activate(this.writeEv, W_ERROR);
       }
     });
-    sock.on('connect', () => this.base.activate(this.writeEv, W_CONNECTED));
+    sock.on('connect', () => {
+      this.sharedFd = socketFd(sock);
+      this.base.activate(this.writeEv, W_CONNECTED);
+    });
   }
 
   /** @internal */ get sock(): net.Socket | null {
@@ -555,6 +559,7 @@ export class SocketBufferevent extends Bufferevent {
     const w = this.w;
     if (!w) return;
     this.w = null;
+    this.sharedFd = -1;
     this.reading = false;
     w.sock.removeAllListeners('end');
     w.sock.removeAllListeners('error');
@@ -582,6 +587,7 @@ export class SocketBufferevent extends Bufferevent {
       this.writeEv.priority = p;
       if (this.deferred.queued) return -1;
       this.deferred.priority = p;
+      this.sharedPriority = p;
       return 0;
     } finally {
       this.unlock();
@@ -590,7 +596,7 @@ export class SocketBufferevent extends Bufferevent {
 
   override getPriority(): number {
     this.live();
-    return this.readEv.priority;
+    return this.sharedPriority;
   }
 
   /** bufferevent_base_set (obsolete): move to another base before anything is pending. */
@@ -690,6 +696,7 @@ export const socketOps: BevOps = {
 
 export function socketNew(base: EventBase, fd: net.Socket | number, options: number): SocketBufferevent {
   const bev = new SocketBufferevent(base, options);
+  bev.setShared('socket', null);
   bev.attach(fd);
   return bev;
 }

@@ -64,10 +64,13 @@ import { FilterBufferevent, filterNew, BEV_OK, BEV_NEED_MORE, BEV_ERROR, type Fi
 import { EvdnsBase, evdnsBaseNew } from '../dns/evdns.ts';
 import * as EAI from '../dns/eai.ts';
 import { Evconnlistener, evconnlistenerNewBind } from '../listener.ts';
-import { AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6, htons, htonl, ntohs, ntohl, parseSockaddrPort } from '../sockaddr.ts';
+import { ImportedBufferevent } from '../thread/export.ts';
+export { bufferevent_export, bufferevent_import, evbuffer_export, evbuffer_import } from '../thread/export.ts';
+export type { SharedBufferevent, SharedEvbuffer } from '../thread/export.ts';
+import { AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6, htons as htons16, htonl as htonl32, parseSockaddrPort } from '../sockaddr.ts';
 import { enableLockDebugging } from '../shm/rlock.ts';
 import { typeError, rangeError } from '../errors.ts';
-import { fnOrNull, intArg, maskArg } from '../validate.ts';
+import { fnOrNull, intArg, maskArg, flagArg, sockaddrPortCheck, ptrArg } from '../validate.ts';
 
 export {
   EV_TIMEOUT, EV_READ, EV_WRITE, EV_SIGNAL, EV_PERSIST, EV_ET, EV_FINALIZE, EV_CLOSED,
@@ -78,7 +81,7 @@ export {
   BEV_OPT_CLOSE_ON_FREE, BEV_OPT_THREADSAFE, BEV_OPT_DEFER_CALLBACKS, BEV_OPT_UNLOCK_CALLBACKS,
   BEV_TRIG_IGNORE_WATERMARKS, BEV_TRIG_DEFER_CALLBACKS, BEV_NORMAL, BEV_FLUSH, BEV_FINISHED,
   BEV_OK, BEV_NEED_MORE, BEV_ERROR,
-  AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6, htons, htonl, ntohs, ntohl,
+  AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6,
 };
 export const {
   EVUTIL_EAI_ADDRFAMILY, EVUTIL_EAI_AGAIN, EVUTIL_EAI_BADFLAGS, EVUTIL_EAI_FAIL, EVUTIL_EAI_FAMILY,
@@ -145,6 +148,8 @@ export function event_init(): EventBase {
 
 // ---- events ----------------------------------------------------------------------------------------------------------
 export function event_new(b: unknown, fd: unknown, what: unknown, cb: unknown, arg: unknown): Event {
+  // fd: a net.Socket, an OS fd or -1 (the class accepts any object here)
+  if (!(fd instanceof net.Socket) && typeof fd !== 'number') throw typeError('fd', 'a net.Socket, a file descriptor or -1', fd);
   return newEvent(b, fd, what, cb, arg);
 }
 export function event_add(e: unknown, tv: unknown): number {
@@ -154,7 +159,11 @@ export function event_del(e: unknown): number {
   return ev(e).del();
 }
 export function event_active(e: unknown, res: unknown, ncalls: unknown): void {
-  ev(e).active(res, ncalls);
+  const x = ev(e);
+  x.live();
+  x.base.live(); // activating an event of a freed base would queue it on a dead loop
+  intArg(ncalls, 'ncalls'); // obsolete in libevent (ignored), but still a C int
+  x.active(res, ncalls);
 }
 export function event_pending(e: unknown, what: unknown, tvOut: unknown): number {
   return ev(e).pending(what, tvOut);
@@ -203,6 +212,8 @@ export function bufferevent_socket_connect(bev: unknown, sa: unknown, _socklen?:
     checkBev(bev).live();
     return -1;
   }
+  s.live();
+  sockaddrPortCheck(sa); // a port outside 0..65535 is a RangeError before anything starts
   return s.connect(sa);
 }
 export function bufferevent_socket_connect_hostname(bev: unknown, dns: unknown, family: unknown, hostname: unknown, port: unknown): number {
@@ -211,6 +222,8 @@ export function bufferevent_socket_connect_hostname(bev: unknown, dns: unknown, 
     checkBev(bev).live();
     return -1;
   }
+  s.live();
+  if (dns instanceof EvdnsBase) dns.live(); // a freed evdns_base cannot resolve anything
   return s.connectHostname(dns, family, hostname, port);
 }
 export function bufferevent_socket_get_dns_error(bev: unknown): number {
@@ -276,10 +289,16 @@ export function bufferevent_get_priority(bev: unknown): number {
   return checkBev(bev).getPriority();
 }
 export function bufferevent_setfd(bev: unknown, fd: unknown): number {
-  return checkBev(bev).setfd(fd);
+  const b = checkBev(bev);
+  b.live();
+  checkSocketFd(fd); // also for types that do not support setfd (they return -1 for a valid fd)
+  return b.setfd(fd);
 }
 export function bufferevent_replacefd(bev: unknown, fd: unknown): number {
-  return checkBev(bev).replacefd(fd);
+  const b = checkBev(bev);
+  b.live();
+  checkSocketFd(fd);
+  return b.replacefd(fd);
 }
 export function bufferevent_getfd(bev: unknown): number {
   return checkBev(bev).getfd();
@@ -320,6 +339,7 @@ export function bufferevent_pair_new(b: unknown, options: unknown, pair: unknown
 }
 export function bufferevent_pair_get_partner(bev: unknown): Bufferevent | null {
   const b = checkBev(bev);
+  if (b instanceof ImportedBufferevent) return b.getPartner();
   if (!(b instanceof PairBufferevent)) {
     b.live();
     return null;
@@ -410,7 +430,10 @@ export function evbuffer_copyout(b: unknown, data: unknown, size?: unknown): num
   return buf(b).copyout(data, size);
 }
 export function evbuffer_copyout_from(b: unknown, pos: unknown, data: unknown, size?: unknown): number {
-  return buf(b).copyoutFrom(pos, data, size);
+  const x = buf(b);
+  x.live();
+  ptrArg(pos, 'pos');
+  return x.copyoutFrom(pos, data, size);
 }
 export function evbuffer_drain(b: unknown, size: unknown): number {
   return buf(b).drain(size);
@@ -422,25 +445,42 @@ export function evbuffer_readln(b: unknown, nReadOut: unknown, eolStyle: unknown
   return buf(b).readln(nReadOut, eolStyle);
 }
 export function evbuffer_search(b: unknown, what: unknown, size: unknown, start: unknown): EvbufferPtr {
-  return buf(b).search(what, size, start);
+  const x = buf(b);
+  x.live();
+  ptrArg(start, 'start');
+  return x.search(what, size, start);
 }
 export function evbuffer_search_range(b: unknown, what: unknown, size: unknown, start: unknown, end: unknown): EvbufferPtr {
-  return buf(b).searchRange(what, size, start, end);
+  const x = buf(b);
+  x.live();
+  ptrArg(start, 'start');
+  ptrArg(end, 'end');
+  return x.searchRange(what, size, start, end);
 }
 export function evbuffer_search_eol(b: unknown, start: unknown, eolLenOut: unknown, eolStyle: unknown): EvbufferPtr {
-  return buf(b).searchEol(start, eolLenOut, eolStyle);
+  const x = buf(b);
+  x.live();
+  ptrArg(start, 'start');
+  return x.searchEol(start, eolLenOut, eolStyle);
 }
 export function evbuffer_ptr_set(b: unknown, ptr: unknown, position: unknown, how: unknown): number {
   return buf(b).ptrSet(ptr, position, how);
 }
 export function evbuffer_peek(b: unknown, len: unknown, start: unknown, vec: unknown, nVec: unknown): number {
-  return buf(b).peek(len, start, vec, nVec);
+  const x = buf(b);
+  x.live();
+  ptrArg(start, 'start');
+  return x.peek(len, start, vec, nVec);
 }
 export function evbuffer_freeze(b: unknown, atFront: unknown): number {
-  return buf(b).freeze(atFront);
+  const x = buf(b);
+  x.live();
+  return x.freeze(flagArg(atFront, 'at_front'));
 }
 export function evbuffer_unfreeze(b: unknown, atFront: unknown): number {
-  return buf(b).unfreeze(atFront);
+  const x = buf(b);
+  x.live();
+  return x.unfreeze(flagArg(atFront, 'at_front'));
 }
 export function evbuffer_add_cb(b: unknown, cb: unknown, cbarg: unknown): EvbufferCbEntry {
   return buf(b).addCb(cb, cbarg);
@@ -522,11 +562,26 @@ export function evdns_base_new(b: unknown, initialize: unknown): EvdnsBase {
 }
 export function evdns_base_free(dns: unknown, failRequests: unknown): void {
   if (!(dns instanceof EvdnsBase)) throw typeError('dns_base', 'an EvdnsBase', dns);
+  dns.live();
+  if (failRequests !== undefined) intArg(failRequests, 'fail_requests'); // null is not an int
   dns.free(failRequests);
 }
 export function evdns_base_nameserver_ip_add(dns: unknown, ip: unknown): number {
   if (!(dns instanceof EvdnsBase)) throw typeError('dns_base', 'an EvdnsBase', dns);
   return dns.nameserverIpAdd(ip);
+}
+/** htons/ntohs/htonl/ntohl: C integer conversions (the value is truncated to 16 / 32 bits, as in C). */
+export function htons(x: unknown): number {
+  return htons16(intArg(x, 'x') & 0xffff);
+}
+export function ntohs(x: unknown): number {
+  return htons16(intArg(x, 'x') & 0xffff);
+}
+export function htonl(x: unknown): number {
+  return htonl32(intArg(x, 'x') >>> 0);
+}
+export function ntohl(x: unknown): number {
+  return htonl32(intArg(x, 'x') >>> 0);
 }
 export function evthread_use_pthreads(): number {
   return 0;
@@ -545,6 +600,8 @@ function lev(v: unknown): Evconnlistener {
   return v;
 }
 export function evconnlistener_new_bind(b: unknown, cb: unknown, ptr: unknown, flags: unknown, backlog: unknown, sa: unknown, _socklen?: unknown): Evconnlistener | null {
+  base(b);
+  sockaddrPortCheck(sa); // a port outside 0..65535 is a RangeError, not a failed bind
   return evconnlistenerNewBind(b, cb, ptr, flags, backlog, sa);
 }
 export function evconnlistener_free(l: unknown): void {

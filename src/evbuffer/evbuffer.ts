@@ -11,7 +11,9 @@ import {
   lockDebuggingEnabled,
 } from '../shm/rlock.ts';
 import * as S from './storage.ts';
-import { freedError, rangeError, typeError } from '../errors.ts';
+import { codedError, freedError, rangeError, typeError } from '../errors.ts';
+import { postToOwner } from '../shm/owner.ts';
+import { KIND_EVBUF } from '../shm/mailbox.ts';
 import { inputSize, outBytes, sizeArg, ssizeArg, fnOrNull, objOrNull, intArg } from '../validate.ts';
 import { formatPrintf } from './printf.ts';
 
@@ -95,9 +97,14 @@ export class Evbuffer {
   /** @internal Set while a callback pass runs, to count nested changes. */ inCallbacks = 0;
 
   /** @internal */
+  /** @internal generation of the header this handle refers to (a stale handle throws ERR_BEV_FREED) */ readonly gen: number;
+  /** @internal true when this thread is not the buffer's owner (changes are posted to the owner's mailbox) */ readonly remote: boolean;
+
   constructor(a: Arena, h: number) {
     this.a = a;
     this.h = h;
+    this.gen = Atomics.load(a.i32, (h + S.H_GEN) >>> 2);
+    this.remote = a.i32[(h + S.H_OWNER) >>> 2] !== THREAD_TAG;
     this.lockOff = a.i32[(h + S.H_LOCK) >>> 2]! >>> 0;
   }
 
@@ -115,7 +122,8 @@ export class Evbuffer {
   /** @internal Throw ERR_BEV_FREED when the buffer is gone (checked in shared memory: any thread may free it). */
   live(): void {
     this.a.sync();
-    if (this.freed || (Atomics.load(this.a.i32, (this.h + S.H_FLAGS) >>> 2) & S.F_FREED) !== 0) {
+    const i32 = this.a.i32;
+    if (this.freed || Atomics.load(i32, (this.h + S.H_GEN) >>> 2) !== this.gen || (Atomics.load(i32, (this.h + S.H_FLAGS) >>> 2) & S.F_FREED) !== 0) {
       this.freed = true;
       throw freedError('evbuffer');
     }
@@ -138,8 +146,7 @@ export class Evbuffer {
   enableLocking(): number {
     this.live();
     if (this.lockOff !== 0) return -1;
-    const off = this.a.alloc(RLOCK_NUMBYTES);
-    rlockInit(this.a.i32, off);
+    const off = this.a.newLock();
     this.a.i32[(this.h + S.H_LOCK) >>> 2] = off;
     this.lockOff = off;
     return 0;
@@ -181,8 +188,9 @@ export class Evbuffer {
     this.freed = true;
     const lockOff = this.lockOff;
     this.unlock();
+    Atomics.add(i32, (this.h + S.H_GEN) >>> 2, 1); // publish: every handle in every thread is now stale
     this.a.free(this.h);
-    if (lockOff !== 0 && rlockUnref(i32, lockOff)) this.a.free(lockOff);
+    if (lockOff !== 0) this.a.unrefLock(lockOff);
   }
 
   /** @internal Take a reference on the header (an evbuffer handle shared by another object). */
@@ -194,11 +202,19 @@ export class Evbuffer {
 
   /** @internal Run the callbacks for the changes since the last pass (evbuffer_invoke_callbacks_). @locks held */
   invokeCallbacks(): void {
+    // Every change ends here (also the raw storage moves and drains of pair.ts and socket.ts): reference cleanups
+    // whose bytes have been drained run first, as libevent frees the chain inside the drain.
+    if (this.refCleanups !== null) this.runRefCleanups(false);
     const a = this.a;
     const h = this.h;
     const nadd = a.f64[(h + S.H_NADD) >>> 3]!;
     const ndel = a.f64[(h + S.H_NDEL) >>> 3]!;
     if (nadd === 0 && ndel === 0) return;
+    if (this.remote) {
+      // Callbacks belong to the owner thread: leave the counts accumulating and ask the owner to run them.
+      postToOwner(a, h + S.H_NOTIFY, h, 1, KIND_EVBUF);
+      return;
+    }
     a.f64[(h + S.H_NADD) >>> 3] = 0;
     a.f64[(h + S.H_NDEL) >>> 3] = 0;
     const cbs = this.cbs;
@@ -218,15 +234,31 @@ export class Evbuffer {
   /** @internal End of every modifying operation: callbacks, reference cleanups, unlock. */
   private done(): void {
     try {
-      if (this.refCleanups !== null) this.runRefCleanups(false);
       this.invokeCallbacks();
     } finally {
       this.unlock();
     }
   }
 
+  /** @internal The mailbox: another thread changed this buffer; run the callbacks for it. @thread owner */
+  remoteRequest(_bits: number): void {
+    if (this.freed) return;
+    this.lock();
+    try {
+      this.invokeCallbacks();
+    } finally {
+      this.unlock();
+    }
+  }
+
+  /** @internal Callbacks are functions of the owner thread. */
+  private ownerOnly(what: string): void {
+    if (this.remote) throw codedError('ERR_BEV_WRONG_THREAD', `${what} must run on the thread that owns the evbuffer`);
+  }
+
   addCb(cb: unknown, arg: unknown): EvbufferCbEntry {
     this.live();
+    this.ownerOnly('evbuffer_add_cb');
     const f = fnOrNull<EvbufferCbFunc>(cb, 'cb');
     if (f === null) throw typeError('cb', 'a function', cb);
     return this.addCbInternal(f, arg, EVBUFFER_CB_ENABLED);
@@ -243,6 +275,7 @@ export class Evbuffer {
 
   removeCbEntry(ent: unknown): number {
     this.live();
+    this.ownerOnly('evbuffer_remove_cb_entry');
     if (!(ent instanceof EvbufferCbEntry)) throw typeError('ent', 'an EvbufferCbEntry', ent);
     this.lock();
     const i = this.cbs.indexOf(ent);
@@ -256,6 +289,7 @@ export class Evbuffer {
 
   removeCb(cb: unknown, arg: unknown): number {
     this.live();
+    this.ownerOnly('evbuffer_remove_cb');
     fnOrNull(cb, 'cb');
     this.lock();
     const i = this.cbs.findIndex((e) => e.cb === cb && e.arg === arg);
@@ -290,6 +324,7 @@ export class Evbuffer {
   /** Obsolete evbuffer_setcb: removes every callback (a bufferevent's internal ones too, as libevent does). */
   setcbObsolete(cb: unknown, arg: unknown): void {
     this.live();
+    this.ownerOnly('evbuffer_setcb');
     const f = fnOrNull<EvbufferObsoleteCb>(cb, 'cb');
     this.lock();
     for (const e of this.cbs) e.removed = true;
@@ -428,6 +463,32 @@ export class Evbuffer {
     for (const r of run) r.fn(r.data, r.size, r.arg);
   }
 
+  /** @internal Stream position of the first byte (reference cleanups are kept in these coordinates). */
+  front(): number {
+    return this.a.f64[(this.h + S.H_FRONT) >>> 3]!;
+  }
+
+  /**
+   * @internal The first `n` bytes of this buffer (its front was `srcFront`) have just moved to `dst` (to its front
+   * when `toFront`, else to its end): cleanups of references that lay wholly inside them now belong to `dst`, as the
+   * chains do in libevent; they run when `dst` drains those bytes. Stale entries (bytes already drained) run now.
+   * Raw storage moves elsewhere (pair.ts) must call this too. @locks requires both buffers' locks
+   */
+  handRefCleanups(dst: Evbuffer, srcFront: number, n: number, toFront: boolean): void {
+    const list = this.refCleanups!;
+    const base = dst.front() + (toFront ? 0 : S.length(dst.a, dst.h) - n);
+    const keep: RefCleanup[] = [];
+    const stale: RefCleanup[] = [];
+    for (const r of list) {
+      const rel = r.end - srcFront;
+      if (rel <= 0) stale.push(r);
+      else if (rel <= n) (dst.refCleanups ??= []).push({ ...r, end: base + rel });
+      else keep.push(r);
+    }
+    this.refCleanups = keep.length ? keep : null;
+    for (const r of stale) r.fn(r.data, r.size, r.arg);
+  }
+
   /** evbuffer_add_buffer(dst = this, src): move everything from src to the end. */
   addBuffer(src: unknown): number {
     return this.moveFrom(src, false);
@@ -449,7 +510,9 @@ export class Evbuffer {
       const sf = src.flags();
       const df = this.flags();
       if (toFront ? (sf | df) & S.F_FROZEN_START : sf & S.F_FROZEN_START || df & S.F_FROZEN_END) return -1;
+      const srcFront = src.front();
       S.moveAll(this.a, this.h, src.a, src.h, toFront);
+      if (src.refCleanups !== null) src.handRefCleanups(this, srcFront, n, toFront);
       src.invokeCallbacks();
       this.invokeCallbacks();
       return 0;
@@ -470,8 +533,9 @@ export class Evbuffer {
       const len = S.length(this.a, this.h);
       if (len === 0 || n === 0) return 0;
       if (this.flags() & S.F_FROZEN_START || dst.flags() & S.F_FROZEN_END) return -1;
+      const srcFront = this.front();
       const moved = S.moveN(dst.a, dst.h, this.a, this.h, n);
-      if (this.refCleanups !== null) this.runRefCleanups(false);
+      if (this.refCleanups !== null) this.handRefCleanups(dst, srcFront, moved, false);
       dst.invokeCallbacks();
       this.invokeCallbacks();
       return moved;
@@ -661,6 +725,7 @@ export class Evbuffer {
     this.live();
     const n = inputSize(what, size, 'what');
     const w = bytesOf(what as Uint8Array | string, n);
+    if (n > w.length) throw rangeError('size', `<= ${w.length} (the UTF-8 length of what)`, n);
     const len = n < 0 ? w.length : n;
     const p = objOrNull<EvbufferPtr>(start, 'start');
     const e = objOrNull<EvbufferPtr>(end, 'end');
@@ -723,24 +788,34 @@ export class Evbuffer {
       const total = S.length(a, this.h);
       const from = p === null ? 0 : ptrPos(p);
       if (from < 0 || from > total) return 0;
-      if (want < 0) want = total - from;
       let [c, o] = S.seek(a, this.h, from);
+      if (c === 0) return 0; // empty, or `start` at the end
+      // As libevent: "all" with no vecs counts every chain; "all" with vecs stops once the vecs are full.
+      if (nv === 0 && want < 0) want = total - from;
       let i = 0;
       let got = 0;
-      while (c !== 0 && (got < want || (want === 0 && i === 0 && false))) {
+      const fill = (at: number, clen: number): void => {
+        const slot = (arr![i] ??= {});
+        slot.iov_base = a.u8.subarray(at, at + clen);
+        slot.iov_len = clen;
+      };
+      if (p !== null) {
+        // libevent counts the chain `start` points into before looking at `len`.
         const clen = S.chainLen(a, c) - o;
-        if (clen > 0) {
-          if (i < nv && arr) {
-            const at = S.chainStart(a, c) + o;
-            const slot = (arr[i] ??= {});
-            slot.iov_base = a.u8.subarray(at, at + clen);
-            slot.iov_len = clen;
-          }
-          i++;
-          got += clen;
-        }
-        o = 0;
+        if (nv > 0) fill(S.chainStart(a, c) + o, clen);
+        i = 1;
+        got = clen;
         c = S.chainNext(a, c);
+        o = 0;
+      }
+      for (; c !== 0; c = S.chainNext(a, c), o = 0) {
+        const clen = S.chainLen(a, c) - o;
+        if (clen === 0) continue;
+        if (want >= 0 && got >= want) break;
+        if (i < nv) fill(S.chainStart(a, c) + o, clen);
+        else if (want < 0) break;
+        i++;
+        got += clen;
       }
       return i;
     } finally {

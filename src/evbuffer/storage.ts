@@ -5,7 +5,7 @@ import type { Arena } from '../shm/arena.ts';
  * Nothing here locks or runs callbacks; every function requires the buffer's lock when the buffer has one
  * (`@locks requires buffer lock`), and the caller (evbuffer.ts) checks freeze flags.
  *
- * Buffer header (HDR_BYTES = 64, 8-aligned, allocated in the buffer's home arena):
+ * Buffer header (HDR_BYTES = 72, 8-aligned, allocated in the buffer's home arena):
  *
  * | byte | type | field      | protected by | meaning                                                             |
  * |------|------|------------|--------------|---------------------------------------------------------------------|
@@ -21,6 +21,9 @@ import type { Arena } from '../shm/arena.ts';
  * | 52   | i32  | lastCap    | buffer lock  | capacity of the most recent chain allocated (growth hint)           |
  * | 56   | i32  | owner      | write-once   | THREAD_TAG of the thread whose loop runs this buffer's bufferevent   |
  * | 60   | i32  | (spare)    |              |                                                                     |
+ * | 64   | i32  | notify     | Atomics      | mailbox request bits from other threads (src/shm/mailbox.ts)         |
+ * | 68   | i32  | generation | Atomics      | bumped at every free and never reset: a handle whose generation      |
+ * |      |      |            |              | differs is stale (header blocks are only ever reused as headers)     |
  *
  * Chain layout (CHAIN_HDR = 24 bytes before the data, payload of an arena block):
  *
@@ -39,7 +42,9 @@ import type { Arena } from '../shm/arena.ts';
  * A pinned last chain never has its end (misalign + off) moved by a drain, so a read in flight into the space after
  * it stays valid; a pinned chain is never freed while pinned (a zero-copy socket write may still be reading it).
  */
-export const HDR_BYTES = 64;
+export const HDR_BYTES = 72;
+export const H_NOTIFY = 64;
+export const H_GEN = 68;
 export const H_LEN = 0;
 export const H_FRONT = 8;
 export const H_FIRST = 16;
@@ -70,7 +75,7 @@ const MAX_AUTO_CHAIN = 65536 - 8 - CHAIN_HDR; // growth stops doubling at 64 KiB
 const KEEP_EMPTY_MAX = 65536;
 
 export function hdrInit(a: Arena, h: number, lockOff: number, owner: number): void {
-  a.u8.fill(0, h, h + HDR_BYTES);
+  a.u8.fill(0, h, h + H_GEN); // the generation survives reuse of the block
   a.i32[(h + H_LOCK) >>> 2] = lockOff;
   a.i32[(h + H_REFCNT) >>> 2] = 1;
   a.i32[(h + H_OWNER) >>> 2] = owner;

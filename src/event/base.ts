@@ -1,4 +1,5 @@
 import { THREAD_TAG } from '../shm/thread-id.ts';
+import { listen, unlisten } from '../shm/owner.ts';
 import { codedError, freedError, rangeError, typeError } from '../errors.ts';
 import { intArg, maskArg, timevalArg, fnOrNull, objOrNull } from '../validate.ts';
 
@@ -164,6 +165,7 @@ export class EventBase {
     this.gotBreak = false;
     const keepAlive = setInterval(noop, 1 << 30); // a pending promise does not keep Node alive; this does
     let retval = 0;
+    listen(); // requests from other threads (src/shm/owner.ts) are served while this loop runs
     try {
       for (const h of this.onLoopStart) h();
       for (;;) {
@@ -211,6 +213,7 @@ export class EventBase {
       retval = -1;
       throw err;
     } finally {
+      unlisten();
       clearInterval(keepAlive);
       this.wake = null;
       this.running = false;

@@ -1,4 +1,5 @@
-import { rlockInit, rlockLock, rlockUnlock } from './rlock.ts';
+import { RLOCK_NUMBYTES, rlockInit, rlockLock, rlockUnlock, rlockUnref } from './rlock.ts';
+import { MAILBOX_BYTES, mailboxInit } from './mailbox.ts';
 import { codedError } from '../errors.ts';
 import { THREAD_TAG } from './thread-id.ts';
 
@@ -21,6 +22,9 @@ import { THREAD_TAG } from './thread-id.ts';
  * | 32..159 | freeHead[32]   | arena lock   | head of the free list for size class k (block = 2^k bytes)     |
  * | 160..163| gid            | write-once   | THREAD_TAG of the creating thread: process-wide unique id       |
  * | 164..167| length         | arena lock   | byte length after the last grow (u32)                           |
+ * | 168..171| bell           | Atomics      | doorbell: other threads add 1 and notify to wake this arena's thread |
+ * | 172..175| mailbox        | write-once   | offset of the mailbox queue (src/thread/mailbox.ts)             |
+ * | 176..179| locks          | arena lock   | head of the list of locks allocated here (robust-lock recovery) |
  *
  * Block layout: an 8-byte prefix {class: i32, tag: i32} then the payload; `alloc` returns the payload offset
  * (8-aligned). A free block's first payload word links to the next free block of its class (0 ends the list).
@@ -35,10 +39,15 @@ const W_MAGIC = 5;
 const W_GID = 40;
 /** Word 41 (byte 164): the arena's byte length after the last grow, so threads can tell when to remap their views. */
 const W_LEN = 41;
+/** Words 42-44: doorbell, mailbox offset, lock list head (see the table above). */
+export const W_BELL = 42;
+export const W_MAILBOX = 43;
+export const W_LOCKS = 44;
 const W_TOP = 6;
 const W_LIVE = 7;
 const W_FREE = 8;
 const MIN_CLASS = 5;
+const HEADER_CLASS_LIMIT = 10;
 const MAX_CLASS = 31;
 const TAG_LIVE = 0x11ee;
 const TAG_FREE = 0x0f0f;
@@ -78,8 +87,11 @@ export class Arena {
     rlockInit(a.i32, 0);
     a.i32[W_TOP] = HEADER_BYTES;
     a.i32[W_LIVE] = 0;
+    a.i32[W_MAILBOX] = a.alloc(MAILBOX_BYTES);
+    mailboxInit(a.i32, a.i32[W_MAILBOX]!);
     Atomics.store(a.i32, W_MAGIC, ARENA_MAGIC); // publish: the header is initialized
     arenasBySab.set(sab, a);
+    knownArenas.add(a);
     return a;
   }
 
@@ -90,6 +102,7 @@ export class Arena {
     const a = new Arena(sab, 0);
     if (Atomics.load(a.i32, W_MAGIC) !== ARENA_MAGIC) throw new TypeError('not a bufferevent arena');
     arenasBySab.set(sab, a);
+    knownArenas.add(a);
     return a;
   }
 
@@ -139,6 +152,58 @@ export class Arena {
     }
   }
 
+  /**
+   * A new recursive lock in this arena, linked into the arena's lock list so a thread that learns of another
+   * thread's death can find the locks it held. Layout: RLock words, then `next` (byte 24). @thread any
+   */
+  newLock(): number {
+    const off = this.alloc(LOCK_BYTES);
+    rlockInit(this.i32, off);
+    rlockLock(this.i32, 0);
+    try {
+      this.i32[(off + 24) >>> 2] = this.i32[W_LOCKS]!;
+      this.i32[W_LOCKS] = off;
+    } finally {
+      rlockUnlock(this.i32, 0);
+    }
+    return off;
+  }
+
+  /** Drop a reference to a lock made by newLock; unlinks and frees it at the last one. */
+  unrefLock(off: number): void {
+    if (!rlockUnref(this.i32, off)) return;
+    rlockLock(this.i32, 0);
+    try {
+      let prev = -1;
+      let cur = this.i32[W_LOCKS]! >>> 0;
+      while (cur !== 0 && cur !== off) {
+        prev = cur;
+        cur = this.i32[(cur + 24) >>> 2]! >>> 0;
+      }
+      if (cur === off) {
+        const next = this.i32[(off + 24) >>> 2]!;
+        if (prev < 0) this.i32[W_LOCKS] = next;
+        else this.i32[(prev + 24) >>> 2] = next;
+      }
+    } finally {
+      rlockUnlock(this.i32, 0);
+    }
+    this.free(off);
+  }
+
+  /** Every lock allocated in this arena (offsets). */
+  locks(): number[] {
+    const out: number[] = [];
+    rlockLock(this.i32, 0);
+    try {
+      this.sync();
+      for (let cur = this.i32[W_LOCKS]! >>> 0; cur !== 0; cur = this.i32[(cur + 24) >>> 2]! >>> 0) out.push(cur);
+    } finally {
+      rlockUnlock(this.i32, 0);
+    }
+    return out;
+  }
+
   /** Payload bytes usable in the block at `blk`. */
   blockSize(blk: number): number {
     return 2 ** this.i32[(blk >>> 2) - 2]! - 8;
@@ -156,7 +221,9 @@ export class Arena {
       i32[w - 1] = TAG_FREE;
       i32[W_LIVE]!--;
       const raw = blk - 8;
-      if (raw + 2 ** cls === i32[W_TOP]! >>> 0) {
+      // Only data blocks give their space back to the bump region: header-sized blocks (< 1 KiB) are reused only as
+      // blocks of the same class, so a header's generation word is never overwritten by other data.
+      if (cls >= HEADER_CLASS_LIMIT && raw + 2 ** cls === i32[W_TOP]! >>> 0) {
         i32[W_TOP] = raw | 0; // the top block: give the space back to the bump region
       } else {
         i32[w] = i32[W_FREE + cls]!;
@@ -190,6 +257,11 @@ function classFor(bytes: number): number {
 }
 
 const arenasBySab = new WeakMap<SharedArrayBuffer, Arena>();
+/** Every arena this thread has made or attached (for robust-lock recovery scans). */
+export const knownArenas = new Set<Arena>();
+/** Bytes of a lock made by Arena.newLock: the RLock words plus a list link. */
+export const LOCK_BYTES = 28;
+void RLOCK_NUMBYTES;
 
 let local: Arena | null = null;
 /** This thread's own arena. */

@@ -1,0 +1,107 @@
+import { Arena, localArena, W_BELL, W_MAILBOX } from './arena.ts';
+import { mailboxPost, mailboxTake, KIND_BEV } from './mailbox.ts';
+
+/**
+ * Owner-side plumbing for cross-thread requests.
+ *
+ * - `postToOwner(arena, notifyOff, h, bits)` (any thread): OR the bits into the object's notify word, enqueue the
+ *   object in the owner's mailbox if it was not queued, and ring the owner's doorbell (Atomics.add + notify on the
+ *   arena's bell word). Wake-ups coalesce: the owner drains everything queued per wake.
+ * - The owner registers each object that other threads can reach (`registerOwned`), and listens on its own arena's
+ *   doorbell while one of its event bases is looping (`listen`/`unlisten`): an `Atomics.waitAsync` on the bell word.
+ *   A pending waitAsync does not keep Node alive; the looping base holds its own ref'd handle.
+ *
+ * @thread registry and listening: owner thread only; postToOwner: any thread
+ */
+export interface OwnedObject {
+  /** Deliver request bits that another thread posted (runs on the owner thread). */
+  remoteRequest(bits: number): void;
+}
+
+const owned = new Map<number, { obj: OwnedObject; notifyOff: number }>();
+
+export function registerOwned(h: number, notifyOff: number, obj: OwnedObject): void {
+  owned.set(h, { obj, notifyOff });
+}
+
+export function unregisterOwned(a: Arena, h: number): void {
+  if (a === maybeLocal()) owned.delete(h);
+}
+
+export function isRegistered(h: number): boolean {
+  return owned.has(h);
+}
+
+export function ownedObject(h: number): OwnedObject | undefined {
+  return owned.get(h)?.obj;
+}
+
+let local: Arena | null = null;
+function maybeLocal(): Arena {
+  return (local ??= localArena());
+}
+
+export function postToOwner(a: Arena, notifyOff: number, h: number, bits: number, kind = KIND_BEV): void {
+  const i32 = a.i32;
+  if (mailboxPost(i32, i32[W_MAILBOX]! >>> 0, notifyOff, h, kind, bits)) {
+    Atomics.add(i32, W_BELL, 1); // publish: there is mail (pairs with the owner's Atomics.load of the bell)
+    Atomics.notify(i32, W_BELL);
+  }
+}
+
+/** Take the mail and hand each object its request bits. @thread owner */
+export function deliverMail(): void {
+  const a = maybeLocal();
+  a.sync();
+  const i32 = a.i32;
+  const { entries, overflow } = mailboxTake(i32, i32[W_MAILBOX]! >>> 0);
+  const visit = (h: number): void => {
+    const e = owned.get(h);
+    if (!e) return;
+    const bits = Atomics.exchange(i32, e.notifyOff >>> 2, 0);
+    if (bits !== 0) e.obj.remoteRequest(bits);
+  };
+  for (let k = 0; k < entries.length; k += 2) visit(entries[k]! >>> 0);
+  if (overflow) for (const h of [...owned.keys()]) visit(h);
+}
+
+let listeners = 0;
+let waiting = false;
+let seen = 0;
+
+/** Start watching this thread's doorbell (counted: one per looping event base). @thread owner */
+export function listen(): void {
+  listeners++;
+  if (listeners === 1) {
+    deliverMail(); // mail that came while nobody listened
+    arm();
+  }
+}
+
+export function unlisten(): void {
+  listeners--;
+}
+
+function arm(): void {
+  if (waiting || listeners === 0) return;
+  const a = maybeLocal();
+  const i32 = a.i32;
+  seen = Atomics.load(i32, W_BELL);
+  const r = Atomics.waitAsync(i32, W_BELL, seen);
+  if (!r.async) {
+    // the bell rang between our load and the wait: deliver now and re-arm on the next turn
+    queueMicrotask(ring);
+    return;
+  }
+  waiting = true;
+  void r.value.then(() => {
+    waiting = false;
+    ring();
+  });
+}
+
+function ring(): void {
+  if (listeners === 0) return;
+  deliverMail();
+  arm();
+}

@@ -1,0 +1,182 @@
+import { Arena } from '../shm/arena.ts';
+import { THREAD_TAG } from '../shm/thread-id.ts';
+import { registerOwned, ownedObject } from '../shm/owner.ts';
+import { EventBase, EV_READ, EV_WRITE } from '../event/base.ts';
+import { Evbuffer } from '../evbuffer/evbuffer.ts';
+import * as S from '../evbuffer/storage.ts';
+import { Bufferevent, checkBev, O_NOTIFY, RQ_RECONCILE, RQ_TIMEOUTS, type BevOps } from '../bufferevent/core.ts';
+import { PairBufferevent } from '../bufferevent/pair.ts';
+import { codedError, typeError } from '../errors.ts';
+
+/**
+ * Sharing bufferevents and evbuffers between threads.
+ *
+ * `bufferevent_export(bev)` returns a plain structured-cloneable descriptor ({ sab, h }): the SharedArrayBuffer of the
+ * owner's arena and the header offset. `bufferevent_import(desc)` in any thread gives a handle on the same shared
+ * header, evbuffers and lock. An imported handle runs every call that takes no callback itself, under the shared lock
+ * (write, read, evbuffer operations, enable/disable, watermarks, timeouts, lock, free, ...); what only the owner can do
+ * (socket I/O, callbacks, timers) it requests through the owner's mailbox (src/shm/owner.ts), and the owner's loop
+ * does it. Callbacks always run on the owner's thread.
+ */
+export interface SharedBufferevent {
+  readonly __bufferevent: 1;
+  readonly sab: SharedArrayBuffer;
+  readonly h: number;
+}
+export interface SharedEvbuffer {
+  readonly __evbuffer: 1;
+  readonly sab: SharedArrayBuffer;
+  readonly h: number;
+}
+
+/** The operations of an imported handle: everything that must happen on the owner is posted to it. */
+const remoteOps: BevOps = {
+  type: 'socket',
+  enable(bev) {
+    bev.post(RQ_RECONCILE);
+    return 0;
+  },
+  disable(bev) {
+    bev.post(RQ_RECONCILE);
+    return 0;
+  },
+  unlink() {},
+  destruct() {},
+  adjTimeouts(bev) {
+    bev.post(RQ_TIMEOUTS);
+    return 0;
+  },
+  flush() {
+    return 0;
+  },
+};
+
+/** A base object standing for another thread's base: it can be compared and passed around, not looped. */
+const foreignBases = new Map<number, EventBase>();
+function foreignBase(owner: number): EventBase {
+  let b = foreignBases.get(owner);
+  if (!b) {
+    b = new EventBase();
+    (b as { owner: number }).owner = owner; // inThread() now fails here: loop/free throw ERR_BEV_WRONG_THREAD
+    foreignBases.set(owner, b);
+  }
+  return b;
+}
+
+/**
+ * A handle on a bufferevent owned by another thread. @thread any (the importing thread)
+ */
+export class ImportedBufferevent extends Bufferevent {
+  readonly ops: BevOps = remoteOps;
+  constructor(a: Arena, h: number) {
+    super(foreignBase(a.i32[(h + 28) >>> 2]!), 0, 0, { a, h });
+  }
+  override getfd(): number {
+    this.live();
+    return this.sharedFd;
+  }
+  override setfd(_fd: unknown): number {
+    this.live();
+    this.ownerOnly('bufferevent_setfd');
+    return -1;
+  }
+  override replacefd(_fd: unknown): number {
+    this.live();
+    this.ownerOnly('bufferevent_replacefd');
+    return -1;
+  }
+  override prioritySet(_pri: unknown): number {
+    this.live();
+    this.ownerOnly('bufferevent_priority_set');
+    return -1;
+  }
+  override getUnderlying(): Bufferevent | null {
+    this.live();
+    return this.sharedType === 3 && this.sharedLink !== 0 ? attachBev(this.a, this.sharedLink) : null;
+  }
+  /** bufferevent_pair_get_partner on an imported pair element. */
+  getPartner(): Bufferevent | null {
+    this.live();
+    if (this.sharedType !== 2) return null;
+    this.lock();
+    const link = this.sharedLink;
+    this.unlock();
+    return link !== 0 ? attachBev(this.a, link) : null;
+  }
+}
+
+const imported = new WeakMap<Arena, Map<number, WeakRef<Bufferevent>>>();
+
+function attachBev(a: Arena, h: number): Bufferevent {
+  if (a.i32[(h + 28) >>> 2] === THREAD_TAG) {
+    const own = ownedObject(h);
+    if (own instanceof Bufferevent) return own;
+  }
+  let m = imported.get(a);
+  if (!m) imported.set(a, (m = new Map()));
+  const known = m.get(h)?.deref();
+  if (known && !known.dead) return known;
+  const bev = new ImportedBufferevent(a, h);
+  m.set(h, new WeakRef(bev));
+  return bev;
+}
+
+/** Register a bufferevent (and its buffers, partner or underlying) so the owner's mailbox can reach them. */
+function registerTree(bev: Bufferevent): void {
+  registerOwned(bev.h, bev.h + O_NOTIFY, bev);
+  registerOwned(bev.input.h, bev.input.h + S.H_NOTIFY, bev.input);
+  registerOwned(bev.output.h, bev.output.h + S.H_NOTIFY, bev.output);
+}
+
+export function bufferevent_export(bevArg: unknown): SharedBufferevent {
+  const bev = checkBev(bevArg);
+  bev.live();
+  if (bev.lockOff === 0) {
+    throw codedError('ERR_BEV_NOT_THREADSAFE', 'only a bufferevent made with BEV_OPT_THREADSAFE can be shared between threads');
+  }
+  if (!bev.remote) {
+    registerTree(bev);
+    if (bev instanceof PairBufferevent && bev.partner) registerTree(bev.partner);
+    const u = bev.getUnderlying();
+    if (u && !u.remote) registerTree(u);
+  }
+  return { __bufferevent: 1, sab: bev.a.sab, h: bev.h };
+}
+
+export function bufferevent_import(shared: unknown): Bufferevent {
+  const d = shared as Partial<SharedBufferevent> | null;
+  if (!d || typeof d !== 'object' || d.__bufferevent !== 1 || !(d.sab instanceof SharedArrayBuffer) || typeof d.h !== 'number') {
+    throw typeError('shared', 'a value returned by bufferevent_export', shared);
+  }
+  const a = Arena.attach(d.sab);
+  const bev = attachBev(a, d.h);
+  bev.live();
+  return bev;
+}
+
+export function evbuffer_export(bufArg: unknown): SharedEvbuffer {
+  if (!(bufArg instanceof Evbuffer)) throw typeError('buf', 'an Evbuffer', bufArg);
+  bufArg.live();
+  if (bufArg.lockOff === 0) {
+    throw codedError('ERR_BEV_NOT_THREADSAFE', 'call evbuffer_enable_locking(buf, null) before sharing an evbuffer');
+  }
+  if (!bufArg.remote) registerOwned(bufArg.h, bufArg.h + S.H_NOTIFY, bufArg);
+  return { __evbuffer: 1, sab: bufArg.a.sab, h: bufArg.h };
+}
+
+export function evbuffer_import(shared: unknown): Evbuffer {
+  const d = shared as Partial<SharedEvbuffer> | null;
+  if (!d || typeof d !== 'object' || d.__evbuffer !== 1 || !(d.sab instanceof SharedArrayBuffer) || typeof d.h !== 'number') {
+    throw typeError('shared', 'a value returned by evbuffer_export', shared);
+  }
+  const a = Arena.attach(d.sab);
+  if (a.i32[(d.h + S.H_OWNER) >>> 2] === THREAD_TAG) {
+    const own = ownedObject(d.h);
+    if (own instanceof Evbuffer) return own;
+  }
+  const buf = new Evbuffer(a, d.h);
+  buf.live();
+  return buf;
+}
+
+export { EV_READ, EV_WRITE };

@@ -1,0 +1,112 @@
+import { describe, it, expect } from 'vitest';
+import * as L from '../../src/index.ts';
+import { Helper } from '../support/worker.ts';
+
+/** Run the loop until `cond` holds (each turn waits for at least one event, so no busy loop). */
+async function loopUntil(base: L.EventBase, cond: () => boolean, maxTurns = 10000): Promise<void> {
+  for (let i = 0; i < maxTurns && !cond(); i++) {
+    const t = L.evtimer_new(base, () => {}, null);
+    L.evtimer_add(t, { tv_sec: 0, tv_usec: 20000 }); // a bound: one turn never waits longer than 20 ms
+    await L.event_base_loop(base, L.EVLOOP_ONCE);
+    L.event_free(t);
+  }
+  if (!cond()) throw new Error('condition not reached');
+}
+
+describe('bufferevents shared across threads', () => {
+  it('bufferevent_export refuses a bufferevent without BEV_OPT_THREADSAFE', () => {
+    const base = L.event_base_new();
+    const pair: L.Bufferevent[] = [];
+    L.bufferevent_pair_new(base, 0, pair);
+    expect(() => L.bufferevent_export(pair[0])).toThrow(expect.objectContaining({ code: 'ERR_BEV_NOT_THREADSAFE' }));
+    L.bufferevent_free(pair[0]);
+    L.bufferevent_free(pair[1]);
+    L.event_base_free(base);
+  });
+
+  it("a worker's bufferevent_write on an imported pair end reaches the partner's read callback on the owner", async () => {
+    const base = L.event_base_new();
+    const pair: L.Bufferevent[] = [];
+    L.bufferevent_pair_new(base, L.BEV_OPT_THREADSAFE, pair);
+    let got = '';
+    L.bufferevent_setcb(pair[1], (bev: L.Bufferevent) => {
+      const out = new Uint8Array(256);
+      const n = L.bufferevent_read(bev, out);
+      got += Buffer.from(out.subarray(0, n)).toString();
+    }, null, null, null);
+    L.bufferevent_enable(pair[1], L.EV_READ);
+    const h = new Helper('bev-worker.ts');
+    const shared = L.bufferevent_export(pair[0]);
+    expect(await h.call({ op: 'write', shared, data: 'hello from a worker' })).toEqual({ ok: true, result: 0 });
+    // the bytes count in the output (or the partner's input) at once: backpressure sees them when they are made
+    expect(L.evbuffer_get_length(L.bufferevent_get_output(pair[0])) + L.evbuffer_get_length(L.bufferevent_get_input(pair[1]))).toBe(19);
+    await loopUntil(base, () => got.length >= 19);
+    expect(got).toBe('hello from a worker');
+    await h.close();
+    L.bufferevent_free(pair[0]);
+    L.bufferevent_free(pair[1]);
+    L.event_base_free(base);
+  });
+
+  it('enable, disable and get_enabled from another thread act on the owner', async () => {
+    const base = L.event_base_new();
+    const pair: L.Bufferevent[] = [];
+    L.bufferevent_pair_new(base, L.BEV_OPT_THREADSAFE, pair);
+    let reads = 0;
+    L.bufferevent_setcb(pair[1], () => reads++, null, null, null);
+    L.bufferevent_write(pair[0], 'queued');
+    const h = new Helper('bev-worker.ts');
+    const shared1 = L.bufferevent_export(pair[1]);
+    expect((await h.call({ op: 'get_enabled', shared: shared1 })).result).toBe(L.EV_WRITE);
+    expect((await h.call({ op: 'enable', shared: shared1, ev: L.EV_READ })).result).toBe(0);
+    expect(L.bufferevent_get_enabled(pair[1])).toBe(L.EV_READ | L.EV_WRITE);
+    await loopUntil(base, () => reads === 1); // the owner applied the enable: the pair transferred, the callback ran
+    expect(L.evbuffer_get_length(L.bufferevent_get_input(pair[1]))).toBe(6);
+    expect((await h.call({ op: 'read', shared: shared1, n: 100 })).result).toBe('queued');
+    await h.close();
+    L.bufferevent_free(pair[0]);
+    L.bufferevent_free(pair[1]);
+    L.event_base_free(base);
+  });
+
+  it('bufferevent_setcb from a thread that does not own the bufferevent throws ERR_BEV_WRONG_THREAD', async () => {
+    const base = L.event_base_new();
+    const pair: L.Bufferevent[] = [];
+    L.bufferevent_pair_new(base, L.BEV_OPT_THREADSAFE, pair);
+    const h = new Helper('bev-worker.ts');
+    expect(await h.call({ op: 'setcb', shared: L.bufferevent_export(pair[0]) })).toEqual({ ok: false, code: 'ERR_BEV_WRONG_THREAD' });
+    await h.close();
+    L.bufferevent_free(pair[0]);
+    L.bufferevent_free(pair[1]);
+    L.event_base_free(base);
+  });
+
+  it('bufferevent_free from another thread frees it for every handle; later calls throw ERR_BEV_FREED', async () => {
+    const base = L.event_base_new();
+    const pair: L.Bufferevent[] = [];
+    L.bufferevent_pair_new(base, L.BEV_OPT_THREADSAFE, pair);
+    let calls = 0;
+    L.bufferevent_setcb(pair[0], () => calls++, () => calls++, () => calls++, null);
+    const shared = L.bufferevent_export(pair[0]);
+    const h = new Helper('bev-worker.ts');
+    expect(await h.call({ op: 'free', shared })).toEqual({ ok: true, result: null });
+    expect(() => L.bufferevent_get_enabled(pair[0])).toThrow(expect.objectContaining({ code: 'ERR_BEV_FREED' }));
+    expect(await h.call({ op: 'use', shared })).toEqual({ ok: false, code: 'ERR_BEV_FREED' });
+    await loopUntil(base, () => L.bufferevent_pair_get_partner(pair[1]) === null); // the owner finalized it
+    expect(calls).toBe(0);
+    await h.close();
+    L.bufferevent_free(pair[1]);
+    L.event_base_free(base);
+  });
+
+  it('an evbuffer shared with evbuffer_export takes writes from another thread', async () => {
+    const buf = L.evbuffer_new();
+    expect(() => L.evbuffer_export(buf)).toThrow(expect.objectContaining({ code: 'ERR_BEV_NOT_THREADSAFE' }));
+    L.evbuffer_enable_locking(buf, null);
+    const h = new Helper('bev-worker.ts');
+    expect(await h.call({ op: 'evbuffer-add', sharedBuf: L.evbuffer_export(buf), data: 'abc' })).toEqual({ ok: true, result: 0 });
+    expect(L.evbuffer_get_length(buf)).toBe(3);
+    await h.close();
+    L.evbuffer_free(buf);
+  });
+});
