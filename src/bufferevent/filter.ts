@@ -128,16 +128,20 @@ export class FilterBufferevent extends Bufferevent {
     }
   }
 
-  /** bufferevent_filtered_inbuf_cb: the user drained our input; process what waits in the underlying. */
-  private inbufCb(info: EvbufferCbInfo): void {
-    if (info.n_deleted && !this.dead) {
+  /**
+   * bufferevent_filtered_inbuf_cb: once the user has drained our input below the high watermark, process what waits
+   * in the underlying. While the input is still full the callback stays enabled for the next change (a first drain
+   * that leaves the input at or above high must not lose the wake-up).
+   */
+  private inbufCb(_info: EvbufferCbInfo): void {
+    if (this.dead) return;
+    this.increfAndLock();
+    try {
+      if (this.readbufFull(this.gotEof ? BEV_FINISHED : BEV_NORMAL)) return;
       this.inbufEntry.flags &= ~EVBUFFER_CB_ENABLED;
-      this.increfAndLock();
-      try {
-        this.readNolock();
-      } finally {
-        this.decrefAndUnlock();
-      }
+      if (this.underlying.input.lengthLocked() > 0) this.readNolock();
+    } finally {
+      this.decrefAndUnlock();
     }
   }
 

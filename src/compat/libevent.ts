@@ -368,6 +368,10 @@ export function bufferevent_filter_new(
 
 // ---- obsolete bufferevent names (bufferevent_compat.h) ---------------------------------------------------------------
 export function bufferevent_new(fd: unknown, readcb: unknown, writecb: unknown, errorcb: unknown, cbarg: unknown): Bufferevent | null {
+  // check the callbacks first: a bad one must not leave a bufferevent (and its socket) behind
+  fnOrNull(readcb, 'readcb');
+  fnOrNull(writecb, 'writecb');
+  fnOrNull(errorcb, 'errorcb');
   if (currentBase === null || currentBase.freed) currentBase = new EventBase();
   const bev = bufferevent_socket_new(currentBase, fd, 0);
   if (bev) bev.setcb(readcb, writecb, errorcb, cbarg);
