@@ -154,7 +154,9 @@ export async function main(opts: FibonacciOptions): Promise<number> {
     served: 0,
     maxConnections: opts.connections ?? Infinity,
   };
-  const sin = evutil_parse_sockaddr_port(`${opts.host ?? '127.0.0.1'}:${opts.port}`);
+  // the host alone (libevent rejects an explicit port 0), then the port: 0 lets the kernel pick one
+  const sinHost = evutil_parse_sockaddr_port(opts.host ?? '127.0.0.1');
+  const sin = sinHost && { ...sinHost, port: opts.port ?? 0 };
   if (sin === null) throw new Error(`not an address: ${opts.host}`);
   srv.listener = evconnlistener_new_bind(base, accept_cb, srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, -1, sin);
   if (srv.listener === null) {

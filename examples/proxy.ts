@@ -210,7 +210,9 @@ function accept_cb(
 
 export async function main(opts: ProxyOptions): Promise<number> {
   const out = opts.out ?? ((s: string) => void process.stdout.write(s));
-  const listenOn = evutil_parse_sockaddr_port(`${opts.host ?? '127.0.0.1'}:${opts.port}`);
+  // the host alone (libevent rejects an explicit port 0), then the port: 0 lets the kernel pick one
+  const listenOnHost = evutil_parse_sockaddr_port(opts.host ?? '127.0.0.1');
+  const listenOn = listenOnHost && { ...listenOnHost, port: opts.port ?? 0 };
   const upstream = evutil_parse_sockaddr_port(`${opts.upstreamHost ?? '127.0.0.1'}:${opts.upstreamPort}`);
   if (listenOn === null || upstream === null) throw new Error('bad address');
 

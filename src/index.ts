@@ -8,6 +8,9 @@
  *   same operations with the same checks.
  */
 export * from './compat/libevent.ts';
+// The classes, for `instanceof` and their camelCase methods. Objects come from the flat API's constructors
+// (event_base_new, evbuffer_new, bufferevent_socket_new, ...); calling a class constructor directly with anything
+// but what those pass throws TypeError ERR_INVALID_ARG_TYPE.
 export { EventBase, Event } from './event/base.ts';
 export { Evbuffer, EvbufferCbEntry } from './evbuffer/evbuffer.ts';
 export type { EvbufferCbInfo } from './evbuffer/evbuffer.ts';

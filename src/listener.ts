@@ -35,6 +35,7 @@ export class Evconnlistener {
   /** @internal */ private port = 0;
 
   constructor(base: EventBase, cb: EvconnlistenerCb | null, ptr: unknown, flags: number, backlog: number, sa: { family: 4 | 6; address: string; port: number }) {
+    if (!(base instanceof EventBase) || !sa || typeof sa !== 'object') throw typeError('base', 'an EventBase (use evconnlistener_new_bind)', base);
     this.base = base;
     this.cb = cb;
     this.ptr = ptr;

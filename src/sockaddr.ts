@@ -60,21 +60,30 @@ export function parseSockaddrPort(str: unknown): { family: number; address: stri
   if (typeof str !== 'string') throw typeError('str', 'of type string', str);
   let host = str;
   let port = 0;
+  let hasPort = false;
+  let bracketed = false;
   const m6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(str);
   if (m6) {
     host = m6[1]!;
-    if (m6[2] !== undefined) port = Number(m6[2]);
+    bracketed = true;
+    if (m6[2] !== undefined) {
+      hasPort = true;
+      port = Number(m6[2]);
+    }
   } else {
     const colon = str.indexOf(':');
     if (colon >= 0 && str.indexOf(':', colon + 1) < 0) {
       host = str.slice(0, colon);
       const p = str.slice(colon + 1);
       if (!/^\d+$/.test(p)) return null;
+      hasPort = true;
       port = Number(p);
     }
   }
-  if (port > 65535) return null;
+  // libevent: a port that is given must be 1..65535 ("[ffff::1]:0" fails); brackets hold an IPv6 address only
+  if (hasPort && (port <= 0 || port > 65535)) return null;
   const v = net.isIP(host);
+  if (bracketed && v !== 6) return null;
   if (v === 4) return { family: AF_INET, address: host, port };
   if (v === 6) return { family: AF_INET6, address: host, port };
   return null;

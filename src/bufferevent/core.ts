@@ -4,6 +4,7 @@ import { Arena, localArena } from '../shm/arena.ts';
 import { rlockLock, rlockRef, rlockUnlock, rlockUnref } from '../shm/rlock.ts';
 import { THREAD_TAG } from '../shm/thread-id.ts';
 import { postToOwner, unregisterOwned } from '../shm/owner.ts';
+import { H_FLAGS as S_FLAGS_OFF, F_DEAD } from '../evbuffer/storage.ts';
 import { codedError, freedError, typeError } from '../errors.ts';
 import { fnOrNull, intArg, maskArg, objOrNull, sizeArg, timevalArg, inputSize } from '../validate.ts';
 
@@ -163,6 +164,7 @@ export abstract class Bufferevent {
 
   /** @internal With `attach`, a handle on an existing header (bufferevent_import); otherwise a new bufferevent. */
   constructor(base: EventBase, options: number, lockOff: number, attach?: { a: Arena; h: number }) {
+    if (!(base instanceof EventBase)) throw typeError('base', 'an EventBase (bufferevents come from bufferevent_*_new)', base);
     if (attach) {
       const { a, h } = attach;
       this.a = a;
@@ -321,8 +323,11 @@ export abstract class Bufferevent {
       this.unlock();
       return 0;
     }
-    // Last reference: mark dead at once (every later call, in any thread, throws), unlink, finalize from the loop.
+    // Last reference: mark dead at once (every later call, in any thread, throws, on the bufferevent and on its
+    // evbuffers), unlink, finalize from the loop.
     Atomics.or(this.a.i32, (this.h + O_STATE) >>> 2, S_DEAD);
+    Atomics.or(this.input.a.i32, (this.input.h + S_FLAGS_OFF) >>> 2, F_DEAD);
+    Atomics.or(this.output.a.i32, (this.output.h + S_FLAGS_OFF) >>> 2, F_DEAD);
     if (this.remote) {
       this.unlock();
       this.post(RQ_FINALIZE); // unlink and finalization run on the owner
@@ -366,8 +371,8 @@ export abstract class Bufferevent {
       if (this.inbufWmEntry) this.inbufWmEntry = null;
       this.input.cbs = [];
       this.output.cbs = [];
-      this.input.free();
-      this.output.free();
+      this.input.release();
+      this.output.release();
       Atomics.or(i32, (this.h + O_STATE) >>> 2, S_FINALIZED);
     } finally {
       this.unlock();

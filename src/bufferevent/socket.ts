@@ -66,6 +66,7 @@ export class SocketBufferevent extends Bufferevent {
   /** @internal */ dnsCancel: (() => void) | null = null;
   /** @internal */ eofSeen = false;
   /** @internal */ dnsResult: { err: number; addr: ResolvedSockaddr | null } | null = null;
+  /** @internal */ dnsPending = false;
   /** @internal */ readonly dnsEv: EvCallback;
   private readonly onread: OnRead;
   private readonly loopStartHook = (): void => this.resumeIfIdle();
@@ -92,11 +93,70 @@ export class SocketBufferevent extends Bufferevent {
 
   /** @internal Attach a socket (a net.Socket to re-wrap, an fd, or nothing). */
   attach(fd: net.Socket | number): void {
+    if (fd instanceof net.Socket && fd.connecting) {
+      this.attachWhenConnected(fd);
+      return;
+    }
     if (fd instanceof net.Socket) this.w = wrapSocket(fd, this.onread);
     else if (fd >= 0) this.w = { sock: socketFromFd(fd, this.onread), original: null };
     else this.w = null;
     if (this.w) this.listen(this.w.sock);
     this.sharedFd = socketFd(this.sock);
+  }
+
+  /** @internal A user's net.Socket whose connect is still in progress (see attachWhenConnected). */
+  pendingSock: net.Socket | null = null;
+  private pendingOff: (() => void) | null = null;
+
+  /**
+   * A net.Socket still connecting cannot be re-wrapped: Node's connect request owns its handle, and writing through
+   * a second socket object before the connect completes aborts the process (libuv asserts). Take it over once it
+   * is connected; until then the bufferevent behaves as on an fd that is not yet readable or writable. A failed
+   * connect is reported like libevent's next poll of that fd would: a connect failure if `connect(bev, NULL)` was
+   * called, else an error on the armed direction.
+   */
+  private attachWhenConnected(sock: net.Socket): void {
+    this.w = null;
+    this.pendingSock = sock;
+    sock.pause();
+    const onConnect = (): void => done(null);
+    const onError = (err: NodeJS.ErrnoException): void => done(err);
+    const off = (): void => {
+      sock.off('connect', onConnect);
+      sock.off('error', onError);
+    };
+    const done = (err: NodeJS.ErrnoException | null): void => {
+      off();
+      if (this.pendingSock !== sock) return;
+      this.pendingSock = null;
+      this.pendingOff = null;
+      if (err) {
+        const errno = typeof err.errno === 'number' ? Math.abs(err.errno) : 0;
+        if (this.connecting) {
+          this.errnoWrite = errno;
+          this.base.activate(this.writeEv, W_CONNECT_FAILED);
+        } else if (this.evWriteAdded) {
+          this.errnoWrite = errno;
+          this.base.activate(this.writeEv, W_ERROR);
+        } else if (this.evReadAdded) {
+          this.errnoRead = errno;
+          this.base.activate(this.readEv, R_ERROR);
+        }
+        return;
+      }
+      this.increfAndLock();
+      try {
+        this.attach(sock);
+        if (this.evReadAdded) this.startReading();
+        if (this.connecting) this.base.activate(this.writeEv, W_CONNECTED);
+        else if (this.evWriteAdded) this.kickWrite();
+      } finally {
+        this.decrefAndUnlock();
+      }
+    };
+    sock.once('connect', onConnect);
+    sock.once('error', onError);
+    this.pendingOff = off;
   }
 
   private listen(sock: net.Socket): void {
@@ -119,6 +179,7 @@ export class SocketBufferevent extends Bufferevent {
     });
     sock.on('connect', () => {
       this.sharedFd = socketFd(sock);
+      if (this.reading) sock.read(0); // reading was asked for while connecting (startReading)
       this.base.activate(this.writeEv, W_CONNECTED);
     });
   }
@@ -181,7 +242,10 @@ export class SocketBufferevent extends Bufferevent {
     const s = this.sock;
     if (!s || this.reading || this.eofSeen) return;
     this.reading = true;
-    s.resume();
+    // read(0) starts an `onread` socket's handle at once. Not resume(): it also queues a read(0) for the next tick,
+    // which a pause() in between does not cancel, so a quick enable+disable would still read a chunk. While the
+    // socket is connecting, the 'connect' listener starts it (listen()).
+    if (!s.pending) s.read(0);
   }
 
   private stopReading(): void {
@@ -207,6 +271,8 @@ export class SocketBufferevent extends Bufferevent {
     const t = this.timeoutRead;
     if (t !== null) this.readTimer.arm(t);
     if (this.w) this.startReading();
+    // libevent polls the fd again and read() returns 0 again: reading re-enabled after EOF reports EOF again (A.7)
+    if (this.w && this.eofSeen) this.base.activate(this.readEv, R_EOF);
   }
   /** @internal */
   delRead(): void {
@@ -226,7 +292,9 @@ export class SocketBufferevent extends Bufferevent {
         if (this.evReadAdded && this.timeoutRead !== null) this.readTimer.arm(this.timeoutRead); // persistent timeout restarts
         this.triggerNolock(EV_READ, 0);
       }
-      if (res & (R_EOF | R_ERROR) && !this.dead) {
+      // An EOF noticed while reading was off (disabled or suspended) is reported when reading is re-armed (addRead),
+      // as libevent's read() returning 0 on the next poll.
+      if (res & (R_EOF | R_ERROR) && !this.dead && (res & R_ERROR || this.evReadAdded)) {
         const what = BEV_EVENT_READING | (res & R_ERROR ? BEV_EVENT_ERROR : BEV_EVENT_EOF);
         this.enabled = this.enabled & ~EV_READ;
         this.delRead();
@@ -403,6 +471,13 @@ export class SocketBufferevent extends Bufferevent {
     const addr = sa === null || sa === undefined ? null : toSockaddr(sa);
     this.increfAndLock();
     try {
+      if (this.w === null && this.pendingSock !== null) {
+        // the user's socket is still connecting: CONNECTED (or the failure) comes when it is done
+        if (addr !== null) return -1; // connect() on a connecting socket: EALREADY
+        this.connecting = true;
+        this.addWrite();
+        return 0;
+      }
       if (this.w === null) {
         if (addr === null) return -1;
         this.w = { sock: newSocket(this.onread), original: null };
@@ -436,6 +511,8 @@ export class SocketBufferevent extends Bufferevent {
     this.increfAndLock();
     try {
       this.dnsError = 0;
+      this.base.nAdded++; // a pending lookup is a pending event: the loop waits for it
+      this.dnsPending = true;
       this.suspendWrite(BEV_SUSPEND_LOOKUP);
       this.suspendRead(BEV_SUSPEND_LOOKUP);
       Atomics.add(this.a.i32, (this.h + 4) >>> 2, 1); // the lookup's reference (core O_REF)
@@ -476,6 +553,10 @@ export class SocketBufferevent extends Bufferevent {
   /** bufferevent_connect_getaddrinfo_cb */
   private lookupDone(err: number, addr: ResolvedSockaddr | null): void {
     this.dnsCancel = null;
+    if (this.dnsPending) {
+      this.dnsPending = false;
+      this.base.nAdded--;
+    }
     this.lock();
     try {
       this.unsuspendWrite(BEV_SUSPEND_LOOKUP);
@@ -520,7 +601,7 @@ export class SocketBufferevent extends Bufferevent {
   override getfd(): number {
     this.live();
     this.lock();
-    const fd = socketFd(this.sock);
+    const fd = socketFd(this.sock ?? this.pendingSock);
     this.unlock();
     return fd;
   }
@@ -535,7 +616,7 @@ export class SocketBufferevent extends Bufferevent {
       this.detachSocket(false);
       this.attach(f);
       if (this.dnsCancel) this.dnsCancel();
-      if (this.w) socketOps.enable(this, this.enabled);
+      if (this.w || this.pendingSock) socketOps.enable(this, this.enabled);
       return 0;
     } finally {
       this.decrefAndUnlock();
@@ -547,7 +628,7 @@ export class SocketBufferevent extends Bufferevent {
     const f = checkFd(fd);
     this.increfAndLock();
     try {
-      if (this.w) this.detachSocket(true);
+      if (this.w || this.pendingSock) this.detachSocket(true);
       return this.setfd(f);
     } finally {
       this.decrefAndUnlock();
@@ -556,6 +637,16 @@ export class SocketBufferevent extends Bufferevent {
 
   /** @internal Forget the current socket; close it when asked (CLOSE_ON_FREE, replacefd). */
   detachSocket(close: boolean): void {
+    const p = this.pendingSock;
+    if (p) {
+      this.pendingSock = null;
+      this.pendingOff?.();
+      this.pendingOff = null;
+      if (close) {
+        p.on('error', () => {});
+        p.destroy();
+      }
+    }
     const w = this.w;
     if (!w) return;
     this.w = null;

@@ -31,15 +31,20 @@ export function wrapSocket(orig: net.Socket, onread: OnRead): Wrapped {
   }
   orig.pause();
   const sock = new net.Socket({ handle, allowHalfOpen: true, manualStart: true, onread } as net.SocketConstructorOpts);
+  sock.pause(); // reading starts only when the bufferevent asks (socket.ts startReading)
   return { sock, original: orig };
 }
 
 export function socketFromFd(fd: number, onread: OnRead): net.Socket {
-  return new net.Socket({ fd, allowHalfOpen: true, manualStart: true, readable: true, writable: true, onread } as net.SocketConstructorOpts);
+  const sock = new net.Socket({ fd, allowHalfOpen: true, manualStart: true, readable: true, writable: true, onread } as net.SocketConstructorOpts);
+  sock.pause();
+  return sock;
 }
 
 export function newSocket(onread: OnRead): net.Socket {
-  return new net.Socket({ allowHalfOpen: true, manualStart: true, onread } as net.SocketConstructorOpts);
+  const sock = new net.Socket({ allowHalfOpen: true, manualStart: true, onread } as net.SocketConstructorOpts);
+  sock.pause(); // else Node starts reading by itself once connected (afterConnect reads unless paused)
+  return sock;
 }
 
 /** Give the handle back to the socket object it came from (no CLOSE_ON_FREE). */
@@ -54,6 +59,37 @@ export function unwrapSocket(w: Wrapped): void {
   const sym = ownerSymbol(handle);
   if (sym) (handle as Record<symbol, unknown>)[sym] = w.original;
   s._handle = null; // the wrapper forgets the handle: destroying it later cannot close the user's socket
+  restoreReadBuffer(handle as object & { useUserBuffer?: (b: Uint8Array) => void }, w.original);
+}
+
+function socketSymbol(sock: object, description: string): symbol | undefined {
+  return Object.getOwnPropertySymbols(sock).find((s) => s.description === description);
+}
+
+/**
+ * `onread` made the handle read into a buffer of ours (Node's `useUserBuffer`; the last region handed out stays the
+ * read target, and nothing undoes it). Given back as it is, the handle would go on reading into the bufferevent's
+ * shared memory after the bufferevent is gone, and the owner's socket would see empty chunks. Point the handle at a
+ * buffer of the owner's: its own `onread` buffer if it had one, else a private scratch buffer that the owner's
+ * socket copies out of (the same path Node takes for an `onread` socket).
+ */
+function restoreReadBuffer(handle: { useUserBuffer?: (b: Uint8Array) => void }, orig: net.Socket): void {
+  if (typeof handle.useUserBuffer !== 'function') return;
+  const o = orig as unknown as Record<symbol, unknown>;
+  const kBuffer = socketSymbol(orig, 'kBuffer');
+  const kBufferCb = socketSymbol(orig, 'kBufferCb');
+  const kBufferGen = socketSymbol(orig, 'kBufferGen');
+  if (!kBuffer || !kBufferCb || !kBufferGen) return;
+  const own = o[kBuffer];
+  if (own instanceof Uint8Array) {
+    handle.useUserBuffer(own);
+    return;
+  }
+  const scratch = Buffer.alloc(64 * 1024);
+  handle.useUserBuffer(scratch);
+  o[kBuffer] = scratch;
+  o[kBufferGen] = null;
+  o[kBufferCb] = (nread: number, buf: Buffer): boolean => orig.push(Buffer.from(buf.subarray(0, nread)));
 }
 
 export function socketFd(sock: net.Socket | null): number {

@@ -628,4 +628,4 @@ export function evconnlistener_set_cb(l: unknown, cb: unknown, arg: unknown): vo
 }
 
 export type { BevDataCb, BevEventCb, FilterCb, EventCb, EvbufferPtr, IoVec };
-export { FilterBufferevent, SocketBufferevent, PairBufferevent, maskArg };
+export type { FilterBufferevent, SocketBufferevent, PairBufferevent };

@@ -15,6 +15,7 @@ export class EvdnsBase {
   /** @internal */ freed = false;
 
   constructor(base: EventBase, initialize: number) {
+    if (!(base instanceof EventBase)) throw typeError('base', 'an EventBase (use evdns_base_new)', base);
     this.base = base;
     if (initialize) {
       let conf = '';

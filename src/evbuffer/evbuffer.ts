@@ -45,6 +45,7 @@ export class EvbufferCbEntry {
   /** @internal */ flags: number;
   /** @internal */ removed = false;
   /** @internal */ constructor(cb: EvbufferCbFunc | EvbufferObsoleteCb, arg: unknown, flags: number) {
+    if (typeof cb !== 'function') throw typeError('cb', 'a function (entries come from evbuffer_add_cb)', cb);
     this.cb = cb;
     this.arg = arg;
     this.flags = flags;
@@ -101,6 +102,7 @@ export class Evbuffer {
   /** @internal true when this thread is not the buffer's owner (changes are posted to the owner's mailbox) */ readonly remote: boolean;
 
   constructor(a: Arena, h: number) {
+    if (!(a instanceof Arena) || typeof h !== 'number') throw typeError('Evbuffer', 'built by evbuffer_new()', a);
     this.a = a;
     this.h = h;
     this.gen = Atomics.load(a.i32, (h + S.H_GEN) >>> 2);
@@ -123,7 +125,7 @@ export class Evbuffer {
   live(): void {
     this.a.sync();
     const i32 = this.a.i32;
-    if (this.freed || Atomics.load(i32, (this.h + S.H_GEN) >>> 2) !== this.gen || (Atomics.load(i32, (this.h + S.H_FLAGS) >>> 2) & S.F_FREED) !== 0) {
+    if (this.freed || Atomics.load(i32, (this.h + S.H_GEN) >>> 2) !== this.gen || (Atomics.load(i32, (this.h + S.H_FLAGS) >>> 2) & (S.F_FREED | S.F_DEAD)) !== 0) {
       this.freed = true;
       throw freedError('evbuffer');
     }
@@ -173,6 +175,11 @@ export class Evbuffer {
   /** evbuffer_free. Drops the user's reference; the memory goes back to the arena when nothing else holds it. */
   free(): void {
     this.live();
+    this.release();
+  }
+
+  /** @internal Drop a reference without the liveness check (a bufferevent's finalization frees its dead buffers). */
+  release(): void {
     this.lock();
     const i32 = this.a.i32;
     const last = Atomics.sub(i32, (this.h + S.H_REFCNT) >>> 2, 1) === 1;

@@ -60,6 +60,8 @@ export const H_OWNER = 56;
 export const F_FROZEN_START = 1;
 export const F_FROZEN_END = 2;
 export const F_FREED = 4;
+/** The buffer's bufferevent lost its last reference: user calls throw ERR_BEV_FREED; the owner frees it later. */
+export const F_DEAD = 8;
 
 const C_NEXT = 0;
 const C_CAP = 4;

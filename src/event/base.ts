@@ -286,6 +286,7 @@ export class Event extends EvCallback {
   /** @internal */ freed = false;
 
   constructor(base: EventBase, fd: unknown, events: number, cb: EventCb, arg: unknown) {
+    if (!(base instanceof EventBase) || typeof cb !== 'function') throw typeError('base', 'an EventBase (events come from event_new)', base);
     super(base, (res) => this.run(res), Math.floor(base.npriorities / 2));
     this.fd = fd;
     this.events = events;

@@ -6,7 +6,7 @@ import { Evbuffer } from '../evbuffer/evbuffer.ts';
 import * as S from '../evbuffer/storage.ts';
 import { Bufferevent, checkBev, O_NOTIFY, RQ_RECONCILE, RQ_TIMEOUTS, type BevOps } from '../bufferevent/core.ts';
 import { PairBufferevent } from '../bufferevent/pair.ts';
-import { codedError, typeError } from '../errors.ts';
+import { codedError, freedError, typeError } from '../errors.ts';
 
 /**
  * Sharing bufferevents and evbuffers between threads.
@@ -22,11 +22,19 @@ export interface SharedBufferevent {
   readonly __bufferevent: 1;
   readonly sab: SharedArrayBuffer;
   readonly h: number;
+  /** header generation at export: an import after the object was freed (and its memory reused) throws */
+  readonly gen: number;
 }
 export interface SharedEvbuffer {
   readonly __evbuffer: 1;
   readonly sab: SharedArrayBuffer;
   readonly h: number;
+  readonly gen: number;
+}
+const BEV_GEN = 124; // core.ts O_GEN
+
+function checkGen(a: Arena, genOff: number, gen: unknown, what: string): void {
+  if (typeof gen !== 'number' || Atomics.load(a.i32, genOff >>> 2) !== gen) throw freedError(what);
 }
 
 /** The operations of an imported handle: everything that must happen on the owner is posted to it. */
@@ -140,7 +148,7 @@ export function bufferevent_export(bevArg: unknown): SharedBufferevent {
     const u = bev.getUnderlying();
     if (u && !u.remote) registerTree(u);
   }
-  return { __bufferevent: 1, sab: bev.a.sab, h: bev.h };
+  return { __bufferevent: 1, sab: bev.a.sab, h: bev.h, gen: bev.gen };
 }
 
 export function bufferevent_import(shared: unknown): Bufferevent {
@@ -149,6 +157,8 @@ export function bufferevent_import(shared: unknown): Bufferevent {
     throw typeError('shared', 'a value returned by bufferevent_export', shared);
   }
   const a = Arena.attach(d.sab);
+  a.sync();
+  checkGen(a, d.h + BEV_GEN, d.gen, 'bufferevent');
   const bev = attachBev(a, d.h);
   bev.live();
   return bev;
@@ -161,7 +171,7 @@ export function evbuffer_export(bufArg: unknown): SharedEvbuffer {
     throw codedError('ERR_BEV_NOT_THREADSAFE', 'call evbuffer_enable_locking(buf, null) before sharing an evbuffer');
   }
   if (!bufArg.remote) registerOwned(bufArg.h, bufArg.h + S.H_NOTIFY, bufArg);
-  return { __evbuffer: 1, sab: bufArg.a.sab, h: bufArg.h };
+  return { __evbuffer: 1, sab: bufArg.a.sab, h: bufArg.h, gen: bufArg.gen };
 }
 
 export function evbuffer_import(shared: unknown): Evbuffer {
@@ -170,9 +180,14 @@ export function evbuffer_import(shared: unknown): Evbuffer {
     throw typeError('shared', 'a value returned by evbuffer_export', shared);
   }
   const a = Arena.attach(d.sab);
+  a.sync();
+  checkGen(a, d.h + S.H_GEN, d.gen, 'evbuffer');
   if (a.i32[(d.h + S.H_OWNER) >>> 2] === THREAD_TAG) {
     const own = ownedObject(d.h);
-    if (own instanceof Evbuffer) return own;
+    if (own instanceof Evbuffer) {
+      own.live();
+      return own;
+    }
   }
   const buf = new Evbuffer(a, d.h);
   buf.live();
