@@ -51,6 +51,7 @@ function transfer(src: PairBufferevent, dst: PairBufferevent, ignoreWm: boolean)
   const si = src.output;
   const di = dst.input;
   const high = dst.wmReadHigh;
+  const srcFront = si.front();
   let n: number;
   if (high) {
     const dstSize = di.lengthLocked();
@@ -63,6 +64,7 @@ function transfer(src: PairBufferevent, dst: PairBufferevent, ignoreWm: boolean)
   } else {
     n = S.moveAll(di.a, di.h, si.a, si.h, false);
   }
+  if (n && si.refCleanups !== null) si.handRefCleanups(di, srcFront, n, false); // references travel with their bytes
   di.invokeCallbacks();
   si.invokeCallbacks();
   if (n) {
