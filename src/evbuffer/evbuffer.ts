@@ -836,7 +836,8 @@ export class Evbuffer {
     const n = sizeArg(size, 'size');
     const nv = sizeArg(nVec, 'n_vec');
     if (!Array.isArray(vec)) throw typeError('vec', 'an array of { iov_base, iov_len } objects', vec);
-    if (nv > vec.length || nv < 1) throw rangeError('n_vec', `between 1 and ${vec.length}`, nv);
+    if (nv > vec.length) throw rangeError('n_vec', `<= ${vec.length} (the length of vec)`, nv);
+    if (nv < 1) return -1; // libevent: n_vecs < 1 fails
     this.lock();
     try {
       if (this.flags() & S.F_FROZEN_END) return -1;
