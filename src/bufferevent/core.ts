@@ -1,7 +1,7 @@
 import { EventBase, EvCallback, EV_READ, EV_WRITE } from '../event/base.ts';
 import { Evbuffer, EVBUFFER_CB_ENABLED, EVBUFFER_CB_NODEFER, type EvbufferCbEntry } from '../evbuffer/evbuffer.ts';
 import { Arena, localArena } from '../shm/arena.ts';
-import { rlockLock, rlockRef, rlockUnlock, rlockUnref } from '../shm/rlock.ts';
+import { rlockLock, rlockRef, rlockUnlock, rlockUnref, rlockOwnerDied, RLOCK_FLAG_OWNER_DIED } from '../shm/rlock.ts';
 import { THREAD_TAG } from '../shm/thread-id.ts';
 import { postToOwner, unregisterOwned } from '../shm/owner.ts';
 import { H_FLAGS as S_FLAGS_OFF, F_DEAD } from '../evbuffer/storage.ts';
@@ -309,7 +309,15 @@ export abstract class Bufferevent {
     this.a.sync();
     if (this.dead) throw freedError('bufferevent');
   }
-  /** @internal */ lock(): void { const l = this.lockOff; if (l !== 0) rlockLock(this.a.i32, l); }
+  /** @internal */ lock(): void {
+    const l = this.lockOff;
+    if (l === 0) return;
+    rlockLock(this.a.i32, l);
+    if (rlockOwnerDied(this.a.i32, l, false) === RLOCK_FLAG_OWNER_DIED) {
+      // a thread died holding the lock: validate (and repair) both buffers once, then go on
+      this.input.afterOwnerDeath(); // validates both of its buffers
+    }
+  }
   /** @internal */ unlock(): void { const l = this.lockOff; if (l !== 0) rlockUnlock(this.a.i32, l); }
   /** @internal bufferevent_incref_and_lock_ */
   increfAndLock(): void {
@@ -790,6 +798,11 @@ export abstract class Bufferevent {
   lockPublic(): void {
     this.live();
     this.increfAndLock();
+    const l = this.lockOff;
+    if (l !== 0 && rlockOwnerDied(this.a.i32, l, true) !== 0) {
+      // the caller holds the lock (and a reference) now: check the data, then bufferevent_unlock
+      throw codedError('ERR_BEV_OWNER_DIED', 'the thread that held this bufferevent lock died; the lock is now yours');
+    }
   }
   unlockPublic(): void {
     this.live();

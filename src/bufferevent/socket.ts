@@ -482,6 +482,8 @@ export class SocketBufferevent extends Bufferevent {
         if (addr === null) return -1;
         this.w = { sock: newSocket(this.onread), original: null };
         this.listen(this.w.sock);
+      } else if (addr !== null && (this.connecting || this.w.sock.connecting || !this.w.sock.pending)) {
+        return -1; // connect() on a connected or connecting socket: EISCONN / EALREADY, no event (A.10)
       }
       this.connecting = true;
       const s = this.w.sock;

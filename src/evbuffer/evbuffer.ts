@@ -8,6 +8,9 @@ import {
   rlockRef,
   rlockUnlock,
   rlockUnref,
+  rlockOwnerDied,
+  rlockMarkValidated,
+  RLOCK_FLAG_OWNER_DIED,
   lockDebuggingEnabled,
 } from '../shm/rlock.ts';
 import * as S from './storage.ts';
@@ -133,7 +136,19 @@ export class Evbuffer {
 
   /** @internal */
   lock(): void {
-    if (this.lockOff !== 0) rlockLock(this.a.i32, this.lockOff);
+    const l = this.lockOff;
+    if (l === 0) return;
+    rlockLock(this.a.i32, l);
+    if (rlockOwnerDied(this.a.i32, l, false) === RLOCK_FLAG_OWNER_DIED) this.afterOwnerDeath();
+  }
+
+  /** @internal A thread died holding our lock: check (and if need be repair) the structure once, then go on. */
+  afterOwnerDeath(): void {
+    this.a.sync();
+    // the lock is shared by a bufferevent's two buffers: check both before marking it validated
+    const p = this.parent as { input?: Evbuffer; output?: Evbuffer } | null;
+    for (const b of p?.input && p.output ? [p.input, p.output] : [this]) S.repair(b.a, b.h);
+    rlockMarkValidated(this.a.i32, this.lockOff);
   }
   /** @internal */
   unlock(): void {
@@ -166,6 +181,10 @@ export class Evbuffer {
   lockPublic(): void {
     this.live();
     this.lock();
+    if (this.lockOff !== 0 && rlockOwnerDied(this.a.i32, this.lockOff, true) !== 0) {
+      // held now, by us: the caller should check the data, then evbuffer_unlock (pthread's EOWNERDEAD)
+      throw codedError('ERR_BEV_OWNER_DIED', 'the thread that held this evbuffer lock died; the lock is now yours');
+    }
   }
   unlockPublic(): void {
     this.live();

@@ -578,6 +578,40 @@ export function findAnyOf(a: Arena, h: number, start: number, b1: number, b2: nu
   return -1;
 }
 
+/**
+ * Repair after a thread died inside an operation (robust locks): keep the chains reachable from `first` that are
+ * well-formed, end the list at the last good one, and recompute the length. Returns true when anything changed.
+ * @locks requires buffer lock
+ */
+export function repair(a: Arena, h: number): boolean {
+  try {
+    validate(a, h);
+    return false;
+  } catch {
+    // fall through to the repair
+  }
+  const i32 = a.i32;
+  let c = i32[(h + H_FIRST) >>> 2]! >>> 0;
+  let prev = 0;
+  let total = 0;
+  let count = 0;
+  while (c !== 0 && count++ < 1e6) {
+    if (c + CHAIN_HDR > a.u8.length) break;
+    const cap = i32[(c + C_CAP) >>> 2]! >>> 0;
+    const mis = i32[(c + C_MIS) >>> 2]! >>> 0;
+    const off = i32[(c + C_OFF) >>> 2]! >>> 0;
+    if (mis + off > cap || c + CHAIN_HDR + cap > a.u8.length) break;
+    total += off;
+    prev = c;
+    c = chainNext(a, c);
+  }
+  if (prev === 0) i32[(h + H_FIRST) >>> 2] = 0;
+  else i32[(prev + C_NEXT) >>> 2] = 0;
+  i32[(h + H_LAST) >>> 2] = prev;
+  a.f64[(h + H_LEN) >>> 3] = total;
+  return true;
+}
+
 /** Structural check used by tests and lock-debug mode; throws on the first broken invariant. */
 export function validate(a: Arena, h: number): void {
   const i32 = a.i32;

@@ -31,6 +31,8 @@ const DEPTH = 2;
 const REFS = 3;
 const FLAGS = 4;
 export const RLOCK_FLAG_OWNER_DIED = 1;
+/** Set (with OWNER_DIED) once an internal operation has validated the data after a recovery. */
+export const RLOCK_FLAG_VALIDATED = 2;
 const WAIT_SLICE_MS = 50;
 
 let lockDebugging = process.env.BUFFEREVENT_LOCK_DEBUG === '1';
@@ -144,4 +146,36 @@ export function rlockUnref(i32: Int32Array, off: number): boolean {
 }
 export function rlockFlags(i32: Int32Array, off: number): number {
   return Atomics.load(i32, (off >>> 2) + FLAGS);
+}
+
+/**
+ * Recover the lock from a dead holder (src/shm/robust.ts): only if `deadTag` still owns it, mark it OWNER_DIED, clear
+ * owner and depth, release it and wake every waiter. Returns true when it recovered the lock. @thread any live thread
+ */
+export function recoverLockFrom(i32: Int32Array, off: number, deadTag: number): boolean {
+  const w = off >>> 2;
+  if (Atomics.compareExchange(i32, w + OWNER, deadTag, 0) !== deadTag) return false;
+  Atomics.and(i32, w + FLAGS, ~RLOCK_FLAG_VALIDATED);
+  Atomics.or(i32, w + FLAGS, RLOCK_FLAG_OWNER_DIED);
+  i32[w + DEPTH] = 0;
+  Atomics.store(i32, w + STATE, 0); // release: published after the flag, so the next holder sees OWNER_DIED
+  Atomics.notify(i32, w + STATE);
+  return true;
+}
+
+/**
+ * After acquiring: the OWNER_DIED state of the lock. `consume` (the user-facing lock calls) clears it: that caller is
+ * the one told. Internal callers pass false and mark it VALIDATED once they have checked their data.
+ * @locks requires the lock
+ */
+export function rlockOwnerDied(i32: Int32Array, off: number, consume: boolean): number {
+  const w = off >>> 2;
+  const f = i32[w + FLAGS]!;
+  if ((f & RLOCK_FLAG_OWNER_DIED) === 0) return 0;
+  if (consume) Atomics.and(i32, w + FLAGS, ~(RLOCK_FLAG_OWNER_DIED | RLOCK_FLAG_VALIDATED));
+  return f;
+}
+
+export function rlockMarkValidated(i32: Int32Array, off: number): void {
+  Atomics.or(i32, (off >>> 2) + FLAGS, RLOCK_FLAG_VALIDATED);
 }
