@@ -211,9 +211,13 @@ export abstract class Bufferevent {
     this.output.parent = this;
     const runner =
       options & BEV_OPT_UNLOCK_CALLBACKS ? () => this.runDeferredUnlocked() : () => this.runDeferredLocked();
-    this.deferred = new EvCallback(base, runner, Math.floor(base.npriorities / 2));
-    this.remoteEv = new EvCallback(base, () => this.onRemote(), Math.floor(base.npriorities / 2));
+    // the unlocked runner releases the lock around user calls, so the base must not hold it for the whole run
+    this.deferred = new EvCallback(base, runner, Math.floor(base.npriorities / 2), options & BEV_OPT_UNLOCK_CALLBACKS ? null : this.lockOfFn);
+    this.remoteEv = new EvCallback(base, () => this.onRemote(), Math.floor(base.npriorities / 2), this.lockOfFn);
   }
+
+  /** @internal The lock for EvCallback.lockOf: the loop takes it without blocking before running our callbacks. */
+  readonly lockOfFn = (): [Int32Array, number] => [this.a.i32, this.dead ? 0 : this.lockOff];
 
   /** @internal Record the type and link (partner / underlying) in the header, for importers. */
   setShared(type: 'socket' | 'pair' | 'filter', link: Bufferevent | null): void {

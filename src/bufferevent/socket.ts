@@ -74,8 +74,8 @@ export class SocketBufferevent extends Bufferevent {
   constructor(base: EventBase, options: number) {
     super(base, options, 0);
     const pri = Math.floor(base.npriorities / 2);
-    this.readEv = new EvCallback(base, (res) => this.handleRead(res), pri);
-    this.writeEv = new EvCallback(base, (res) => this.handleWrite(res), pri);
+    this.readEv = new EvCallback(base, (res) => this.handleRead(res), pri, this.lockOfFn);
+    this.writeEv = new EvCallback(base, (res) => this.handleWrite(res), pri, this.lockOfFn);
     this.dnsEv = new EvCallback(base, () => {
       const r = this.dnsResult;
       this.dnsResult = null;

@@ -1,5 +1,6 @@
 import { THREAD_TAG } from '../shm/thread-id.ts';
 import { listen, unlisten } from '../shm/owner.ts';
+import { rlockTryLock, rlockUnlock, rlockLockAsync } from '../shm/rlock.ts';
 import { codedError, freedError, rangeError, typeError } from '../errors.ts';
 import { intArg, maskArg, timevalArg, fnOrNull, objOrNull } from '../validate.ts';
 
@@ -31,10 +32,17 @@ export class EvCallback {
   /** @internal */ queued = false;
   /** @internal */ later = false;
   /** @internal */ res = 0;
-  /** @internal */ constructor(base: EventBase, fn: (res: number) => void, priority: number) {
+  /**
+   * @internal The shared lock this callback takes first, if any ([view, offset]; offset 0 = none). The base takes it
+   * with tryLock before running the callback; when another thread holds it, the base does not block: it acquires it
+   * asynchronously (Atomics.waitAsync) and runs the callback then, serving its other callbacks meanwhile.
+   */
+  lockOf: (() => [Int32Array, number]) | null = null;
+  /** @internal */ constructor(base: EventBase, fn: (res: number) => void, priority: number, lockOf: (() => [Int32Array, number]) | null = null) {
     this.base = base;
     this.fn = fn;
     this.priority = priority;
+    this.lockOf = lockOf;
   }
 }
 
@@ -146,12 +154,45 @@ export class EventBase {
         const res = cb.res;
         cb.res = 0;
         ran++;
-        cb.fn(res);
+        const lk = cb.lockOf === null ? null : cb.lockOf();
+        if (lk !== null && lk[1] !== 0) {
+          if (!rlockTryLock(lk[0], lk[1])) {
+            this.runWhenLocked(cb, res, lk);
+            continue;
+          }
+          try {
+            cb.fn(res);
+          } finally {
+            rlockUnlock(lk[0], lk[1]);
+          }
+        } else {
+          cb.fn(res);
+        }
         if (this.gotBreak) return ran;
       }
       break;
     }
     return ran;
+  }
+
+  /** @internal Callbacks waiting for a lock held by another thread (they keep the loop from exiting as empty). */
+  nBlocked = 0;
+
+  /** Contended lock: acquire it without blocking the loop, then run the callback holding it. */
+  private runWhenLocked(cb: EvCallback, res: number, lk: [Int32Array, number]): void {
+    this.nBlocked++;
+    this.nAdded++;
+    void rlockLockAsync(lk[0], lk[1]).then(() => {
+      this.nBlocked--;
+      this.nAdded--;
+      try {
+        if (this.running && !this.freed) cb.fn(res);
+        else this.activate(cb, res); // the loop stopped meanwhile: run it when the loop runs again
+      } finally {
+        rlockUnlock(lk[0], lk[1]);
+        this.kick();
+      }
+    });
   }
 
   /** event_base_loop. Resolves 0 on a normal exit, 1 when nothing was pending or active, -1 on error. */

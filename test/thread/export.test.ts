@@ -110,3 +110,37 @@ describe('bufferevents shared across threads', () => {
     L.evbuffer_free(buf);
   });
 });
+
+describe('the owning loop and contended locks', () => {
+  it('does not block on a bufferevent locked by another thread: other callbacks run, the locked one runs after unlock', async () => {
+    const base = L.event_base_new();
+    const a: L.Bufferevent[] = [];
+    const b: L.Bufferevent[] = [];
+    L.bufferevent_pair_new(base, L.BEV_OPT_THREADSAFE, a);
+    L.bufferevent_pair_new(base, L.BEV_OPT_THREADSAFE, b);
+    const order: string[] = [];
+    L.bufferevent_setcb(a[1], () => order.push('a'), null, null, null);
+    L.bufferevent_setcb(b[1], () => order.push('b'), null, null, null);
+    L.bufferevent_enable(a[1], L.EV_READ);
+    L.bufferevent_enable(b[1], L.EV_READ);
+    // both reads are pending (deferred) before the other thread takes a's lock; a[0] shares that lock, so writing to
+    // it afterwards would block this thread (as in libevent)
+    L.bufferevent_write(a[0], 'x');
+    L.bufferevent_write(b[0], 'y');
+    const gate = new SharedArrayBuffer(4);
+    const h = new Helper('bev-worker.ts');
+    const held = h.call({ op: 'lock-hold', shared: L.bufferevent_export(a[1]), gate });
+    expect((await held).result).toBe('locked');
+    await loopUntil(base, () => order.includes('b'));
+    expect(order).toEqual(['b']); // a's callback waits for its lock; the loop went on
+    const released = new Promise((r) => h.w.once('message', r));
+    Atomics.store(new Int32Array(gate), 0, 1);
+    Atomics.notify(new Int32Array(gate), 0);
+    await released;
+    await loopUntil(base, () => order.includes('a'));
+    expect(order).toEqual(['b', 'a']);
+    await h.close();
+    for (const x of [...a, ...b]) L.bufferevent_free(x);
+    L.event_base_free(base);
+  });
+});
