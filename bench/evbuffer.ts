@@ -90,25 +90,25 @@ async function pairStream(): Promise<void> {
   const pair: L.Bufferevent[] = [];
   L.bufferevent_pair_new(base, 0, pair);
   let bytes = 0;
-  L.bufferevent_setcb(pair[1], (bev: L.Bufferevent) => {
+  L.bufferevent_setcb(pair[1]!, (bev: L.Bufferevent) => {
     const input = L.bufferevent_get_input(bev);
     const n = L.evbuffer_get_length(input);
     bytes += n;
     L.evbuffer_drain(input, n);
   }, null, null, null);
-  L.bufferevent_enable(pair[1], L.EV_READ);
-  L.bufferevent_setcb(pair[0], null, (bev: L.Bufferevent) => L.bufferevent_write(bev, chunk), null, null);
-  L.bufferevent_enable(pair[0], L.EV_WRITE);
+  L.bufferevent_enable(pair[1]!, L.EV_READ);
+  L.bufferevent_setcb(pair[0]!, null, (bev: L.Bufferevent) => L.bufferevent_write(bev, chunk), null, null);
+  L.bufferevent_enable(pair[0]!, L.EV_WRITE);
   const stop = L.evtimer_new(base, () => L.event_base_loopbreak(base), null);
   L.evtimer_add(stop, { tv_sec: Math.floor(secs), tv_usec: Math.round((secs % 1) * 1e6) });
-  L.bufferevent_write(pair[0], chunk);
+  L.bufferevent_write(pair[0]!, chunk);
   const t0 = now();
   await L.event_base_dispatch(base);
   const t = now();
   console.log(`pair_stream_16384: ${(bytes / 1e6 / (t - t0)).toFixed(1)} MB/s`);
   L.event_free(stop);
-  L.bufferevent_free(pair[0]);
-  L.bufferevent_free(pair[1]);
+  L.bufferevent_free(pair[0]!);
+  L.bufferevent_free(pair[1]!);
   L.event_base_free(base);
 }
 

@@ -14,15 +14,15 @@ let received = 0;
 let t0 = 0;
 let server: L.Bufferevent | null = null;
 
-const lev = L.evconnlistener_new_bind(base, (_l: unknown, sock: unknown) => {
-  server = L.bufferevent_socket_new(base, sock, L.BEV_OPT_CLOSE_ON_FREE);
+const lev = L.evconnlistener_new_bind(base, (_l, sock) => {
+  server = L.bufferevent_socket_new(base, sock, L.BEV_OPT_CLOSE_ON_FREE)!;
   L.bufferevent_setcb(server, (bev: L.Bufferevent) => {
     const input = L.bufferevent_get_input(bev);
     const n = L.evbuffer_get_length(input);
     received += n;
     L.evbuffer_drain(input, n);
   }, null, null, null);
-  L.bufferevent_enable(server, L.EV_READ);
+  L.bufferevent_enable(server!, L.EV_READ);
   t0 = performance.now();
   const stop = L.evtimer_new(base, () => L.event_base_loopbreak(base), null);
   L.evtimer_add(stop, { tv_sec: Math.floor(secs), tv_usec: Math.round((secs % 1) * 1e6) });

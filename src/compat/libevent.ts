@@ -63,7 +63,10 @@ import { PairBufferevent, pairNew } from '../bufferevent/pair.ts';
 import { FilterBufferevent, filterNew, BEV_OK, BEV_NEED_MORE, BEV_ERROR, type FilterCb } from '../bufferevent/filter.ts';
 import { EvdnsBase, evdnsBaseNew } from '../dns/evdns.ts';
 import * as EAI from '../dns/eai.ts';
-import { Evconnlistener, evconnlistenerNewBind } from '../listener.ts';
+import { Evconnlistener, evconnlistenerNewBind, type EvconnlistenerCb } from '../listener.ts';
+import type { Timeval } from '../validate.ts';
+import type { Sockaddr } from '../sockaddr.ts';
+import type { EvbufferCbFunc, EvbufferObsoleteCb } from '../evbuffer/evbuffer.ts';
 import { ImportedBufferevent } from '../thread/export.ts';
 export { bufferevent_export, bufferevent_import, evbuffer_export, evbuffer_import } from '../thread/export.ts';
 export type { SharedBufferevent, SharedEvbuffer } from '../thread/export.ts';
@@ -106,35 +109,35 @@ function ev(v: unknown): Event {
 export function event_base_new(): EventBase {
   return new EventBase();
 }
-export function event_base_free(b: unknown): void {
+export function event_base_free(b: EventBase): void {
   base(b).free();
 }
-export function event_base_dispatch(b: unknown): Promise<number> {
+export function event_base_dispatch(b: EventBase): Promise<number> {
   return base(b).loop(0);
 }
-export function event_base_loop(b: unknown, flags: unknown): Promise<number> {
+export function event_base_loop(b: EventBase, flags: number): Promise<number> {
   return base(b).loop(flags);
 }
-export function event_base_loopexit(b: unknown, tv: unknown): number {
+export function event_base_loopexit(b: EventBase, tv: Timeval | null): number {
   return base(b).loopexit(tv);
 }
-export function event_base_loopbreak(b: unknown): number {
+export function event_base_loopbreak(b: EventBase): number {
   return base(b).loopbreak();
 }
-export function event_base_got_exit(b: unknown): boolean {
+export function event_base_got_exit(b: EventBase): boolean {
   const x = base(b);
   x.live();
   return x.gotExit;
 }
-export function event_base_got_break(b: unknown): boolean {
+export function event_base_got_break(b: EventBase): boolean {
   const x = base(b);
   x.live();
   return x.gotBreak;
 }
-export function event_base_priority_init(b: unknown, n: unknown): number {
+export function event_base_priority_init(b: EventBase, n: number): number {
   return base(b).priorityInit(n);
 }
-export function event_base_get_npriorities(b: unknown): number {
+export function event_base_get_npriorities(b: EventBase): number {
   const x = base(b);
   x.live();
   return x.npriorities;
@@ -147,39 +150,39 @@ export function event_init(): EventBase {
 }
 
 // ---- events ----------------------------------------------------------------------------------------------------------
-export function event_new(b: unknown, fd: unknown, what: unknown, cb: unknown, arg: unknown): Event {
+export function event_new(b: EventBase, fd: net.Socket | number, what: number, cb: EventCb, arg: unknown): Event {
   // fd: a net.Socket, an OS fd or -1 (the class accepts any object here)
   if (!(fd instanceof net.Socket) && typeof fd !== 'number') throw typeError('fd', 'a net.Socket, a file descriptor or -1', fd);
   return newEvent(b, fd, what, cb, arg);
 }
-export function event_add(e: unknown, tv: unknown): number {
+export function event_add(e: Event, tv: Timeval | null): number {
   return ev(e).add(tv);
 }
-export function event_del(e: unknown): number {
+export function event_del(e: Event): number {
   return ev(e).del();
 }
-export function event_active(e: unknown, res: unknown, ncalls: unknown): void {
+export function event_active(e: Event, res: number, ncalls: number): void {
   const x = ev(e);
   x.live();
   x.base.live(); // activating an event of a freed base would queue it on a dead loop
   intArg(ncalls, 'ncalls'); // obsolete in libevent (ignored), but still a C int
   x.active(res, ncalls);
 }
-export function event_pending(e: unknown, what: unknown, tvOut: unknown): number {
+export function event_pending(e: Event, what: number, tvOut: { tv_sec?: number; tv_usec?: number } | null): number {
   return ev(e).pending(what, tvOut);
 }
-export function event_priority_set(e: unknown, pri: unknown): number {
+export function event_priority_set(e: Event, pri: number): number {
   return ev(e).prioritySet(pri);
 }
-export function event_free(e: unknown): void {
+export function event_free(e: Event): void {
   ev(e).free();
 }
-export function evtimer_new(b: unknown, cb: unknown, arg: unknown): Event {
+export function evtimer_new(b: EventBase, cb: EventCb, arg: unknown): Event {
   return newEvent(b, -1, 0, cb, arg);
 }
 export const evtimer_add = event_add;
 export const evtimer_del = event_del;
-export function evtimer_pending(e: unknown, tvOut: unknown): number {
+export function evtimer_pending(e: Event, tvOut: { tv_sec?: number; tv_usec?: number } | null): number {
   return ev(e).pending(EV_TIMEOUT, tvOut);
 }
 
@@ -191,7 +194,7 @@ function checkSocketFd(fd: unknown): net.Socket | number {
   return fd;
 }
 
-export function bufferevent_socket_new(b: unknown, fd: unknown, options: unknown): Bufferevent | null {
+export function bufferevent_socket_new(b: EventBase, fd: net.Socket | number, options: number): Bufferevent | null {
   const eb = checkBase(b);
   const f = checkSocketFd(fd);
   const o = Bufferevent.checkOptions(options);
@@ -206,7 +209,7 @@ function sock(bev: unknown): SocketBufferevent | null {
   const b = checkBev(bev);
   return b instanceof SocketBufferevent ? b : null;
 }
-export function bufferevent_socket_connect(bev: unknown, sa: unknown, _socklen?: unknown): number {
+export function bufferevent_socket_connect(bev: Bufferevent, sa: Sockaddr | null, _socklen?: unknown): number {
   const s = sock(bev);
   if (!s) {
     checkBev(bev).live();
@@ -216,7 +219,7 @@ export function bufferevent_socket_connect(bev: unknown, sa: unknown, _socklen?:
   sockaddrPortCheck(sa); // a port outside 0..65535 is a RangeError before anything starts
   return s.connect(sa);
 }
-export function bufferevent_socket_connect_hostname(bev: unknown, dns: unknown, family: unknown, hostname: unknown, port: unknown): number {
+export function bufferevent_socket_connect_hostname(bev: Bufferevent, dns: EvdnsBase | null, family: number, hostname: string, port: number): number {
   const s = sock(bev);
   if (!s) {
     checkBev(bev).live();
@@ -226,7 +229,7 @@ export function bufferevent_socket_connect_hostname(bev: unknown, dns: unknown, 
   if (dns instanceof EvdnsBase) dns.live(); // a freed evdns_base cannot resolve anything
   return s.connectHostname(dns, family, hostname, port);
 }
-export function bufferevent_socket_get_dns_error(bev: unknown): number {
+export function bufferevent_socket_get_dns_error(bev: Bufferevent): number {
   const s = sock(bev);
   if (!s) {
     checkBev(bev).live();
@@ -234,100 +237,100 @@ export function bufferevent_socket_get_dns_error(bev: unknown): number {
   }
   return s.getDnsError();
 }
-export function bufferevent_free(bev: unknown): void {
+export function bufferevent_free(bev: Bufferevent): void {
   checkBev(bev).free();
 }
-export function bufferevent_setcb(bev: unknown, readcb: unknown, writecb: unknown, eventcb: unknown, cbarg: unknown): void {
+export function bufferevent_setcb(bev: Bufferevent, readcb: BevDataCb | null, writecb: BevDataCb | null, eventcb: BevEventCb | null, cbarg: unknown): void {
   checkBev(bev).setcb(readcb, writecb, eventcb, cbarg);
 }
-export function bufferevent_getcb(bev: unknown, out: unknown): void {
+export function bufferevent_getcb(bev: Bufferevent, out: object | null): void {
   checkBev(bev).getcb(out);
 }
-export function bufferevent_enable(bev: unknown, events: unknown): number {
+export function bufferevent_enable(bev: Bufferevent, events: number): number {
   return checkBev(bev).enable(events);
 }
-export function bufferevent_disable(bev: unknown, events: unknown): number {
+export function bufferevent_disable(bev: Bufferevent, events: number): number {
   return checkBev(bev).disable(events);
 }
-export function bufferevent_get_enabled(bev: unknown): number {
+export function bufferevent_get_enabled(bev: Bufferevent): number {
   return checkBev(bev).getEnabled();
 }
-export function bufferevent_setwatermark(bev: unknown, events: unknown, low: unknown, high: unknown): void {
+export function bufferevent_setwatermark(bev: Bufferevent, events: number, low: number, high: number): void {
   checkBev(bev).setwatermark(events, low, high);
 }
-export function bufferevent_getwatermark(bev: unknown, events: unknown, out: unknown): number {
+export function bufferevent_getwatermark(bev: Bufferevent, events: number, out: object | null): number {
   return checkBev(bev).getwatermark(events, out);
 }
-export function bufferevent_get_input(bev: unknown): Evbuffer {
+export function bufferevent_get_input(bev: Bufferevent): Evbuffer {
   return checkBev(bev).getInput();
 }
-export function bufferevent_get_output(bev: unknown): Evbuffer {
+export function bufferevent_get_output(bev: Bufferevent): Evbuffer {
   return checkBev(bev).getOutput();
 }
-export function bufferevent_write(bev: unknown, data: unknown, size?: unknown): number {
+export function bufferevent_write(bev: Bufferevent, data: Uint8Array | string, size?: unknown): number {
   return checkBev(bev).write(data, size);
 }
-export function bufferevent_write_buffer(bev: unknown, b: unknown): number {
+export function bufferevent_write_buffer(bev: Bufferevent, b: Evbuffer): number {
   return checkBev(bev).writeBuffer(b);
 }
-export function bufferevent_read(bev: unknown, data: unknown, size?: unknown): number {
+export function bufferevent_read(bev: Bufferevent, data: Uint8Array, size?: unknown): number {
   return checkBev(bev).read(data, size);
 }
-export function bufferevent_read_buffer(bev: unknown, b: unknown): number {
+export function bufferevent_read_buffer(bev: Bufferevent, b: Evbuffer): number {
   return checkBev(bev).readBuffer(b);
 }
-export function bufferevent_set_timeouts(bev: unknown, tr: unknown, tw: unknown): number {
+export function bufferevent_set_timeouts(bev: Bufferevent, tr: Timeval | null, tw: Timeval | null): number {
   return checkBev(bev).setTimeouts(tr, tw);
 }
-export function bufferevent_flush(bev: unknown, iotype: unknown, mode: unknown): number {
+export function bufferevent_flush(bev: Bufferevent, iotype: number, mode: number): number {
   return checkBev(bev).flush(iotype, mode);
 }
-export function bufferevent_priority_set(bev: unknown, pri: unknown): number {
+export function bufferevent_priority_set(bev: Bufferevent, pri: number): number {
   return checkBev(bev).prioritySet(pri);
 }
-export function bufferevent_get_priority(bev: unknown): number {
+export function bufferevent_get_priority(bev: Bufferevent): number {
   return checkBev(bev).getPriority();
 }
-export function bufferevent_setfd(bev: unknown, fd: unknown): number {
+export function bufferevent_setfd(bev: Bufferevent, fd: net.Socket | number): number {
   const b = checkBev(bev);
   b.live();
   checkSocketFd(fd); // also for types that do not support setfd (they return -1 for a valid fd)
   return b.setfd(fd);
 }
-export function bufferevent_replacefd(bev: unknown, fd: unknown): number {
+export function bufferevent_replacefd(bev: Bufferevent, fd: net.Socket | number): number {
   const b = checkBev(bev);
   b.live();
   checkSocketFd(fd);
   return b.replacefd(fd);
 }
-export function bufferevent_getfd(bev: unknown): number {
+export function bufferevent_getfd(bev: Bufferevent): number {
   return checkBev(bev).getfd();
 }
-export function bufferevent_get_base(bev: unknown): EventBase {
+export function bufferevent_get_base(bev: Bufferevent): EventBase {
   return checkBev(bev).getBase();
 }
-export function bufferevent_get_underlying(bev: unknown): Bufferevent | null {
+export function bufferevent_get_underlying(bev: Bufferevent): Bufferevent | null {
   return checkBev(bev).getUnderlying();
 }
-export function bufferevent_lock(bev: unknown): void {
+export function bufferevent_lock(bev: Bufferevent): void {
   checkBev(bev).lockPublic();
 }
-export function bufferevent_unlock(bev: unknown): void {
+export function bufferevent_unlock(bev: Bufferevent): void {
   checkBev(bev).unlockPublic();
 }
-export function bufferevent_incref(bev: unknown): void {
+export function bufferevent_incref(bev: Bufferevent): void {
   checkBev(bev).incref();
 }
-export function bufferevent_decref(bev: unknown): number {
+export function bufferevent_decref(bev: Bufferevent): number {
   return checkBev(bev).decref();
 }
-export function bufferevent_trigger(bev: unknown, iotype: unknown, options: unknown): void {
+export function bufferevent_trigger(bev: Bufferevent, iotype: number, options: number): void {
   checkBev(bev).trigger(iotype, options);
 }
-export function bufferevent_trigger_event(bev: unknown, what: unknown, options: unknown): void {
+export function bufferevent_trigger_event(bev: Bufferevent, what: number, options: number): void {
   checkBev(bev).triggerEvent(what, options);
 }
-export function bufferevent_pair_new(b: unknown, options: unknown, pair: unknown): number {
+export function bufferevent_pair_new(b: EventBase, options: number, pair: Bufferevent[]): number {
   const eb = checkBase(b);
   if (!Array.isArray(pair)) throw typeError('pair', 'an array to fill', pair);
   const o = Bufferevent.checkOptions(options);
@@ -337,7 +340,7 @@ export function bufferevent_pair_new(b: unknown, options: unknown, pair: unknown
   pair[1] = y;
   return 0;
 }
-export function bufferevent_pair_get_partner(bev: unknown): Bufferevent | null {
+export function bufferevent_pair_get_partner(bev: Bufferevent): Bufferevent | null {
   const b = checkBev(bev);
   if (b instanceof ImportedBufferevent) return b.getPartner();
   if (!(b instanceof PairBufferevent)) {
@@ -346,14 +349,7 @@ export function bufferevent_pair_get_partner(bev: unknown): Bufferevent | null {
   }
   return b.getPartner();
 }
-export function bufferevent_filter_new(
-  underlying: unknown,
-  inputFilter: unknown,
-  outputFilter: unknown,
-  options: unknown,
-  freeContext: unknown,
-  ctx: unknown,
-): Bufferevent | null {
+export function bufferevent_filter_new(underlying: Bufferevent | null, inputFilter: FilterCb | null, outputFilter: FilterCb | null, options: number, freeContext: ((ctx: unknown) => void) | null, ctx: unknown): Bufferevent | null {
   if (underlying === null || underlying === undefined) return null;
   const u = checkBev(underlying, 'underlying');
   u.live();
@@ -367,7 +363,7 @@ export function bufferevent_filter_new(
 }
 
 // ---- obsolete bufferevent names (bufferevent_compat.h) ---------------------------------------------------------------
-export function bufferevent_new(fd: unknown, readcb: unknown, writecb: unknown, errorcb: unknown, cbarg: unknown): Bufferevent | null {
+export function bufferevent_new(fd: net.Socket | number, readcb: BevDataCb | null, writecb: BevDataCb | null, errorcb: BevEventCb | null, cbarg: unknown): Bufferevent | null {
   // check the callbacks first: a bad one must not leave a bufferevent (and its socket) behind
   fnOrNull(readcb, 'readcb');
   fnOrNull(writecb, 'writecb');
@@ -377,7 +373,7 @@ export function bufferevent_new(fd: unknown, readcb: unknown, writecb: unknown, 
   if (bev) bev.setcb(readcb, writecb, errorcb, cbarg);
   return bev;
 }
-export function bufferevent_base_set(b: unknown, bev: unknown): number {
+export function bufferevent_base_set(b: EventBase, bev: Bufferevent): number {
   const eb = checkBase(b);
   const s = sock(bev);
   if (!s) {
@@ -386,7 +382,7 @@ export function bufferevent_base_set(b: unknown, bev: unknown): number {
   }
   return s.baseSet(eb);
 }
-export function bufferevent_settimeout(bev: unknown, rsec: unknown, wsec: unknown): void {
+export function bufferevent_settimeout(bev: Bufferevent, rsec: number, wsec: number): void {
   const r = intArg(rsec, 'timeout_read');
   const w = intArg(wsec, 'timeout_write');
   checkBev(bev).setTimeouts(r ? { tv_sec: r, tv_usec: 0 } : null, w ? { tv_sec: w, tv_usec: 0 } : null);
@@ -403,137 +399,137 @@ export const EVBUFFER_TIMEOUT = BEV_EVENT_TIMEOUT;
 export function evbuffer_new(): Evbuffer {
   return Evbuffer.create();
 }
-export function evbuffer_free(b: unknown): void {
+export function evbuffer_free(b: Evbuffer): void {
   buf(b).free();
 }
-export function evbuffer_get_length(b: unknown): number {
+export function evbuffer_get_length(b: Evbuffer): number {
   return buf(b).getLength();
 }
-export function evbuffer_add(b: unknown, data: unknown, size?: unknown): number {
+export function evbuffer_add(b: Evbuffer, data: Uint8Array | string, size?: unknown): number {
   return buf(b).add(data, size);
 }
-export function evbuffer_prepend(b: unknown, data: unknown, size?: unknown): number {
+export function evbuffer_prepend(b: Evbuffer, data: Uint8Array | string, size?: unknown): number {
   return buf(b).prepend(data, size);
 }
-export function evbuffer_add_printf(b: unknown, format: unknown, ...args: unknown[]): number {
+export function evbuffer_add_printf(b: Evbuffer, format: string, ...args: unknown[]): number {
   return buf(b).addPrintf(format, args);
 }
-export function evbuffer_add_buffer(dst: unknown, src: unknown): number {
+export function evbuffer_add_buffer(dst: Evbuffer, src: Evbuffer): number {
   return buf(dst, 'dst').addBuffer(buf(src, 'src'));
 }
-export function evbuffer_prepend_buffer(dst: unknown, src: unknown): number {
+export function evbuffer_prepend_buffer(dst: Evbuffer, src: Evbuffer): number {
   return buf(dst, 'dst').prependBuffer(buf(src, 'src'));
 }
-export function evbuffer_remove_buffer(src: unknown, dst: unknown, size: unknown): number {
+export function evbuffer_remove_buffer(src: Evbuffer, dst: Evbuffer, size: number): number {
   return buf(src, 'src').removeBuffer(buf(dst, 'dst'), size);
 }
-export function evbuffer_remove(b: unknown, data: unknown, size?: unknown): number {
+export function evbuffer_remove(b: Evbuffer, data: Uint8Array, size?: unknown): number {
   return buf(b).remove(data, size);
 }
-export function evbuffer_copyout(b: unknown, data: unknown, size?: unknown): number {
+export function evbuffer_copyout(b: Evbuffer, data: Uint8Array, size?: unknown): number {
   return buf(b).copyout(data, size);
 }
-export function evbuffer_copyout_from(b: unknown, pos: unknown, data: unknown, size?: unknown): number {
+export function evbuffer_copyout_from(b: Evbuffer, pos: EvbufferPtr | null, data: Uint8Array, size?: unknown): number {
   const x = buf(b);
   x.live();
   ptrArg(pos, 'pos');
   return x.copyoutFrom(pos, data, size);
 }
-export function evbuffer_drain(b: unknown, size: unknown): number {
+export function evbuffer_drain(b: Evbuffer, size: number): number {
   return buf(b).drain(size);
 }
-export function evbuffer_pullup(b: unknown, size: unknown): Uint8Array | null {
+export function evbuffer_pullup(b: Evbuffer, size: number): Uint8Array | null {
   return buf(b).pullup(size);
 }
-export function evbuffer_readln(b: unknown, nReadOut: unknown, eolStyle: unknown): string | null {
+export function evbuffer_readln(b: Evbuffer, nReadOut: { n_read?: number } | null, eolStyle: number): string | null {
   return buf(b).readln(nReadOut, eolStyle);
 }
-export function evbuffer_search(b: unknown, what: unknown, size: unknown, start: unknown): EvbufferPtr {
+export function evbuffer_search(b: Evbuffer, what: Uint8Array | string, size: unknown, start: EvbufferPtr | null): EvbufferPtr {
   const x = buf(b);
   x.live();
   ptrArg(start, 'start');
   return x.search(what, size, start);
 }
-export function evbuffer_search_range(b: unknown, what: unknown, size: unknown, start: unknown, end: unknown): EvbufferPtr {
+export function evbuffer_search_range(b: Evbuffer, what: Uint8Array | string, size: unknown, start: EvbufferPtr | null, end: EvbufferPtr | null): EvbufferPtr {
   const x = buf(b);
   x.live();
   ptrArg(start, 'start');
   ptrArg(end, 'end');
   return x.searchRange(what, size, start, end);
 }
-export function evbuffer_search_eol(b: unknown, start: unknown, eolLenOut: unknown, eolStyle: unknown): EvbufferPtr {
+export function evbuffer_search_eol(b: Evbuffer, start: EvbufferPtr | null, eolLenOut: { eol_len?: number } | null, eolStyle: number): EvbufferPtr {
   const x = buf(b);
   x.live();
   ptrArg(start, 'start');
   return x.searchEol(start, eolLenOut, eolStyle);
 }
-export function evbuffer_ptr_set(b: unknown, ptr: unknown, position: unknown, how: unknown): number {
+export function evbuffer_ptr_set(b: Evbuffer, ptr: unknown, position: number, how: number): number {
   return buf(b).ptrSet(ptr, position, how);
 }
-export function evbuffer_peek(b: unknown, len: unknown, start: unknown, vec: unknown, nVec: unknown): number {
+export function evbuffer_peek(b: Evbuffer, len: number, start: EvbufferPtr | null, vec: IoVec[] | null, nVec: number): number {
   const x = buf(b);
   x.live();
   ptrArg(start, 'start');
   return x.peek(len, start, vec, nVec);
 }
-export function evbuffer_freeze(b: unknown, atFront: unknown): number {
+export function evbuffer_freeze(b: Evbuffer, atFront: number | boolean): number {
   const x = buf(b);
   x.live();
   return x.freeze(flagArg(atFront, 'at_front'));
 }
-export function evbuffer_unfreeze(b: unknown, atFront: unknown): number {
+export function evbuffer_unfreeze(b: Evbuffer, atFront: number | boolean): number {
   const x = buf(b);
   x.live();
   return x.unfreeze(flagArg(atFront, 'at_front'));
 }
-export function evbuffer_add_cb(b: unknown, cb: unknown, cbarg: unknown): EvbufferCbEntry {
+export function evbuffer_add_cb(b: Evbuffer, cb: EvbufferCbFunc, cbarg: unknown): EvbufferCbEntry {
   return buf(b).addCb(cb, cbarg);
 }
-export function evbuffer_remove_cb_entry(b: unknown, ent: unknown): number {
+export function evbuffer_remove_cb_entry(b: Evbuffer, ent: EvbufferCbEntry): number {
   return buf(b).removeCbEntry(ent);
 }
-export function evbuffer_remove_cb(b: unknown, cb: unknown, cbarg: unknown): number {
+export function evbuffer_remove_cb(b: Evbuffer, cb: EvbufferCbFunc, cbarg: unknown): number {
   return buf(b).removeCb(cb, cbarg);
 }
-export function evbuffer_cb_set_flags(b: unknown, ent: unknown, flags: unknown): number {
+export function evbuffer_cb_set_flags(b: Evbuffer, ent: EvbufferCbEntry, flags: number): number {
   return buf(b).cbSetFlags(ent, flags);
 }
-export function evbuffer_cb_clear_flags(b: unknown, ent: unknown, flags: unknown): number {
+export function evbuffer_cb_clear_flags(b: Evbuffer, ent: EvbufferCbEntry, flags: number): number {
   return buf(b).cbClearFlags(ent, flags);
 }
-export function evbuffer_enable_locking(b: unknown, lock: unknown): number {
+export function evbuffer_enable_locking(b: Evbuffer, lock: null): number {
   if (lock !== null && lock !== undefined) throw typeError('lock', 'null (locks are allocated by the library)', lock);
   return buf(b).enableLocking();
 }
-export function evbuffer_lock(b: unknown): void {
+export function evbuffer_lock(b: Evbuffer): void {
   buf(b).lockPublic();
 }
-export function evbuffer_unlock(b: unknown): void {
+export function evbuffer_unlock(b: Evbuffer): void {
   buf(b).unlockPublic();
 }
-export function evbuffer_reserve_space(b: unknown, size: unknown, vec: unknown, nVec: unknown): number {
+export function evbuffer_reserve_space(b: Evbuffer, size: number, vec: IoVec[] | null, nVec: number): number {
   return buf(b).reserveSpace(size, vec, nVec);
 }
-export function evbuffer_commit_space(b: unknown, vec: unknown, nVec: unknown): number {
+export function evbuffer_commit_space(b: Evbuffer, vec: IoVec[] | null, nVec: number): number {
   return buf(b).commitSpace(vec, nVec);
 }
-export function evbuffer_add_reference(b: unknown, data: unknown, size: unknown, cleanupfn: unknown, arg: unknown): number {
+export function evbuffer_add_reference(b: Evbuffer, data: Uint8Array, size: unknown, cleanupfn: ((data: Uint8Array, size: number, arg: unknown) => void) | null, arg: unknown): number {
   return buf(b).addReference(data, size, cleanupfn, arg);
 }
 // obsolete (buffer_compat.h)
-export function evbuffer_readline(b: unknown): string | null {
+export function evbuffer_readline(b: Evbuffer): string | null {
   return buf(b).readln(null, EVBUFFER_EOL_ANY);
 }
-export function evbuffer_find(b: unknown, what: unknown, size?: unknown): number {
+export function evbuffer_find(b: Evbuffer, what: Uint8Array | string, size?: unknown): number {
   return buf(b).find(what, size);
 }
-export function evbuffer_setcb(b: unknown, cb: unknown, cbarg: unknown): void {
+export function evbuffer_setcb(b: Evbuffer, cb: EvbufferObsoleteCb | null, cbarg: unknown): void {
   buf(b).setcbObsolete(cb, cbarg);
 }
-export function EVBUFFER_LENGTH(b: unknown): number {
+export function EVBUFFER_LENGTH(b: Evbuffer): number {
   return buf(b).getLength();
 }
-export function EVBUFFER_DATA(b: unknown): Uint8Array | null {
+export function EVBUFFER_DATA(b: Evbuffer): Uint8Array | null {
   return buf(b).pullup(-1);
 }
 
@@ -541,7 +537,7 @@ export function EVBUFFER_DATA(b: unknown): Uint8Array | null {
 export function EVUTIL_SOCKET_ERROR(): number {
   return socketError();
 }
-export function evutil_socket_error_to_string(err: unknown): string {
+export function evutil_socket_error_to_string(err: number): string {
   const e = intArg(err, 'err');
   if (e === 0) return 'Success';
   try {
@@ -550,27 +546,27 @@ export function evutil_socket_error_to_string(err: unknown): string {
     return `Unknown error ${e}`;
   }
 }
-export function evutil_gai_strerror(err: unknown): string {
+export function evutil_gai_strerror(err: number): string {
   return EAI.evutil_gai_strerror(intArg(err, 'err'));
 }
-export function evutil_make_socket_nonblocking(fd: unknown): number {
+export function evutil_make_socket_nonblocking(fd: net.Socket | number): number {
   if (fd instanceof net.Socket) return 0; // Node sockets are always non-blocking
   const n = intArg(fd, 'fd');
   return n >= 0 ? 0 : -1;
 }
-export function evutil_parse_sockaddr_port(str: unknown): ReturnType<typeof parseSockaddrPort> {
+export function evutil_parse_sockaddr_port(str: string): ReturnType<typeof parseSockaddrPort> {
   return parseSockaddrPort(str);
 }
-export function evdns_base_new(b: unknown, initialize: unknown): EvdnsBase {
+export function evdns_base_new(b: EventBase, initialize: number): EvdnsBase {
   return evdnsBaseNew(b, initialize);
 }
-export function evdns_base_free(dns: unknown, failRequests: unknown): void {
+export function evdns_base_free(dns: EvdnsBase | null, failRequests: number): void {
   if (!(dns instanceof EvdnsBase)) throw typeError('dns_base', 'an EvdnsBase', dns);
   dns.live();
   if (failRequests !== undefined) intArg(failRequests, 'fail_requests'); // null is not an int
   dns.free(failRequests);
 }
-export function evdns_base_nameserver_ip_add(dns: unknown, ip: unknown): number {
+export function evdns_base_nameserver_ip_add(dns: EvdnsBase | null, ip: string): number {
   if (!(dns instanceof EvdnsBase)) throw typeError('dns_base', 'an EvdnsBase', dns);
   return dns.nameserverIpAdd(ip);
 }
@@ -603,29 +599,29 @@ function lev(v: unknown): Evconnlistener {
   if (!(v instanceof Evconnlistener)) throw typeError('lev', 'an Evconnlistener', v);
   return v;
 }
-export function evconnlistener_new_bind(b: unknown, cb: unknown, ptr: unknown, flags: unknown, backlog: unknown, sa: unknown, _socklen?: unknown): Evconnlistener | null {
+export function evconnlistener_new_bind(b: EventBase, cb: EvconnlistenerCb | null, ptr: unknown, flags: number, backlog: number, sa: Sockaddr | null, _socklen?: unknown): Evconnlistener | null {
   base(b);
   sockaddrPortCheck(sa); // a port outside 0..65535 is a RangeError, not a failed bind
   return evconnlistenerNewBind(b, cb, ptr, flags, backlog, sa);
 }
-export function evconnlistener_free(l: unknown): void {
+export function evconnlistener_free(l: Evconnlistener): void {
   lev(l).free();
 }
-export function evconnlistener_enable(l: unknown): number {
+export function evconnlistener_enable(l: Evconnlistener): number {
   return lev(l).enable();
 }
-export function evconnlistener_disable(l: unknown): number {
+export function evconnlistener_disable(l: Evconnlistener): number {
   return lev(l).disable();
 }
-export function evconnlistener_get_fd(l: unknown): number {
+export function evconnlistener_get_fd(l: Evconnlistener): number {
   return lev(l).getFd();
 }
-export function evconnlistener_get_port(l: unknown): number {
+export function evconnlistener_get_port(l: Evconnlistener): number {
   return lev(l).getPort();
 }
-export function evconnlistener_set_cb(l: unknown, cb: unknown, arg: unknown): void {
+export function evconnlistener_set_cb(l: Evconnlistener, cb: EvconnlistenerCb | null, arg: unknown): void {
   lev(l).setCb(cb, arg);
 }
 
-export type { BevDataCb, BevEventCb, FilterCb, EventCb, EvbufferPtr, IoVec };
+export type { BevDataCb, BevEventCb, FilterCb, EventCb, EvbufferPtr, IoVec, Timeval, EvconnlistenerCb, EvbufferCbFunc, EvbufferObsoleteCb };
 export type { FilterBufferevent, SocketBufferevent, PairBufferevent };

@@ -24,8 +24,8 @@ function makeEnds(kind: Kind, opts = 0): Ends {
   const pairOpts = kind === 'pair' ? opts : opts & L.BEV_OPT_THREADSAFE;
   expect(L.bufferevent_pair_new(base, pairOpts, p)).toBe(0);
   if (kind === 'pair') return { base, a: p[0]!, b: p[1]!, p };
-  const a = L.bufferevent_filter_new(p[0], null, null, opts | L.BEV_OPT_CLOSE_ON_FREE, null, null);
-  const b = L.bufferevent_filter_new(p[1], null, null, opts | L.BEV_OPT_CLOSE_ON_FREE, null, null);
+  const a = L.bufferevent_filter_new(p[0]!, null, null, opts | L.BEV_OPT_CLOSE_ON_FREE, null, null);
+  const b = L.bufferevent_filter_new(p[1]!, null, null, opts | L.BEV_OPT_CLOSE_ON_FREE, null, null);
   expect(a).not.toBeNull();
   expect(b).not.toBeNull();
   return { base, a: a!, b: b!, p };

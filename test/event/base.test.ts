@@ -158,19 +158,19 @@ describe('event base loop', () => {
     for (let i = 0; i < 40; i++) {
       const p: L.Bufferevent[] = [];
       L.bufferevent_pair_new(base, 0, p);
-      L.bufferevent_setcb(p[1], () => { ran++; L.evbuffer_drain(L.bufferevent_get_input(p[1]!), 1 << 20); }, null, null, null);
-      L.bufferevent_enable(p[1], L.EV_READ);
+      L.bufferevent_setcb(p[1]!, () => { ran++; L.evbuffer_drain(L.bufferevent_get_input(p[1]!), 1 << 20); }, null, null, null);
+      L.bufferevent_enable(p[1]!, L.EV_READ);
       pairs.push(p);
     }
     // schedule from inside a callback, so all 40 are queued in one iteration
-    const kick = L.event_new(base, -1, 0, () => { for (const p of pairs) L.bufferevent_write(p[0], 'x'); }, null);
+    const kick = L.event_new(base, -1, 0, () => { for (const p of pairs) L.bufferevent_write(p[0]!, 'x'); }, null);
     L.event_active(kick, L.EV_TIMEOUT, 0);
     await L.event_base_loop(base, L.EVLOOP_NONBLOCK);
     expect(ran).toBe(32);
     await L.event_base_loop(base, L.EVLOOP_NONBLOCK);
     expect(ran).toBe(40);
     L.event_free(kick);
-    for (const p of pairs) { L.bufferevent_free(p[0]); L.bufferevent_free(p[1]); }
+    for (const p of pairs) { L.bufferevent_free(p[0]!); L.bufferevent_free(p[1]!); }
     L.event_base_free(base);
   });
 });

@@ -18,9 +18,9 @@ describe('bufferevents shared across threads', () => {
     const base = L.event_base_new();
     const pair: L.Bufferevent[] = [];
     L.bufferevent_pair_new(base, 0, pair);
-    expect(() => L.bufferevent_export(pair[0])).toThrow(expect.objectContaining({ code: 'ERR_BEV_NOT_THREADSAFE' }));
-    L.bufferevent_free(pair[0]);
-    L.bufferevent_free(pair[1]);
+    expect(() => L.bufferevent_export(pair[0]!)).toThrow(expect.objectContaining({ code: 'ERR_BEV_NOT_THREADSAFE' }));
+    L.bufferevent_free(pair[0]!);
+    L.bufferevent_free(pair[1]!);
     L.event_base_free(base);
   });
 
@@ -29,22 +29,22 @@ describe('bufferevents shared across threads', () => {
     const pair: L.Bufferevent[] = [];
     L.bufferevent_pair_new(base, L.BEV_OPT_THREADSAFE, pair);
     let got = '';
-    L.bufferevent_setcb(pair[1], (bev: L.Bufferevent) => {
+    L.bufferevent_setcb(pair[1]!, (bev: L.Bufferevent) => {
       const out = new Uint8Array(256);
       const n = L.bufferevent_read(bev, out);
       got += Buffer.from(out.subarray(0, n)).toString();
     }, null, null, null);
-    L.bufferevent_enable(pair[1], L.EV_READ);
+    L.bufferevent_enable(pair[1]!, L.EV_READ);
     const h = new Helper('bev-worker.ts');
-    const shared = L.bufferevent_export(pair[0]);
+    const shared = L.bufferevent_export(pair[0]!);
     expect(await h.call({ op: 'write', shared, data: 'hello from a worker' })).toEqual({ ok: true, result: 0 });
     // the bytes count in the output (or the partner's input) at once: backpressure sees them when they are made
-    expect(L.evbuffer_get_length(L.bufferevent_get_output(pair[0])) + L.evbuffer_get_length(L.bufferevent_get_input(pair[1]))).toBe(19);
+    expect(L.evbuffer_get_length(L.bufferevent_get_output(pair[0]!)) + L.evbuffer_get_length(L.bufferevent_get_input(pair[1]!))).toBe(19);
     await loopUntil(base, () => got.length >= 19);
     expect(got).toBe('hello from a worker');
     await h.close();
-    L.bufferevent_free(pair[0]);
-    L.bufferevent_free(pair[1]);
+    L.bufferevent_free(pair[0]!);
+    L.bufferevent_free(pair[1]!);
     L.event_base_free(base);
   });
 
@@ -53,19 +53,19 @@ describe('bufferevents shared across threads', () => {
     const pair: L.Bufferevent[] = [];
     L.bufferevent_pair_new(base, L.BEV_OPT_THREADSAFE, pair);
     let reads = 0;
-    L.bufferevent_setcb(pair[1], () => reads++, null, null, null);
-    L.bufferevent_write(pair[0], 'queued');
+    L.bufferevent_setcb(pair[1]!, () => reads++, null, null, null);
+    L.bufferevent_write(pair[0]!, 'queued');
     const h = new Helper('bev-worker.ts');
-    const shared1 = L.bufferevent_export(pair[1]);
+    const shared1 = L.bufferevent_export(pair[1]!);
     expect((await h.call({ op: 'get_enabled', shared: shared1 })).result).toBe(L.EV_WRITE);
     expect((await h.call({ op: 'enable', shared: shared1, ev: L.EV_READ })).result).toBe(0);
-    expect(L.bufferevent_get_enabled(pair[1])).toBe(L.EV_READ | L.EV_WRITE);
+    expect(L.bufferevent_get_enabled(pair[1]!)).toBe(L.EV_READ | L.EV_WRITE);
     await loopUntil(base, () => reads === 1); // the owner applied the enable: the pair transferred, the callback ran
-    expect(L.evbuffer_get_length(L.bufferevent_get_input(pair[1]))).toBe(6);
+    expect(L.evbuffer_get_length(L.bufferevent_get_input(pair[1]!))).toBe(6);
     expect((await h.call({ op: 'read', shared: shared1, n: 100 })).result).toBe('queued');
     await h.close();
-    L.bufferevent_free(pair[0]);
-    L.bufferevent_free(pair[1]);
+    L.bufferevent_free(pair[0]!);
+    L.bufferevent_free(pair[1]!);
     L.event_base_free(base);
   });
 
@@ -74,10 +74,10 @@ describe('bufferevents shared across threads', () => {
     const pair: L.Bufferevent[] = [];
     L.bufferevent_pair_new(base, L.BEV_OPT_THREADSAFE, pair);
     const h = new Helper('bev-worker.ts');
-    expect(await h.call({ op: 'setcb', shared: L.bufferevent_export(pair[0]) })).toEqual({ ok: false, code: 'ERR_BEV_WRONG_THREAD' });
+    expect(await h.call({ op: 'setcb', shared: L.bufferevent_export(pair[0]!) })).toEqual({ ok: false, code: 'ERR_BEV_WRONG_THREAD' });
     await h.close();
-    L.bufferevent_free(pair[0]);
-    L.bufferevent_free(pair[1]);
+    L.bufferevent_free(pair[0]!);
+    L.bufferevent_free(pair[1]!);
     L.event_base_free(base);
   });
 
@@ -86,16 +86,16 @@ describe('bufferevents shared across threads', () => {
     const pair: L.Bufferevent[] = [];
     L.bufferevent_pair_new(base, L.BEV_OPT_THREADSAFE, pair);
     let calls = 0;
-    L.bufferevent_setcb(pair[0], () => calls++, () => calls++, () => calls++, null);
-    const shared = L.bufferevent_export(pair[0]);
+    L.bufferevent_setcb(pair[0]!, () => calls++, () => calls++, () => calls++, null);
+    const shared = L.bufferevent_export(pair[0]!);
     const h = new Helper('bev-worker.ts');
     expect(await h.call({ op: 'free', shared })).toEqual({ ok: true, result: null });
-    expect(() => L.bufferevent_get_enabled(pair[0])).toThrow(expect.objectContaining({ code: 'ERR_BEV_FREED' }));
+    expect(() => L.bufferevent_get_enabled(pair[0]!)).toThrow(expect.objectContaining({ code: 'ERR_BEV_FREED' }));
     expect(await h.call({ op: 'use', shared })).toEqual({ ok: false, code: 'ERR_BEV_FREED' });
-    await loopUntil(base, () => L.bufferevent_pair_get_partner(pair[1]) === null); // the owner finalized it
+    await loopUntil(base, () => L.bufferevent_pair_get_partner(pair[1]!) === null); // the owner finalized it
     expect(calls).toBe(0);
     await h.close();
-    L.bufferevent_free(pair[1]);
+    L.bufferevent_free(pair[1]!);
     L.event_base_free(base);
   });
 
@@ -119,17 +119,17 @@ describe('the owning loop and contended locks', () => {
     L.bufferevent_pair_new(base, L.BEV_OPT_THREADSAFE, a);
     L.bufferevent_pair_new(base, L.BEV_OPT_THREADSAFE, b);
     const order: string[] = [];
-    L.bufferevent_setcb(a[1], () => order.push('a'), null, null, null);
-    L.bufferevent_setcb(b[1], () => order.push('b'), null, null, null);
-    L.bufferevent_enable(a[1], L.EV_READ);
-    L.bufferevent_enable(b[1], L.EV_READ);
+    L.bufferevent_setcb(a[1]!, () => order.push('a'), null, null, null);
+    L.bufferevent_setcb(b[1]!, () => order.push('b'), null, null, null);
+    L.bufferevent_enable(a[1]!, L.EV_READ);
+    L.bufferevent_enable(b[1]!, L.EV_READ);
     // both reads are pending (deferred) before the other thread takes a's lock; a[0] shares that lock, so writing to
     // it afterwards would block this thread (as in libevent)
-    L.bufferevent_write(a[0], 'x');
-    L.bufferevent_write(b[0], 'y');
+    L.bufferevent_write(a[0]!, 'x');
+    L.bufferevent_write(b[0]!, 'y');
     const gate = new SharedArrayBuffer(4);
     const h = new Helper('bev-worker.ts');
-    const held = h.call({ op: 'lock-hold', shared: L.bufferevent_export(a[1]), gate });
+    const held = h.call({ op: 'lock-hold', shared: L.bufferevent_export(a[1]!), gate });
     expect((await held).result).toBe('locked');
     await loopUntil(base, () => order.includes('b'));
     expect(order).toEqual(['b']); // a's callback waits for its lock; the loop went on

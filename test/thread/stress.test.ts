@@ -77,9 +77,9 @@ describe('stress: many writer threads into one shared bufferevent', () => {
         L.bufferevent_setcb(readEnd, onRead, null, null, null);
         L.bufferevent_enable(readEnd, L.EV_READ);
       } else {
-        lev = L.evconnlistener_new_bind(base, (_l: unknown, s: unknown) => {
-          readEnd = L.bufferevent_socket_new(base, s, L.BEV_OPT_CLOSE_ON_FREE);
-          L.bufferevent_setcb(readEnd, onRead, null, null, null);
+        lev = L.evconnlistener_new_bind(base, (_l, s) => {
+          readEnd = L.bufferevent_socket_new(base, s, L.BEV_OPT_CLOSE_ON_FREE)!;
+          L.bufferevent_setcb(readEnd!, onRead, null, null, null);
           L.bufferevent_enable(readEnd!, L.EV_READ);
         }, null, L.LEV_OPT_CLOSE_ON_FREE, -1, { family: 'IPv4', address: '127.0.0.1', port: 0 })!;
         writeEnd = L.bufferevent_socket_new(base, -1, L.BEV_OPT_CLOSE_ON_FREE | L.BEV_OPT_THREADSAFE)!;
