@@ -28,6 +28,7 @@ console.log(`# machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, n
 const suites = [
   { c: ['bench/c/build/evbuffer_bench', ['-n', secs]], ts: [process.execPath, ['bench/evbuffer.ts', '-n', secs]] },
   { c: ['bench/c/build/socket_stream', ['-n', String(Math.max(2, Number(secs)))]], ts: [process.execPath, ['bench/socket.ts', '-n', String(Math.max(2, Number(secs)))]] },
+  { c: ['bench/c/build/thread_bench', ['-n', secs]], ts: [process.execPath, ['bench/thread.ts', '-n', secs]] },
 ];
 for (const s of suites) {
   const base = haveC ? run(...s.c) : new Map();

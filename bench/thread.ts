@@ -12,6 +12,7 @@
  *   lock_unlock_contended: ns/op     main + worker each lock + counter++ + unlock; wall time / total ops
  * usage: node bench/thread.ts [-n SECONDS_PER_FIGURE]
  */
+import type { Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import * as L from '../dist/index.js';
 
@@ -23,7 +24,7 @@ const F64_WORKER_OPS = 2; // Float64 index (bytes 16..23)
 const GO = 1;
 const STOP = 2;
 
-type Msg = { op: 'ready' } | { op: 'done'; writes?: number; ops?: number } | { op: 'error'; message: string; code?: string };
+type Msg = { op: 'ready' } | { op: 'done'; writes: number; fullWaits: number; ops: number } | { op: 'error'; message: string; code?: string };
 const worker = new Worker(new URL('./fixtures/xthread-writer.js', import.meta.url));
 const inbox: Msg[] = [];
 let waiter: ((m: Msg) => void) | null = null;
@@ -58,10 +59,17 @@ async function runXwrite(base: L.EventBase, writer: L.Bufferevent, reader: L.Buf
   const ctrlSab = newCtrl();
   const ctrl = new Int32Array(ctrlSab);
   let consumed = 0;
+  let lastCb = 0;
+  let maxGap = 0; // longest time A's read callback did not run while B was writing (a stall detector)
   L.bufferevent_setcb(reader, (bev: L.Bufferevent) => {
     const input = L.bufferevent_get_input(bev);
     const n = L.evbuffer_get_length(input);
-    if (Atomics.load(ctrl, STATE) === GO) consumed += n;
+    if (Atomics.load(ctrl, STATE) === GO) {
+      consumed += n;
+      const t = now();
+      maxGap = Math.max(maxGap, t - lastCb);
+      lastCb = t;
+    }
     L.evbuffer_drain(input, n);
   }, null, null, null);
   L.bufferevent_enable(reader, L.EV_READ);
@@ -74,13 +82,20 @@ async function runXwrite(base: L.EventBase, writer: L.Bufferevent, reader: L.Buf
     L.event_base_loopbreak(base);
   }, null);
   L.evtimer_add(stop, { tv_sec: Math.floor(secs), tv_usec: Math.round((secs % 1) * 1e6) });
-  const t0 = now();
+  const t0 = (lastCb = now());
   Atomics.store(ctrl, STATE, GO);
   Atomics.notify(ctrl, STATE);
   const rc = await L.event_base_loop(base, L.EVLOOP_NO_EXIT_ON_EMPTY);
   if (rc !== 0) throw new Error(`event_base_loop returned ${rc}`);
-  const done = (await next('done')) as { writes: number };
+  maxGap = Math.max(maxGap, t1 - lastCb);
+  const done = (await next('done')) as Extract<Msg, { op: 'done' }>;
   L.event_free(stop);
+  if (maxGap > 0.1) {
+    // Not a figure: the owner stopped serving the writer (it sat at the 4 MiB cap), so the rate above is a stall.
+    const left = L.evbuffer_get_length(L.bufferevent_get_output(writer)) + L.evbuffer_get_length(L.bufferevent_get_input(reader));
+    console.error(`warning: ${chunk}-byte cross-thread writes: A's read callback did not run for ${(maxGap * 1000).toFixed(0)} ms ` +
+      `(B found the 4 MiB cap reached ${done.fullWaits} times; ${left} B still queued at the end)`);
+  }
   if (consumed === 0) throw new Error(`reader consumed nothing (worker made ${done.writes} writes)`);
   if (consumed > done.writes * chunk) throw new Error(`reader consumed ${consumed} B, worker wrote only ${done.writes * chunk} B`);
   return consumed / (t1 - t0);
@@ -103,7 +118,7 @@ async function socketWrite(chunk: number): Promise<void> {
   const base = L.event_base_new();
   let server: L.Bufferevent | null = null;
   let connected = false;
-  const lev = L.evconnlistener_new_bind(base, (_l: unknown, sock: unknown) => {
+  const lev = L.evconnlistener_new_bind(base, (_l: unknown, sock: Socket) => {
     server = L.bufferevent_socket_new(base, sock, L.BEV_OPT_CLOSE_ON_FREE | L.BEV_OPT_THREADSAFE);
     if (connected) L.event_base_loopbreak(base);
   }, null, L.LEV_OPT_CLOSE_ON_FREE | L.LEV_OPT_REUSEABLE, -1, { family: 'IPv4', address: '127.0.0.1', port: 0 });
@@ -182,7 +197,7 @@ async function lockContended(): Promise<void> {
   const t = now();
   const done = await next('done');
   const theirs = new Float64Array(ctrlSab)[F64_WORKER_OPS]!;
-  if ((done as { ops?: number }).ops !== theirs) throw new Error('worker op count mismatch');
+  if ((done as Extract<Msg, { op: 'done' }>).ops !== theirs) throw new Error('worker op count mismatch');
   const total = mine + theirs;
   if (counter[0] !== total) throw new Error(`lock did not exclude: counter ${counter[0]} != ${total} ops (main ${mine}, worker ${theirs})`);
   console.log(`lock_unlock_contended: ${(((t - t0) * 1e9) / total).toFixed(1)} ns/op`);

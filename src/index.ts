@@ -20,3 +20,5 @@ export { EvdnsBase } from './dns/evdns.ts';
 export { Evconnlistener } from './listener.ts';
 export type { Sockaddr } from './sockaddr.ts';
 export type { ErrorCode, CodedError } from './errors.ts';
+export { startRuntime, Runtime } from './runtime/runtime.ts';
+export type { RuntimeOptions, ConnectionInfo } from './runtime/runtime.ts';

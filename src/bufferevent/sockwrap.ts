@@ -31,6 +31,12 @@ export function wrapSocket(orig: net.Socket, onread: OnRead): Wrapped {
   }
   orig.pause();
   const sock = new net.Socket({ handle, allowHalfOpen: true, manualStart: true, onread } as net.SocketConstructorOpts);
+  // whoever watches the original socket (a runtime counting connections, the user) still learns when it closes
+  sock.once('close', () => {
+    if (orig.destroyed) return;
+    (orig as unknown as { _handle: unknown })._handle = null; // the handle is closed already: do not close it twice
+    orig.destroy(); // emits 'close' on the original
+  });
   sock.pause(); // reading starts only when the bufferevent asks (socket.ts startReading)
   return { sock, original: orig };
 }

@@ -541,7 +541,8 @@ export function evutil_socket_error_to_string(err: number): string {
   const e = intArg(err, 'err');
   if (e === 0) return 'Success';
   try {
-    return util.getSystemErrorMessage(-Math.abs(e));
+    const m = util.getSystemErrorMessage(-Math.abs(e));
+    return m.charAt(0).toUpperCase() + m.slice(1); // strerror style: "Connection reset by peer"
   } catch {
     return `Unknown error ${e}`;
   }

@@ -65,7 +65,7 @@ export class EventBase {
   /** @internal */ gotExit = false;
   /** @internal */ gotBreak = false;
   /** @internal */ exitRequested = false;
-  /** @internal */ exitTimer: NodeJS.Timeout | null = null;
+  /** @internal loopexit timers: each is a pending event until it fires; the first to fire exits the loop. */ exitTimers = new Map<NodeJS.Timeout, number>();
   /** @internal */ wake: (() => void) | null = null;
   /** @internal */ freed = false;
   /** @internal Objects to finalize when the base is freed (bufferevents whose finalizer is queued). */ finalizers = new Set<EvCallback>();
@@ -270,15 +270,22 @@ export class EventBase {
       this.kick();
       return 0;
     }
-    if (this.exitTimer) clearTimeout(this.exitTimer);
     this.nAdded++;
-    this.exitTimer = setTimeout(() => {
-      this.exitTimer = null;
-      this.nAdded--;
+    const deadline = performance.now() + ms;
+    const t: NodeJS.Timeout = setTimeout(() => {
+      // libevent runs every due timeout in one iteration: the other exit timers that are due now fire with this one
+      for (const [other, d] of this.exitTimers) {
+        if (other === t || d <= performance.now() + 1) {
+          clearTimeout(other);
+          this.exitTimers.delete(other);
+          this.nAdded--;
+        }
+      }
       this.exitRequested = true;
       this.kick();
     }, ms);
-    this.exitTimer.unref();
+    t.unref();
+    this.exitTimers.set(t, deadline);
     return 0;
   }
 
@@ -297,7 +304,9 @@ export class EventBase {
       if (cb.queued) this.deactivate(cb);
       cb.fn(0);
     }
-    if (this.exitTimer) clearTimeout(this.exitTimer);
+    for (const t of this.exitTimers.keys()) clearTimeout(t);
+    this.nAdded -= this.exitTimers.size;
+    this.exitTimers.clear();
     this.freed = true;
     this.kick();
   }

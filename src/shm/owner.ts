@@ -67,30 +67,30 @@ export function deliverMail(): void {
 
 let listeners = 0;
 let waiting = false;
-let seen = 0;
 
 /** Start watching this thread's doorbell (counted: one per looping event base). @thread owner */
 export function listen(): void {
   listeners++;
-  if (listeners === 1) {
-    deliverMail(); // mail that came while nobody listened
-    arm();
-  }
+  if (listeners === 1) ring();
 }
 
 export function unlisten(): void {
   listeners--;
 }
 
-function arm(): void {
-  if (waiting || listeners === 0) return;
-  const a = maybeLocal();
-  const i32 = a.i32;
-  seen = Atomics.load(i32, W_BELL);
-  const r = Atomics.waitAsync(i32, W_BELL, seen);
+/**
+ * Read the bell, deliver the mail, then wait for the bell to move from the value read *before* delivering. A post that
+ * lands during delivery (after the mail was taken) has moved the bell past that value, so the wait returns at once:
+ * no wake-up is lost. (Reading the bell after delivering would wait on a value that already counts that post.)
+ */
+function ring(): void {
+  if (listeners === 0 || waiting) return;
+  const i32 = maybeLocal().i32;
+  const seen = Atomics.load(i32, W_BELL);
+  deliverMail();
+  const r = Atomics.waitAsync(maybeLocal().i32, W_BELL, seen);
   if (!r.async) {
-    // the bell rang between our load and the wait: deliver now and re-arm on the next turn
-    queueMicrotask(ring);
+    queueMicrotask(ring); // the bell moved already: deliver again
     return;
   }
   waiting = true;
@@ -98,10 +98,4 @@ function arm(): void {
     waiting = false;
     ring();
   });
-}
-
-function ring(): void {
-  if (listeners === 0) return;
-  deliverMail();
-  arm();
 }

@@ -225,8 +225,8 @@ describe('evconnlistener', () => {
     const { lev, got } = listen(base, L.LEV_OPT_CLOSE_ON_FREE | L.LEV_OPT_DISABLED);
     const c = await dial(L.evconnlistener_get_port(lev));
     const seen = collect(c);
-    // let Node accept it (it waits in the listener's queue while disabled)
-    await runFor(base, 100);
+    // wait until it was accepted: a disabled listener keeps it queued, undelivered (a private field, read only here)
+    await runUntil(base, () => (lev as unknown as { queue: unknown[] }).queue.length === 1);
     L.evconnlistener_free(lev);
     await waitFor(() => seen.ended() || seen.closed());
     expect(got.length).toBe(0);

@@ -1,0 +1,219 @@
+import { Worker, type TransferListItem } from 'node:worker_threads';
+import net from 'node:net';
+import os from 'node:os';
+import { once } from 'node:events';
+import { rangeError, typeError } from '../errors.ts';
+
+/**
+ * The multi-core runtime: N event-base threads (worker_threads, one event base each) serving connections accepted
+ * here and handed over with `postMessage(msg, [socket])` (Node >= 24.20), or accepted by each worker itself on a
+ * shared port (`reusePort`). The user names a module; each worker imports it and calls its `onConnection`.
+ *
+ * Why not piscina: an event base is a long-lived loop that must receive sockets at any time; piscina runs tasks to
+ * completion and cannot address one particular worker (../shared/NODE-FACTS.md). Raw workers host the bases.
+ *
+ * The user module (ESM) exports:
+ *   `onConnection(base, socket, info)`  required: serve `socket` (a net.Socket) on `base`, typically with
+ *                                      `bufferevent_socket_new(base, socket, BEV_OPT_CLOSE_ON_FREE)`.
+ *   `setup(base, ctx)`                 optional: run once when the worker starts (ctx = { index, workerData }).
+ *   `teardown(base)`                   optional: run at shutdown, after the listener stopped and before draining.
+ * A connection counts as open until its socket closes; shutdown waits (up to `drainMs`) for all to close.
+ */
+export interface RuntimeOptions {
+  /** The user's module (a path or file: URL) exporting onConnection (and optionally setup / teardown). */
+  module: string | URL;
+  /** Event-base threads to start (default: os.availableParallelism()). */
+  workers?: number;
+  /** Where to listen. Port 0 picks one (see `port`). */
+  host?: string;
+  port?: number;
+  /** 'round-robin' (default) or 'least-loaded' (fewest open connections). Ignored with reusePort. */
+  distribution?: 'round-robin' | 'least-loaded';
+  /** Route by key: connections with the same key always go to the same worker (e.g. by remote address). */
+  routeKey?: (info: ConnectionInfo) => string | null;
+  /** Each worker listens on the port itself (SO_REUSEPORT); the kernel spreads connections. */
+  reusePort?: boolean;
+  /** Start a new worker when one dies (default true). Its locks are recovered by the robust-lock watch. */
+  restart?: boolean;
+  /** Passed to each worker's setup(). Must be structured-cloneable. */
+  workerData?: unknown;
+}
+
+export interface ConnectionInfo {
+  remoteAddress: string;
+  remotePort: number;
+  localPort: number;
+}
+
+interface Slot {
+  worker: Worker;
+  index: number;
+  ready: Promise<void>;
+  exited: boolean;
+}
+
+const workerUrl = import.meta.url.endsWith('.ts')
+  ? new URL('../../workers/event-base.worker.ts', import.meta.url)
+  : new URL('./event-base.worker.js', import.meta.url);
+
+export class Runtime {
+  /** The port connections are accepted on. */
+  port = 0;
+  /** Connections handed to each worker so far. */
+  readonly dispatched: number[];
+  /** Workers started again after dying. */
+  restarts = 0;
+  private readonly slots: Slot[] = [];
+  private readonly load: Int32Array;
+  private server: net.Server | null = null;
+  private rr = 0;
+  private closing = false;
+  private readonly opts: Required<Pick<RuntimeOptions, 'workers' | 'distribution' | 'restart'>> & RuntimeOptions;
+  private readonly moduleHref: string;
+
+  /** @internal use startRuntime() */
+  constructor(opts: RuntimeOptions) {
+    const n = opts.workers ?? os.availableParallelism();
+    if (!Number.isInteger(n) || n < 1 || n > 1024) throw rangeError('workers', 'an integer from 1 to 1024', n);
+    if (opts.distribution !== undefined && opts.distribution !== 'round-robin' && opts.distribution !== 'least-loaded') {
+      throw rangeError('distribution', "'round-robin' or 'least-loaded'", opts.distribution);
+    }
+    if (typeof opts.module !== 'string' && !(opts.module instanceof URL)) throw typeError('module', 'a path or URL', opts.module);
+    this.opts = { distribution: 'round-robin', restart: true, ...opts, workers: n };
+    this.moduleHref = opts.module instanceof URL ? opts.module.href : new URL(opts.module, `file://${process.cwd()}/`).href;
+    this.load = new Int32Array(new SharedArrayBuffer(4 * n));
+    this.dispatched = new Array(n).fill(0);
+  }
+
+  /** Open connections per worker, as the workers count them (shared memory). */
+  openConnections(): number[] {
+    return Array.from(this.load, (_, i) => Atomics.load(this.load, i));
+  }
+
+  /** @internal */
+  async start(): Promise<void> {
+    const host = this.opts.host ?? '127.0.0.1';
+    if (this.opts.reusePort) {
+      // Reserve a port with a listener of our own, let every worker bind it too, then let ours go.
+      const probe = net.createServer();
+      probe.listen({ host, port: this.opts.port ?? 0, reusePort: true });
+      await once(probe, 'listening');
+      this.port = (probe.address() as net.AddressInfo).port;
+      for (let i = 0; i < this.opts.workers; i++) this.spawn(i);
+      await Promise.all(this.slots.map((s) => s.ready));
+      probe.close();
+      await once(probe, 'close');
+    } else {
+      for (let i = 0; i < this.opts.workers; i++) this.spawn(i);
+      await Promise.all(this.slots.map((s) => s.ready));
+      this.server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true }, (sock) => this.dispatch(sock));
+      this.server.listen({ host, port: this.opts.port ?? 0 });
+      await once(this.server, 'listening');
+      this.port = (this.server.address() as net.AddressInfo).port;
+    }
+  }
+
+  private spawn(index: number): void {
+    const worker = new Worker(workerUrl, {
+      workerData: {
+        module: this.moduleHref,
+        index,
+        load: this.load,
+        userData: this.opts.workerData,
+        reusePort: this.opts.reusePort ? { host: this.opts.host ?? '127.0.0.1', port: this.port } : null,
+      },
+    });
+    let resolveReady!: () => void;
+    let rejectReady!: (e: Error) => void;
+    const ready = new Promise<void>((res, rej) => {
+      resolveReady = res;
+      rejectReady = rej;
+    });
+    const slot: Slot = { worker, index, ready, exited: false };
+    worker.on('message', (m: { type: string; message?: string }) => {
+      if (m.type === 'ready') resolveReady();
+      else if (m.type === 'error') rejectReady(new Error(m.message));
+    });
+    worker.on('error', (e) => rejectReady(e));
+    worker.on('exit', () => {
+      slot.exited = true;
+      rejectReady(new Error(`worker ${index} exited before it was ready`));
+      Atomics.store(this.load, index, 0);
+      if (!this.closing && this.opts.restart) {
+        this.restarts++;
+        this.spawn(index); // its locks were recovered by the owner-death watch (src/shm/robust.ts)
+      }
+    });
+    this.slots[index] = slot;
+  }
+
+  /** Hand a connection to a worker (round robin, least loaded, or by route key). You may call it with sockets you
+   * accepted yourself (paused, e.g. from a server made with { pauseOnConnect: true }). */
+  dispatch(sock: net.Socket, key?: string | null): number {
+    if (this.closing) {
+      sock.destroy();
+      return -1;
+    }
+    const info: ConnectionInfo = {
+      remoteAddress: sock.remoteAddress ?? '',
+      remotePort: sock.remotePort ?? 0,
+      localPort: sock.localPort ?? 0,
+    };
+    const n = this.slots.length;
+    let k = key ?? this.opts.routeKey?.(info) ?? null;
+    let i: number;
+    if (k !== null) {
+      i = hash(k) % n;
+    } else if (this.opts.distribution === 'least-loaded') {
+      i = 0;
+      for (let j = 1; j < n; j++) if (Atomics.load(this.load, j) < Atomics.load(this.load, i)) i = j;
+    } else {
+      i = this.rr++ % n;
+    }
+    const slot = this.slots[i]!;
+    Atomics.add(this.load, i, 1); // counted now; the worker subtracts when the socket closes
+    this.dispatched[i]!++;
+    slot.worker.postMessage({ type: 'conn', socket: sock, info }, [sock as unknown as TransferListItem]);
+    k = null;
+    return i;
+  }
+
+  /** Stop accepting, let the workers drain (up to drainMs) and close; resolves when no thread or handle is left. */
+  async close(drainMs = 5000): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.server) {
+      const closed = once(this.server, 'close');
+      this.server.close();
+      await closed;
+    }
+    await Promise.all(
+      this.slots.map(async (s) => {
+        if (s.exited) return;
+        const exited = once(s.worker, 'exit');
+        s.worker.postMessage({ type: 'shutdown', drainMs });
+        const timer = setTimeout(() => void s.worker.terminate(), drainMs + 2000);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
+  }
+}
+
+function hash(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+/** Start the runtime: workers ready, listener bound (`runtime.port`). */
+export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
+  const rt = new Runtime(opts);
+  try {
+    await rt.start();
+  } catch (e) {
+    await rt.close(0);
+    throw e;
+  }
+  return rt;
+}

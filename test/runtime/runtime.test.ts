@@ -1,0 +1,85 @@
+import { describe, it, expect } from 'vitest';
+import net from 'node:net';
+import { once } from 'node:events';
+import { startRuntime } from '../../src/index.ts';
+
+const handler = new URL('../fixtures/echo-handler.ts', import.meta.url);
+
+/** One request/reply over a new connection: returns the reply line ("<worker index>:<threadId>:<text>"). */
+async function ask(port: number, text: string, keepOpen = false): Promise<{ reply: string; sock: net.Socket }> {
+  const sock = net.connect(port, '127.0.0.1');
+  await once(sock, 'connect');
+  sock.write(`${text}\n`);
+  let buf = '';
+  while (!buf.includes('\n')) {
+    const [d] = (await once(sock, 'data')) as [Buffer];
+    buf += d.toString();
+  }
+  if (!keepOpen) {
+    sock.end();
+    await once(sock, 'close');
+  }
+  return { reply: buf.trim(), sock };
+}
+
+describe('runtime: event-base workers serving connections', () => {
+  it('round robin spreads connections over the workers, and close() leaves no worker or handle', async () => {
+    const rt = await startRuntime({ module: handler, workers: 2 });
+    const seen: string[] = [];
+    for (let i = 0; i < 4; i++) seen.push((await ask(rt.port, `hello ${i}`)).reply);
+    expect(seen.map((r) => r.split(':')[0])).toEqual(['0', '1', '0', '1']);
+    expect(seen.every((r, i) => r.endsWith(`hello ${i}`))).toBe(true);
+    expect(rt.dispatched).toEqual([2, 2]);
+    await rt.close();
+    expect(process.getActiveResourcesInfo().filter((r) => r.startsWith('TCP'))).toEqual([]);
+  });
+
+  it('least-loaded sends a new connection to the worker with fewer open connections', async () => {
+    const rt = await startRuntime({ module: handler, workers: 2, distribution: 'least-loaded' });
+    const a = await ask(rt.port, 'a', true); // stays open on worker 0
+    const b = await ask(rt.port, 'b');
+    expect(a.reply.split(':')[0]).toBe('0');
+    expect(b.reply.split(':')[0]).toBe('1');
+    a.sock.end();
+    await once(a.sock, 'close');
+    await rt.close();
+  });
+
+  it('a route key sends connections with the same key to the same worker', async () => {
+    const rt = await startRuntime({ module: handler, workers: 2, routeKey: () => 'same-client' });
+    const r = [];
+    for (let i = 0; i < 3; i++) r.push((await ask(rt.port, 'x')).reply.split(':')[0]);
+    expect(new Set(r).size).toBe(1);
+    await rt.close();
+  });
+
+  it('with reusePort each worker listens on the port itself', async () => {
+    const rt = await startRuntime({ module: handler, workers: 2, reusePort: true });
+    const replies = [];
+    for (let i = 0; i < 6; i++) replies.push((await ask(rt.port, `r${i}`)).reply);
+    expect(replies.every((r, i) => r.endsWith(`r${i}`))).toBe(true);
+    await rt.close();
+  });
+
+  it('restarts a worker that died and keeps serving', async () => {
+    const rt = await startRuntime({ module: handler, workers: 1 });
+    const first = (await ask(rt.port, 'before')).reply;
+    const s = net.connect(rt.port, '127.0.0.1');
+    await once(s, 'connect');
+    s.write('crash\n');
+    await once(s, 'close');
+    // the replacement is started on the old one's exit; ask until it answers (each ask is a full round trip)
+    let after = '';
+    for (let i = 0; i < 50 && !after; i++) {
+      try {
+        after = (await ask(rt.port, 'after')).reply;
+      } catch {
+        after = '';
+      }
+    }
+    expect(after.endsWith('after')).toBe(true);
+    expect(after.split(':')[1]).not.toBe(first.split(':')[1]); // another thread
+    expect(rt.restarts).toBe(1);
+    await rt.close();
+  });
+});

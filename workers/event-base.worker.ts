@@ -1,0 +1,80 @@
+/**
+ * An event-base thread of the runtime (src/runtime/runtime.ts): imports the user's module, runs one event base with
+ * EVLOOP_NO_EXIT_ON_EMPTY, serves the connections handed to it (or accepted by its own reusePort listener), and on
+ * shutdown stops accepting, lets open connections finish (up to drainMs), then ends its loop and exits.
+ * Open connections are counted in shared memory (workerData.load[index]) for least-loaded distribution.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type net from 'node:net';
+import * as L from '../src/index.ts';
+
+interface Data {
+  module: string;
+  index: number;
+  load: Int32Array;
+  userData: unknown;
+  reusePort: { host: string; port: number } | null;
+}
+interface UserModule {
+  onConnection?: (base: L.EventBase, socket: net.Socket, info: unknown) => void;
+  setup?: (base: L.EventBase, ctx: { index: number; workerData: unknown }) => void | Promise<void>;
+  teardown?: (base: L.EventBase) => void | Promise<void>;
+}
+
+const data = workerData as Data;
+const port = parentPort!;
+const base = L.event_base_new();
+let open = 0;
+let listener: L.Evconnlistener | null = null;
+
+function track(sock: net.Socket, counted: boolean): void {
+  open++;
+  if (!counted) Atomics.add(data.load, data.index, 1);
+  sock.once('close', () => {
+    open--;
+    Atomics.sub(data.load, data.index, 1);
+  });
+}
+
+async function main(): Promise<void> {
+  const mod = (await import(data.module)) as UserModule;
+  if (typeof mod.onConnection !== 'function') throw new TypeError(`${data.module} does not export onConnection(base, socket, info)`);
+  const onConnection = mod.onConnection;
+  await mod.setup?.(base, { index: data.index, workerData: data.userData });
+  port.on('message', async (m: { type: string; socket?: net.Socket; info?: unknown; drainMs?: number }) => {
+    if (m.type === 'conn' && m.socket) {
+      track(m.socket, true);
+      onConnection(base, m.socket, m.info);
+    } else if (m.type === 'shutdown') {
+      if (listener) L.evconnlistener_free(listener);
+      listener = null;
+      await mod.teardown?.(base);
+      const deadline = Date.now() + (m.drainMs ?? 5000);
+      while (open > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      L.event_base_loopbreak(base);
+    }
+  });
+  if (data.reusePort) {
+    listener = L.evconnlistener_new_bind(
+      base,
+      (_l, sock) => {
+        track(sock, false);
+        onConnection(base, sock, { remoteAddress: sock.remoteAddress, remotePort: sock.remotePort, localPort: sock.localPort });
+      },
+      null,
+      L.LEV_OPT_CLOSE_ON_FREE | L.LEV_OPT_REUSEABLE | L.LEV_OPT_REUSEABLE_PORT,
+      -1,
+      { family: 'IPv4', address: data.reusePort.host, port: data.reusePort.port },
+    );
+    if (!listener) throw new Error(`worker ${data.index}: cannot listen on port ${data.reusePort.port}`);
+  }
+  port.postMessage({ type: 'ready' });
+  await L.event_base_loop(base, L.EVLOOP_NO_EXIT_ON_EMPTY);
+  L.event_base_free(base);
+  process.exit(0);
+}
+
+main().catch((e: unknown) => {
+  port.postMessage({ type: 'error', message: e instanceof Error ? e.message : String(e) });
+  process.exit(1);
+});
