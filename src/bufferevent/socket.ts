@@ -659,8 +659,8 @@ export class SocketBufferevent extends Bufferevent {
     w.sock.removeAllListeners('connect');
     w.sock.on('error', () => {}); // a late error on a detached socket must not crash the process
     if (close) {
+      // the wrapper owns the handle; when it has closed, sockwrap destroys the original too (which then emits 'close')
       w.sock.destroy();
-      if (w.original) w.original.destroy();
     } else if (w.original) {
       unwrapSocket(w);
     } else {

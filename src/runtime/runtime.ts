@@ -1,7 +1,7 @@
 import { Worker, type TransferListItem } from 'node:worker_threads';
 import net from 'node:net';
 import os from 'node:os';
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { rangeError, typeError } from '../errors.ts';
 
 /**
@@ -49,14 +49,19 @@ interface Slot {
   worker: Worker;
   index: number;
   ready: Promise<void>;
+  /** set when the worker said it is ready, cleared when it exits */
+  up: boolean;
   exited: boolean;
+  /** connections for this slot while its worker (re)starts */
+  pending: Array<{ sock: net.Socket; info: ConnectionInfo }>;
 }
 
 const workerUrl = import.meta.url.endsWith('.ts')
   ? new URL('../../workers/event-base.worker.ts', import.meta.url)
   : new URL('./event-base.worker.js', import.meta.url);
 
-export class Runtime {
+/** Events: 'restart' (index) after a worker died and a new one was started for its slot. */
+export class Runtime extends EventEmitter {
   /** The port connections are accepted on. */
   port = 0;
   /** Connections handed to each worker so far. */
@@ -73,6 +78,7 @@ export class Runtime {
 
   /** @internal use startRuntime() */
   constructor(opts: RuntimeOptions) {
+    super();
     const n = opts.workers ?? os.availableParallelism();
     if (!Number.isInteger(n) || n < 1 || n > 1024) throw rangeError('workers', 'an integer from 1 to 1024', n);
     if (opts.distribution !== undefined && opts.distribution !== 'round-robin' && opts.distribution !== 'least-loaded') {
@@ -129,19 +135,24 @@ export class Runtime {
       resolveReady = res;
       rejectReady = rej;
     });
-    const slot: Slot = { worker, index, ready, exited: false };
+    const slot: Slot = { worker, index, ready, up: false, exited: false, pending: this.slots[index]?.pending ?? [] };
     worker.on('message', (m: { type: string; message?: string }) => {
-      if (m.type === 'ready') resolveReady();
-      else if (m.type === 'error') rejectReady(new Error(m.message));
+      if (m.type === 'ready') {
+        slot.up = true;
+        resolveReady();
+        for (const p of slot.pending.splice(0)) this.send(slot, p.sock, p.info);
+      } else if (m.type === 'error') rejectReady(new Error(m.message));
     });
     worker.on('error', (e) => rejectReady(e));
     worker.on('exit', () => {
       slot.exited = true;
+      slot.up = false;
       rejectReady(new Error(`worker ${index} exited before it was ready`));
       Atomics.store(this.load, index, 0);
       if (!this.closing && this.opts.restart) {
         this.restarts++;
         this.spawn(index); // its locks were recovered by the owner-death watch (src/shm/robust.ts)
+        this.emit('restart', index);
       }
     });
     this.slots[index] = slot;
@@ -150,6 +161,7 @@ export class Runtime {
   /** Hand a connection to a worker (round robin, least loaded, or by route key). You may call it with sockets you
    * accepted yourself (paused, e.g. from a server made with { pauseOnConnect: true }). */
   dispatch(sock: net.Socket, key?: string | null): number {
+    sock.on('error', () => {}); // a reset before the worker has it must not crash this thread
     if (this.closing) {
       sock.destroy();
       return -1;
@@ -173,9 +185,14 @@ export class Runtime {
     const slot = this.slots[i]!;
     Atomics.add(this.load, i, 1); // counted now; the worker subtracts when the socket closes
     this.dispatched[i]!++;
-    slot.worker.postMessage({ type: 'conn', socket: sock, info }, [sock as unknown as TransferListItem]);
+    if (slot.up) this.send(slot, sock, info);
+    else slot.pending.push({ sock, info }); // restarting: it gets the connection once ready (keeps key affinity)
     k = null;
     return i;
+  }
+
+  private send(slot: Slot, sock: net.Socket, info: ConnectionInfo): void {
+    slot.worker.postMessage({ type: 'conn', socket: sock, info }, [sock as unknown as TransferListItem]);
   }
 
   /** Stop accepting, let the workers drain (up to drainMs) and close; resolves when no thread or handle is left. */
@@ -189,6 +206,7 @@ export class Runtime {
     }
     await Promise.all(
       this.slots.map(async (s) => {
+        for (const p of s.pending.splice(0)) p.sock.destroy();
         if (s.exited) return;
         const exited = once(s.worker, 'exit');
         s.worker.postMessage({ type: 'shutdown', drainMs });

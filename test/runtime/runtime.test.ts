@@ -65,9 +65,12 @@ describe('runtime: event-base workers serving connections', () => {
     const rt = await startRuntime({ module: handler, workers: 1 });
     const first = (await ask(rt.port, 'before')).reply;
     const s = net.connect(rt.port, '127.0.0.1');
+    s.on('error', () => {});
     await once(s, 'connect');
+    const restarted = once(rt, 'restart');
     s.write('crash\n');
-    await once(s, 'close');
+    await restarted;
+    s.destroy();
     // the replacement is started on the old one's exit; ask until it answers (each ask is a full round trip)
     let after = '';
     for (let i = 0; i < 50 && !after; i++) {
