@@ -551,6 +551,16 @@ const table: Record<string, Row> = {
 
   // ---- evbuffers ----
   evbuffer_new: 'no arguments',
+  startRuntime: [
+    T('options is null', () => [null]),
+    T('module is a number', () => [{ module: 1 }]),
+    T('workers is a string', () => [{ module: 'x.js', workers: '2' }]),
+    R('workers is 0', () => [{ module: 'x.js', workers: 0 }]),
+    R('distribution is unknown', () => [{ module: 'x.js', distribution: 'random' }]),
+    R('port is out of range', () => [{ module: 'x.js', port: 70000 }]),
+    T('routeKey is not a function', () => [{ module: 'x.js', routeKey: 'k' }]),
+  ],
+  Runtime: [T('constructed with no arguments', () => []), T('constructed with a string', () => ['opts'])],
   evbuffer_free: bufArg(),
   evbuffer_get_length: bufArg(),
   EVBUFFER_LENGTH: bufArg(),

@@ -79,6 +79,12 @@ export class Runtime extends EventEmitter {
   /** @internal use startRuntime() */
   constructor(opts: RuntimeOptions) {
     super();
+    if (opts === null || typeof opts !== 'object') throw typeError('options', 'a RuntimeOptions object', opts);
+    if (opts.workers !== undefined && typeof opts.workers !== 'number') throw typeError('workers', 'a number', opts.workers);
+    if (opts.routeKey !== undefined && typeof opts.routeKey !== 'function') throw typeError('routeKey', 'a function', opts.routeKey);
+    if (opts.port !== undefined && (typeof opts.port !== 'number' || !Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)) {
+      throw typeof opts.port !== 'number' ? typeError('port', 'a number', opts.port) : rangeError('port', 'an integer from 0 to 65535', opts.port);
+    }
     const n = opts.workers ?? os.availableParallelism();
     if (!Number.isInteger(n) || n < 1 || n > 1024) throw rangeError('workers', 'an integer from 1 to 1024', n);
     if (opts.distribution !== undefined && opts.distribution !== 'round-robin' && opts.distribution !== 'least-loaded') {
