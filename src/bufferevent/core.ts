@@ -303,8 +303,8 @@ export abstract class Bufferevent {
   /** @internal */ get dnsError(): number { return this.a.i32[(this.h + O_DNSERR) >>> 2]!; }
   /** @internal */ set dnsError(v: number) { this.a.i32[(this.h + O_DNSERR) >>> 2] = v; }
   /** @internal */ get dead(): boolean {
-    const i32 = this.a.i32;
-    return Atomics.load(i32, (this.h + O_GEN) >>> 2) !== this.gen || (Atomics.load(i32, (this.h + O_STATE) >>> 2) & S_DEAD) !== 0;
+    const i32 = this.a.i32; // plain reads, as in Evbuffer.live()
+    return i32[(this.h + O_GEN) >>> 2] !== this.gen || (i32[(this.h + O_STATE) >>> 2]! & S_DEAD) !== 0;
   }
 
   // ---- lock + reference ---------------------------------------------------------------------------------------------
@@ -326,11 +326,11 @@ export abstract class Bufferevent {
   /** @internal bufferevent_incref_and_lock_ */
   increfAndLock(): void {
     this.lock();
-    Atomics.add(this.a.i32, (this.h + O_REF) >>> 2, 1);
+    this.a.i32[(this.h + O_REF) >>> 2]!++; // the refcount changes only under the lock (or in the one thread of an unlocked bev)
   }
   /** @internal bufferevent_decref_and_unlock_: returns 1 when this dropped the last reference. */
   decrefAndUnlock(): number {
-    const left = Atomics.sub(this.a.i32, (this.h + O_REF) >>> 2, 1) - 1;
+    const left = --this.a.i32[(this.h + O_REF) >>> 2]!;
     if (left > 0) {
       this.unlock();
       return 0;
@@ -408,7 +408,7 @@ export abstract class Bufferevent {
       this.post(RQ_DEFERRED); // the pending bits are in shared memory; the owner schedules its runner
       return;
     }
-    if (this.base.scheduleDeferred(this.deferred)) Atomics.add(this.a.i32, (this.h + O_REF) >>> 2, 1);
+    if (this.base.scheduleDeferred(this.deferred)) this.a.i32[(this.h + O_REF) >>> 2]!++;
   }
 
   /** @internal bufferevent_run_readcb_ @locks held */
@@ -813,8 +813,7 @@ export abstract class Bufferevent {
     const l = this.lockOff;
     if (l !== 0) {
       // validate before dropping the reference: unlock by a non-holder must not decrement anything
-      const i32 = this.a.i32;
-      if (Atomics.load(i32, (l >>> 2) + 1) !== THREAD_TAG) {
+      if (this.a.i32[(l >>> 2) + 1] !== THREAD_TAG) {
         throw codedError('ERR_BEV_LOCK_NOT_HELD', 'bufferevent_unlock by a thread that does not hold the lock');
       }
     }

@@ -127,8 +127,11 @@ export class Evbuffer {
   /** @internal Throw ERR_BEV_FREED when the buffer is gone (checked in shared memory: any thread may free it). */
   live(): void {
     this.a.sync();
+    // Plain reads: the check is for calls made after a free (every such call sees the new generation or flag once the
+    // freeing thread released the lock). A free racing with a call in flight is not excluded by an atomic read either:
+    // that is the use-after-free race libevent documents (C4), and the generation keeps it from touching reused memory.
     const i32 = this.a.i32;
-    if (this.freed || Atomics.load(i32, (this.h + S.H_GEN) >>> 2) !== this.gen || (Atomics.load(i32, (this.h + S.H_FLAGS) >>> 2) & (S.F_FREED | S.F_DEAD)) !== 0) {
+    if (this.freed || i32[(this.h + S.H_GEN) >>> 2] !== this.gen || (i32[(this.h + S.H_FLAGS) >>> 2]! & (S.F_FREED | S.F_DEAD)) !== 0) {
       this.freed = true;
       throw freedError('evbuffer');
     }

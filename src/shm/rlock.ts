@@ -58,7 +58,9 @@ export function rlockInit(i32: Int32Array, off: number): void {
 /** Acquire (recursive). Blocks this thread while another holds it. @thread any */
 export function rlockLock(i32: Int32Array, off: number): void {
   const w = off >>> 2;
-  if (Atomics.load(i32, w + OWNER) === THREAD_TAG) {
+  // A plain read is enough to detect recursion: only this thread ever writes its own tag into the word, and it
+  // clears it itself before releasing, so the word can equal our tag only while we hold the lock.
+  if (i32[w + OWNER] === THREAD_TAG) {
     i32[w + DEPTH]!++;
     return;
   }
@@ -70,7 +72,7 @@ export function rlockLock(i32: Int32Array, off: number): void {
       c = Atomics.exchange(i32, w + STATE, 2);
     }
   }
-  Atomics.store(i32, w + OWNER, THREAD_TAG); // publish the holder; pairs with the Atomics.load above
+  i32[w + OWNER] = THREAD_TAG; // inside the critical section: published to other threads by the release below
   i32[w + DEPTH] = 1;
 }
 
@@ -107,11 +109,11 @@ export async function rlockLockAsync(i32: Int32Array, off: number): Promise<void
 /** Release one level. Throws ERR_BEV_LOCK_NOT_HELD when this thread does not hold it. @thread holder */
 export function rlockUnlock(i32: Int32Array, off: number): void {
   const w = off >>> 2;
-  if (Atomics.load(i32, w + OWNER) !== THREAD_TAG || i32[w + DEPTH]! <= 0) {
+  if (i32[w + OWNER] !== THREAD_TAG || i32[w + DEPTH]! <= 0) {
     throw codedError('ERR_BEV_LOCK_NOT_HELD', 'unlock of a lock this thread does not hold');
   }
   if (--i32[w + DEPTH]! > 0) return;
-  Atomics.store(i32, w + OWNER, 0);
+  i32[w + OWNER] = 0; // ordered before the release by the Atomics.sub below
   // Release: the old value tells whether anyone may be sleeping.
   if (Atomics.sub(i32, w + STATE, 1) !== 1) {
     Atomics.store(i32, w + STATE, 0);
