@@ -1,4 +1,4 @@
-import { Arena, localArena } from '../shm/arena.ts';
+import { Arena, localArena, arenaOfThread, W_WAIT_GID, W_WAIT_OFF } from '../shm/arena.ts';
 import { THREAD_TAG } from '../shm/thread-id.ts';
 import {
   RLOCK_NUMBYTES,
@@ -10,6 +10,8 @@ import {
   rlockUnref,
   rlockOwnerDied,
   rlockMarkValidated,
+  rlockTryLock,
+  rlockLockAsync,
   RLOCK_FLAG_OWNER_DIED,
   lockDebuggingEnabled,
 } from '../shm/rlock.ts';
@@ -280,6 +282,64 @@ export class Evbuffer {
     }
   }
 
+  /** @internal Writes queued because taking the lock would have deadlocked (see lockForRemoteWrite). */
+  pendingWrites: Uint8Array[] | null = null;
+
+  /**
+   * @internal A write from a thread that does not own the buffer. Takes the lock, blocking if need be, unless that
+   * would close a wait cycle: the lock's holder is itself waiting for a lock this thread holds (two callbacks on two
+   * threads writing into each other's bufferevents, libevent's AB-BA deadlock C1). Then it returns false and the
+   * caller queues the write; the queue is flushed, in order, as soon as the lock is free (Atomics.waitAsync).
+   * Returns true holding the lock.
+   */
+  private lockForRemoteWrite(): boolean {
+    if (this.pendingWrites !== null) return false; // keep this thread's writes in order behind the queued ones
+    const i32 = this.a.i32;
+    const l = this.lockOff;
+    if (rlockTryLock(i32, l)) {
+      if (rlockOwnerDied(i32, l, false) === RLOCK_FLAG_OWNER_DIED) this.afterOwnerDeath();
+      return true;
+    }
+    const mine = localArena().i32;
+    Atomics.store(mine, W_WAIT_GID, this.a.id); // publish what we wait for, then look for the cycle (Dekker order)
+    Atomics.store(mine, W_WAIT_OFF, l);
+    try {
+      const holder = Atomics.load(i32, (l >>> 2) + 1);
+      const ha = holder !== 0 ? arenaOfThread(holder) : null;
+      if (ha !== null) {
+        const wg = Atomics.load(ha.i32, W_WAIT_GID);
+        const wo = Atomics.load(ha.i32, W_WAIT_OFF);
+        const la = wo !== 0 ? arenaOfThread(wg) : null;
+        if (la !== null && Atomics.load(la.i32, (wo >>> 2) + 1) === THREAD_TAG) return false; // it waits for us
+      }
+      this.lock();
+      return true;
+    } finally {
+      Atomics.store(mine, W_WAIT_OFF, 0);
+    }
+  }
+
+  private queueRemoteWrite(bytes: Uint8Array): number {
+    if (this.pendingWrites !== null) {
+      this.pendingWrites.push(bytes);
+      return 0;
+    }
+    this.pendingWrites = [bytes];
+    const l = this.lockOff;
+    void rlockLockAsync(this.a.i32, l).then(() => {
+      const list = this.pendingWrites ?? [];
+      this.pendingWrites = null;
+      try {
+        if (this.freed || (this.flags() & (S.F_FREED | S.F_DEAD | S.F_FROZEN_END)) !== 0) return; // gone meanwhile
+        for (const b of list) S.addBytes(this.a, this.h, b, b.length);
+        this.invokeCallbacks(); // a remote handle: posts the change to the owner
+      } finally {
+        rlockUnlock(this.a.i32, l);
+      }
+    });
+    return 0;
+  }
+
   /** @internal Callbacks are functions of the owner thread. */
   private ownerOnly(what: string): void {
     if (this.remote) throw codedError('ERR_BEV_WRONG_THREAD', `${what} must run on the thread that owns the evbuffer`);
@@ -403,7 +463,10 @@ export class Evbuffer {
   add(data: unknown, size?: unknown): number {
     this.live();
     const n = inputSize(data, size);
-    this.lock();
+    if (this.remote && this.lockOff !== 0 && !this.lockForRemoteWrite()) {
+      return this.queueRemoteWrite(typeof data === 'string' ? bytesOf(data, n) : (data as Uint8Array).slice(0, n));
+    }
+    if (!this.remote || this.lockOff === 0) this.lock();
     if (this.flags() & S.F_FROZEN_END) {
       this.unlock();
       return -1;

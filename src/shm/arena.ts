@@ -25,6 +25,8 @@ import { THREAD_TAG } from './thread-id.ts';
  * | 168..171| bell           | Atomics      | doorbell: other threads add 1 and notify to wake this arena's thread |
  * | 172..175| mailbox        | write-once   | offset of the mailbox queue (src/thread/mailbox.ts)             |
  * | 176..179| locks          | arena lock   | head of the list of locks allocated here (robust-lock recovery) |
+ * | 180..183| waitGid        | Atomics      | deadlock check: the arena (gid) of the lock this thread waits for |
+ * | 184..187| waitOff        | Atomics      | ... and its offset; 0 while this thread waits for nothing       |
  *
  * Block layout: an 8-byte prefix {class: i32, tag: i32} then the payload; `alloc` returns the payload offset
  * (8-aligned). A free block's first payload word links to the next free block of its class (0 ends the list).
@@ -43,6 +45,14 @@ const W_LEN = 41;
 export const W_BELL = 42;
 export const W_MAILBOX = 43;
 export const W_LOCKS = 44;
+export const W_WAIT_GID = 45;
+export const W_WAIT_OFF = 46;
+
+/** The arena made by the thread with this tag, if this thread knows it. */
+export function arenaOfThread(tag: number): Arena | null {
+  for (const a of knownArenas) if (a.id === tag) return a;
+  return null;
+}
 const W_TOP = 6;
 const W_LIVE = 7;
 const W_FREE = 8;
