@@ -551,6 +551,15 @@ const table: Record<string, Row> = {
 
   // ---- evbuffers ----
   evbuffer_new: 'no arguments',
+  bufferevent_socket_detach: [
+    T('bev is null', () => [null]),
+    T('bev is a pair element', (fx) => [fx.pair[0]]),
+  ],
+  bufferevent_socket_attach: [
+    T('base is null', (fx) => [null, {}]),
+    T('detached is null', (fx) => [fx.base, null]),
+    T('detached has no socket', (fx) => [fx.base, { input: new Uint8Array(0), output: new Uint8Array(0), options: 0, enabled: 0, watermarks: [], timeouts: [] }]),
+  ],
   startRuntime: [
     T('options is null', () => [null]),
     T('module is a number', () => [{ module: 1 }]),

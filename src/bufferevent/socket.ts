@@ -15,9 +15,10 @@ import {
   BEV_EVENT_WRITING,
   BEV_OPT_CLOSE_ON_FREE,
   BEV_SUSPEND_LOOKUP,
+  BEV_OPT_DEFER_CALLBACKS,
   setSocketError,
 } from './core.ts';
-import { wrapSocket, socketFromFd, newSocket, unwrapSocket, socketFd, type Wrapped, type OnRead } from './sockwrap.ts';
+import { wrapSocket, socketFromFd, newSocket, unwrapSocket, socketFd, freshSocketForTransfer, type Wrapped, type OnRead } from './sockwrap.ts';
 import { toSockaddr, AF_INET, AF_INET6, AF_UNSPEC, type ResolvedSockaddr } from '../sockaddr.ts';
 import { intArg, sizeArg } from '../validate.ts';
 import { typeError, rangeError } from '../errors.ts';
@@ -56,6 +57,7 @@ export class SocketBufferevent extends Bufferevent {
   /** @internal */ readPausedIdle = false;
   /** @internal */ inflight: { chain: number; n: number } | null = null;
   /** @internal */ readPin = 0;
+  /** @internal arena offset of the read region handed to libuv */ readAt = 0;
   /** @internal */ readEv: EvCallback;
   /** @internal */ writeEv: EvCallback;
   /** @internal */ readTimer: BevTimer;
@@ -67,6 +69,63 @@ export class SocketBufferevent extends Bufferevent {
   /** @internal */ eofSeen = false;
   /** @internal */ dnsResult: { err: number; addr: ResolvedSockaddr | null } | null = null;
   /** @internal */ dnsPending = false;
+  /** @internal resolved when the write in flight completes (bufferevent_socket_detach waits for it) */
+  inflightWaiters: Array<() => void> = [];
+
+  /**
+   * Take the connection out of this bufferevent, with the bytes buffered in both directions, to serve it on another
+   * base (another thread: post `detached` with `[detached.socket]` in the transfer list, then
+   * `bufferevent_socket_attach(base, detached)` there). Stops reading, waits for a write in flight to complete (its
+   * bytes are then gone from the output, so nothing is sent twice), copies what is buffered, and frees this
+   * bufferevent without closing the socket. @thread owner only
+   */
+  async detach(): Promise<DetachedSocket> {
+    this.live();
+    this.ownerOnly('bufferevent_socket_detach');
+    if (this.w === null) throw typeError('bev', 'a socket bufferevent with a socket', this);
+    this.increfAndLock();
+    try {
+      this.delRead();
+      this.delWrite();
+    } finally {
+      this.decrefAndUnlock();
+    }
+    while (this.inflight !== null) await new Promise<void>((r) => this.inflightWaiters.push(r));
+    this.live();
+    this.increfAndLock();
+    let out: DetachedSocket;
+    try {
+      const w = this.w!;
+      const copy = (b: typeof this.input): Uint8Array => {
+        const n = S.length(b.a, b.h);
+        const u = new Uint8Array(n);
+        S.copyOut(b.a, b.h, 0, u, 0, n);
+        return u;
+      };
+      if (this.readPin !== 0) {
+        S.unpinChain(this.input.a, this.readPin);
+        this.readPin = 0;
+      }
+      out = {
+        socket: freshSocketForTransfer(w), // Node transfers only sockets that have not read or written yet
+        input: copy(this.input),
+        output: copy(this.output),
+        options: this.options & ~0,
+        enabled: this.enabled,
+        watermarks: [this.wmReadLow, this.wmReadHigh, this.wmWriteLow, this.wmWriteHigh],
+        timeouts: [this.timeoutRead, this.timeoutWrite],
+      };
+      // forget the socket without closing it: it now belongs to whoever attaches `out`
+      this.w = null;
+      this.sharedFd = -1;
+      this.reading = false;
+      for (const ev of ['end', 'error', 'connect']) w.sock.removeAllListeners(ev);
+    } finally {
+      this.decrefAndUnlock();
+    }
+    this.free();
+    return out;
+  }
   /** @internal */ readonly dnsEv: EvCallback;
   private readonly onread: OnRead;
   private readonly loopStartHook = (): void => this.resumeIfIdle();
@@ -201,6 +260,7 @@ export class SocketBufferevent extends Bufferevent {
       S.pinChain(a, c); // the chain's end must stay put until the read lands
       this.readPin = c;
       const at = S.chainStart(a, c) + S.chainLen(a, c);
+      this.readAt = at;
       return a.buf.subarray(at, at + want);
     } finally {
       this.input.unlock();
@@ -217,13 +277,20 @@ export class SocketBufferevent extends Bufferevent {
     const h = this.input.h;
     this.input.lock();
     try {
-      if (this.readPin !== 0) {
-        S.unpinChain(a, this.readPin);
-        this.readPin = 0;
-      }
+      const pinned = this.readPin;
       if (nread > 0 && !this.dead) {
-        S.commitTail(a, h, nread);
+        const last = a.i32[(h + S.H_LAST) >>> 2]! >>> 0;
+        if (last === pinned && S.chainStart(a, last) + S.chainLen(a, last) === this.readAt) {
+          S.commitTail(a, h, nread); // the bytes landed exactly at the end: just count them
+        } else {
+          // something was appended after the region was handed out (an attach adding buffered input): move them
+          S.addBytes(a, h, a.u8.slice(this.readAt, this.readAt + nread), nread);
+        }
         this.input.invokeCallbacks(); // the read-high-watermark callback may suspend reading right here
+      }
+      if (pinned !== 0) {
+        S.unpinChain(this.input.a, pinned); // after the bytes are counted or copied: the chain may be freed now
+        this.readPin = 0;
       }
     } finally {
       this.input.unlock();
@@ -428,6 +495,9 @@ export class SocketBufferevent extends Bufferevent {
     const f = this.inflight;
     if (f === null) return;
     this.inflight = null;
+    const waiters = this.inflightWaiters;
+    this.inflightWaiters = [];
+    for (const w of waiters) queueMicrotask(w);
     const a = this.output.a;
     if (this.output.freed) {
       S.unpinChain(a, f.chain); // finalized meanwhile: the chain was retired, and this frees it
@@ -786,6 +856,43 @@ export const socketOps: BevOps = {
     return 0;
   },
 };
+
+/** What bufferevent_socket_detach returns: structured-cloneable once `socket` is in the transfer list. */
+export interface DetachedSocket {
+  socket: net.Socket;
+  input: Uint8Array;
+  output: Uint8Array;
+  options: number;
+  enabled: number;
+  /** [read low, read high, write low, write high] */
+  watermarks: number[];
+  /** [read, write] in ms, null for none */
+  timeouts: Array<number | null>;
+}
+
+/** bufferevent_socket_attach: a new socket bufferevent on `base` continuing a detached one (same options, watermarks,
+ * timeouts and enabled state; the buffered input is in its input, the unsent output in its output). */
+export function socketAttach(base: EventBase, d: DetachedSocket): SocketBufferevent {
+  const bev = new SocketBufferevent(base, d.options);
+  bev.setShared('socket', null);
+  const [rl = 0, rh = 0, wl = 0, wh = 0] = d.watermarks;
+  bev.setwatermark(EV_READ, rl, rh);
+  bev.setwatermark(EV_WRITE, wl, wh);
+  const ms = (v: number | null | undefined) => (v == null ? null : { tv_sec: Math.floor(v / 1000), tv_usec: Math.round((v % 1000) * 1000) });
+  bev.setTimeouts(ms(d.timeouts[0]), ms(d.timeouts[1]));
+  if (d.input.length > 0) {
+    bev.input.lock();
+    S.addBytes(bev.input.a, bev.input.h, d.input, d.input.length); // the input's end is frozen to users, not to us
+    bev.input.invokeCallbacks();
+    bev.input.unlock();
+  }
+  bev.attach(d.socket); // after the buffered input is in place: reads land behind it
+  if (d.output.length > 0) bev.output.add(d.output);
+  bev.disable(EV_READ | EV_WRITE);
+  bev.enable(d.enabled);
+  if (d.input.length > 0 && d.enabled & EV_READ) bev.trigger(EV_READ, BEV_OPT_DEFER_CALLBACKS); // data is waiting
+  return bev;
+}
 
 export function socketNew(base: EventBase, fd: net.Socket | number, options: number): SocketBufferevent {
   const bev = new SocketBufferevent(base, options);

@@ -102,3 +102,33 @@ export function socketFd(sock: net.Socket | null): number {
   const h = (sock as unknown as { _handle?: { fd?: number } } | null)?._handle;
   return typeof h?.fd === 'number' && h.fd >= 0 ? h.fd : -1;
 }
+
+/**
+ * A socket object that Node will transfer to another thread: Node refuses a socket that has read or written anything
+ * (its own counters), so the handle is moved into a fresh `net.Socket`, and the old objects let go of it without
+ * closing it. Reading must be stopped and no write in flight. The caller owns the result.
+ */
+export function freshSocketForTransfer(w: Wrapped): net.Socket {
+  const s = w.sock as unknown as { _handle: (object & { reading?: boolean; readStop?: () => void }) | null };
+  const handle = s._handle;
+  if (!handle) return w.sock;
+  if (handle.reading) {
+    handle.reading = false;
+    handle.readStop?.();
+  }
+  const fresh = new net.Socket({ handle, allowHalfOpen: true, manualStart: true } as unknown as net.SocketConstructorOpts);
+  // Node's transfer check refuses a handle that has ever read or written (the handle's own byte counters), to keep
+  // a socket with data buffered on the sending side from being moved. Here nothing is buffered in the socket: the
+  // bufferevent stopped reading, waited for its write in flight, and carries the bytes it buffered itself. So the
+  // counters of this fresh object are reported as what they are for it: nothing read or written yet.
+  Object.defineProperty(fresh, 'bytesRead', { value: 0, configurable: true });
+  Object.defineProperty(fresh, 'bytesWritten', { value: 0, configurable: true });
+  s._handle = null; // the old wrapper forgets it (destroying it now cannot close the connection)
+  w.sock.removeAllListeners('close');
+  w.sock.destroy();
+  if (w.original) {
+    (w.original as unknown as { _handle: unknown })._handle = null;
+    w.original.destroy();
+  }
+  return fresh;
+}

@@ -58,7 +58,7 @@ import {
   type BevDataCb,
   type BevEventCb,
 } from '../bufferevent/core.ts';
-import { SocketBufferevent, socketNew } from '../bufferevent/socket.ts';
+import { SocketBufferevent, socketNew, socketAttach, type DetachedSocket } from '../bufferevent/socket.ts';
 import { PairBufferevent, pairNew } from '../bufferevent/pair.ts';
 import { FilterBufferevent, filterNew, BEV_OK, BEV_NEED_MORE, BEV_ERROR, type FilterCb } from '../bufferevent/filter.ts';
 import { EvdnsBase, evdnsBaseNew } from '../dns/evdns.ts';
@@ -228,6 +228,25 @@ export function bufferevent_socket_connect_hostname(bev: Bufferevent, dns: Evdns
   s.live();
   if (dns instanceof EvdnsBase) dns.live(); // a freed evdns_base cannot resolve anything
   return s.connectHostname(dns, family, hostname, port);
+}
+/**
+ * Not in libevent: take a live socket bufferevent's connection, with what is buffered both ways, to another base
+ * (see DetachedSocket). Resolves once a write in flight has completed; the bufferevent is freed, the socket kept.
+ */
+export function bufferevent_socket_detach(bev: Bufferevent): Promise<DetachedSocket> {
+  const s = sock(bev);
+  if (!s) return Promise.reject(typeError('bev', 'a socket bufferevent', bev));
+  return s.detach();
+}
+/** Not in libevent: continue a detached socket bufferevent on `base` (any thread the socket was transferred to). */
+export function bufferevent_socket_attach(b: EventBase, detached: DetachedSocket): Bufferevent {
+  const eb = checkBase(b);
+  const d = detached as Partial<DetachedSocket> | null;
+  if (!d || typeof d !== 'object' || !(d.socket instanceof net.Socket) || !(d.input instanceof Uint8Array) || !(d.output instanceof Uint8Array)
+    || typeof d.options !== 'number' || typeof d.enabled !== 'number' || !Array.isArray(d.watermarks) || !Array.isArray(d.timeouts)) {
+    throw typeError('detached', 'a value returned by bufferevent_socket_detach', detached);
+  }
+  return socketAttach(eb, d as DetachedSocket);
 }
 export function bufferevent_socket_get_dns_error(bev: Bufferevent): number {
   const s = sock(bev);
@@ -624,5 +643,6 @@ export function evconnlistener_set_cb(l: Evconnlistener, cb: EvconnlistenerCb | 
   lev(l).setCb(cb, arg);
 }
 
+export type { DetachedSocket };
 export type { BevDataCb, BevEventCb, FilterCb, EventCb, EvbufferPtr, IoVec, Timeval, EvconnlistenerCb, EvbufferCbFunc, EvbufferObsoleteCb };
 export type { FilterBufferevent, SocketBufferevent, PairBufferevent };
