@@ -22,3 +22,5 @@ export type { Sockaddr } from './sockaddr.ts';
 export type { ErrorCode, CodedError } from './errors.ts';
 export { startRuntime, Runtime } from './runtime/runtime.ts';
 export type { RuntimeOptions, ConnectionInfo } from './runtime/runtime.ts';
+export { offloadFilterNew } from './runtime/offload-filter.ts';
+export type { OffloadFilterOptions } from './runtime/offload-filter.ts';

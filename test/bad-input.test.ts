@@ -560,6 +560,11 @@ const table: Record<string, Row> = {
     T('detached is null', (fx) => [fx.base, null]),
     T('detached has no socket', (fx) => [fx.base, { input: new Uint8Array(0), output: new Uint8Array(0), options: 0, enabled: 0, watermarks: [], timeouts: [] }]),
   ],
+  offloadFilterNew: [
+    T('underlying is null', () => [null, {}]),
+    T('options is null', (fx) => [fx.bev, null]),
+    T('options.pool is not a pool', (fx) => [fx.bev, { pool: {} }]),
+  ],
   startRuntime: [
     T('options is null', () => [null]),
     T('module is a number', () => [{ module: 1 }]),

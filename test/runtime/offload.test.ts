@@ -1,0 +1,80 @@
+import { describe, it, expect } from 'vitest';
+import zlib from 'node:zlib';
+import { Piscina } from 'piscina';
+import * as L from '../../src/index.ts';
+
+async function loopUntil(base: L.EventBase, cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 10000 && !cond(); i++) {
+    const t = L.evtimer_new(base, () => {}, null);
+    L.evtimer_add(t, { tv_sec: 0, tv_usec: 20000 });
+    await L.event_base_loop(base, L.EVLOOP_ONCE);
+    L.event_free(t);
+  }
+  if (!cond()) throw new Error('condition not reached');
+}
+
+const filename = new URL('../fixtures/filter-tasks.ts', import.meta.url).href;
+
+describe('a filter whose work runs in a piscina pool', () => {
+  it('input direction: chunks are transformed off the I/O thread and arrive in order', async () => {
+    const pool = new Piscina({ filename, maxThreads: 2 });
+    const base = L.event_base_new();
+    const pair: L.Bufferevent[] = [];
+    L.bufferevent_pair_new(base, 0, pair);
+    const f = L.offloadFilterNew(pair[1]!, { pool, input: 'upper' });
+    let got = '';
+    L.bufferevent_setcb(f, (bev) => {
+      const input = L.bufferevent_get_input(bev);
+      const out = new Uint8Array(L.evbuffer_get_length(input));
+      L.evbuffer_remove(input, out);
+      got += Buffer.from(out).toString();
+    }, null, null, null);
+    L.bufferevent_enable(f, L.EV_READ);
+    let expected = '';
+    for (let i = 0; i < 50; i++) {
+      const s = `chunk ${i} abc;`;
+      expected += s.toUpperCase();
+      L.bufferevent_write(pair[0]!, s);
+      if (i % 7 === 0) await L.event_base_loop(base, L.EVLOOP_NONBLOCK);
+    }
+    await loopUntil(base, () => got.length >= expected.length);
+    expect(got).toBe(expected);
+    L.bufferevent_free(f);
+    L.bufferevent_free(pair[0]!);
+    L.bufferevent_free(pair[1]!);
+    await L.event_base_loop(base, L.EVLOOP_NONBLOCK);
+    L.event_base_free(base);
+    await pool.destroy();
+  });
+
+  it('output direction: what is written to the filter reaches the underlying transformed (gzip members)', async () => {
+    const pool = new Piscina({ filename, maxThreads: 2 });
+    const base = L.event_base_new();
+    const pair: L.Bufferevent[] = [];
+    L.bufferevent_pair_new(base, 0, pair);
+    const f = L.offloadFilterNew(pair[0]!, { pool, output: 'gzip' });
+    const parts: Buffer[] = [];
+    L.bufferevent_setcb(pair[1]!, (bev) => {
+      const input = L.bufferevent_get_input(bev);
+      const out = new Uint8Array(L.evbuffer_get_length(input));
+      L.evbuffer_remove(input, out);
+      parts.push(Buffer.from(out));
+    }, null, null, null);
+    L.bufferevent_enable(pair[1]!, L.EV_READ);
+    const text = 'the quick brown fox jumps over the lazy dog. '.repeat(200);
+    for (let i = 0; i < text.length; i += 1000) L.bufferevent_write(f, text.slice(i, i + 1000));
+    await loopUntil(base, () => {
+      try {
+        return zlib.gunzipSync(Buffer.concat(parts)).toString() === text; // concatenated gzip members
+      } catch {
+        return false;
+      }
+    });
+    L.bufferevent_free(f);
+    L.bufferevent_free(pair[0]!);
+    L.bufferevent_free(pair[1]!);
+    await L.event_base_loop(base, L.EVLOOP_NONBLOCK);
+    L.event_base_free(base);
+    await pool.destroy();
+  });
+});
