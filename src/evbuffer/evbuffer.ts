@@ -750,17 +750,12 @@ export class Evbuffer {
         return [i, j - i];
       }
       case EVBUFFER_EOL_CRLF: {
-        // the first \n, or the first \r directly followed by \n
-        let i = from;
-        for (;;) {
-          const k = S.findAnyOf(a, h, i, 10, 13);
-          if (k < 0) return [-1, 0];
-          const b = S.byteAt(a, h, k);
-          if (b === 10) return [k, 1];
-          if (k + 1 < len && S.byteAt(a, h, k + 1) === 10) return [k, 2];
-          if (k + 1 >= len) return [-1, 0];
-          i = k + 1;
-        }
+        // "\n", or "\r\n": the first \n ends the line; a \r right before it (at or after `from`) belongs to the EOL.
+        // (A lone \r is data, so the first \n is always the first EOL: one scan, for \n only.)
+        const k = S.findAnyOf(a, h, from, 10, 10);
+        if (k < 0) return [-1, 0];
+        if (k > from && S.byteAt(a, h, k - 1) === 13) return [k - 1, 2];
+        return [k, 1];
       }
       case EVBUFFER_EOL_CRLF_STRICT: {
         const k = S.search(a, h, CRLF, from, len);
