@@ -413,34 +413,36 @@ export abstract class Bufferevent {
 
   /** @internal bufferevent_run_readcb_ @locks held */
   runReadcb(options: number): void {
-    if (this.remote) {
-      this.a.i32[(this.h + O_CBPEND) >>> 2]! |= PEND_READ;
-      this.scheduleDeferred();
-      return;
-    }
-    if (this.readcb === null || this.freeing) return;
-    if ((this.options | options) & BEV_OPT_DEFER_CALLBACKS) {
-      this.a.i32[(this.h + O_CBPEND) >>> 2]! |= PEND_READ;
-      this.scheduleDeferred();
-    } else {
-      this.readcb(this, this.cbarg);
-      this.inbufWmCheck();
-    }
+    if (this.runDataCb(this.readcb, PEND_READ, options)) this.inbufWmCheck();
   }
 
   /** @internal bufferevent_run_writecb_ @locks held */
   runWritecb(options: number): void {
-    if (this.remote) {
-      this.a.i32[(this.h + O_CBPEND) >>> 2]! |= PEND_WRITE;
+    this.runDataCb(this.writecb, PEND_WRITE, options);
+  }
+
+  /**
+   * Run a read or write callback now, or mark it pending for the deferred runner (always, from another thread).
+   * Returns true when it ran the callback here. @locks held
+   */
+  private runDataCb(cb: BevDataCb | null, pendBit: number, options: number): boolean {
+    if (!this.remote && (cb === null || this.freeing)) return false;
+    if (this.remote || (this.options | options) & BEV_OPT_DEFER_CALLBACKS) {
+      this.a.i32[(this.h + O_CBPEND) >>> 2]! |= pendBit;
       this.scheduleDeferred();
-      return;
+      return false;
     }
-    if (this.writecb === null || this.freeing) return;
-    if ((this.options | options) & BEV_OPT_DEFER_CALLBACKS) {
-      this.a.i32[(this.h + O_CBPEND) >>> 2]! |= PEND_WRITE;
-      this.scheduleDeferred();
-    } else {
-      this.writecb(this, this.cbarg);
+    cb!(this, this.cbarg);
+    return true;
+  }
+
+  /** @internal incref_and_lock, run `fn`, decref_and_unlock (the shape of every libevent entry point). */
+  withRef(fn: () => void): void {
+    this.increfAndLock();
+    try {
+      fn();
+    } finally {
+      this.decrefAndUnlock();
     }
   }
 

@@ -178,34 +178,15 @@ export class FilterBufferevent extends Bufferevent {
 
   /** bufferevent_filtered_outbuf_cb */
   private outbufCb(info: EvbufferCbInfo): void {
-    if (info.n_added && !this.dead) {
-      this.increfAndLock();
-      try {
-        this.processOutput(BEV_NORMAL);
-      } finally {
-        this.decrefAndUnlock();
-      }
-    }
+    if (info.n_added && !this.dead) this.withRef(() => this.processOutput(BEV_NORMAL));
   }
 
   // the underlying's callbacks (be_filter_readcb / writecb / eventcb)
   /** @internal */ readonly uReadcb = (): void => {
-    if (this.dead) return;
-    this.increfAndLock();
-    try {
-      this.readNolock();
-    } finally {
-      this.decrefAndUnlock();
-    }
+    if (!this.dead) this.withRef(() => this.readNolock());
   };
   /** @internal */ readonly uWritecb = (): void => {
-    if (this.dead) return;
-    this.increfAndLock();
-    try {
-      this.processOutput(BEV_NORMAL);
-    } finally {
-      this.decrefAndUnlock();
-    }
+    if (!this.dead) this.withRef(() => this.processOutput(BEV_NORMAL));
   };
   /** @internal */ readonly uEventcb = (_u: Bufferevent, what: number): void => {
     if (this.dead) return;
