@@ -90,7 +90,7 @@ describe('stress: many writer threads into one shared bufferevent', () => {
       }
       const shared = L.bufferevent_export(writeEnd);
       const helpers = Array.from({ length: WRITERS }, () => new Helper('bev-worker.ts'));
-      const counts = helpers.map(() => randInt(r, 30000, 50000));
+      const counts = helpers.map(() => randInt(r, 250000, 350000));
       const parts = helpers.map(() => randInt(r, 2, 5));
       const total = counts.reduce((x, y) => x + y, 0);
       const running = helpers.map((h, i) => h.call({ op: 'records', shared, writer: i, count: counts[i], parts: parts[i] }));
@@ -111,6 +111,6 @@ describe('stress: many writer threads into one shared bufferevent', () => {
       if (lev) L.evconnlistener_free(lev);
       await L.event_base_loop(base, L.EVLOOP_NONBLOCK);
       L.event_base_free(base);
-    }, 60_000);
+    }, 120_000);
   }
 });
