@@ -21,6 +21,7 @@ import {
 import { wrapSocket, socketFromFd, newSocket, unwrapSocket, socketFd, freshSocketForTransfer, type Wrapped, type OnRead } from './sockwrap.ts';
 import { toSockaddr, AF_INET, AF_INET6, AF_UNSPEC, type ResolvedSockaddr } from '../sockaddr.ts';
 import { intArg, sizeArg } from '../validate.ts';
+import { rlockLockAsync, rlockUnlock } from '../shm/rlock.ts';
 import { typeError, rangeError } from '../errors.ts';
 import { EvdnsBase } from '../dns/evdns.ts';
 import { EVUTIL_EAI_CANCEL, EVUTIL_EAI_NONAME, EVUTIL_EAI_AGAIN, EVUTIL_EAI_FAIL, EVUTIL_EAI_FAMILY, EVUTIL_EAI_NODATA } from '../dns/eai.ts';
@@ -57,6 +58,8 @@ export class SocketBufferevent extends Bufferevent {
   /** @internal */ readPausedIdle = false;
   /** @internal */ inflight: { chain: number; n: number } | null = null;
   /** @internal */ readPin = 0;
+  /** @internal the current read target is `scratch` (the input's lock was busy when libuv asked) */ readInScratch = false;
+  /** @internal */ scratch: Buffer | null = null;
   /** @internal arena offset of the read region handed to libuv */ readAt = 0;
   /** @internal */ readEv: EvCallback;
   /** @internal */ writeEv: EvCallback;
@@ -251,7 +254,13 @@ export class SocketBufferevent extends Bufferevent {
   private readRegion(): Uint8Array {
     const a = this.input.a;
     const h = this.input.h;
-    this.input.lock();
+    if (!this.input.tryLock()) {
+      // another thread holds the input's lock: read into a private buffer, copied in when the lock is ours
+      this.readPin = 0;
+      this.readInScratch = true;
+      return (this.scratch ??= Buffer.allocUnsafe(MAX_SINGLE_READ));
+    }
+    this.readInScratch = false;
     try {
       let want = MAX_SINGLE_READ;
       const high = this.wmReadHigh;
@@ -274,28 +283,18 @@ export class SocketBufferevent extends Bufferevent {
       this.readPin = 0;
       return false;
     }
-    const h = this.input.h;
-    this.input.lock();
-    try {
-      const pinned = this.readPin;
-      if (nread > 0 && !this.dead) {
-        const last = a.i32[(h + S.H_LAST) >>> 2]! >>> 0;
-        if (last === pinned && S.chainStart(a, last) + S.chainLen(a, last) === this.readAt) {
-          S.commitTail(a, h, nread); // the bytes landed exactly at the end: just count them
-        } else {
-          // something was appended after the region was handed out (an attach adding buffered input): move them
-          S.addBytes(a, h, a.u8.slice(this.readAt, this.readAt + nread), nread);
-        }
-        this.input.invokeCallbacks(); // the read-high-watermark callback may suspend reading right here
-      }
-      if (pinned !== 0) {
-        S.unpinChain(this.input.a, pinned); // after the bytes are counted or copied: the chain may be freed now
-        this.readPin = 0;
-      }
-    } finally {
-      this.input.unlock();
+    const pinned = this.readPin;
+    const scratch = this.readInScratch && nread > 0 ? Buffer.from(this.scratch!.subarray(0, nread)) : null;
+    const sync = this.withBufferLock(this.input, () => this.commitRead(nread, pinned, scratch), () => {
+      if (nread > 0) this.base.activate(this.readEv, R_DATA);
+      if (this.readPausedIdle && this.base.running) this.resumeIfIdle(); // after a contended commit
+    });
+    if (!sync) {
+      // the bytes wait for the lock (in the pinned region or a copy): read no more until they are in
+      this.reading = false;
+      this.readPausedIdle = true;
+      return false;
     }
-    if (nread > 0) this.base.activate(this.readEv, R_DATA);
     if (!this.base.running) {
       // callbacks run only inside the loop: read no more until it runs again
       this.readPausedIdle = true;
@@ -303,6 +302,28 @@ export class SocketBufferevent extends Bufferevent {
       return false;
     }
     return this.reading;
+  }
+
+  /** Count (or copy) a completed read into the input and run the input's callbacks. @locks input lock */
+  private commitRead(nread: number, pinned: number, scratch: Buffer | null): void {
+    const a = this.input.a;
+    const h = this.input.h;
+    if (nread > 0 && !this.dead) {
+      const last = a.i32[(h + S.H_LAST) >>> 2]! >>> 0;
+      if (scratch !== null) {
+        S.addBytes(a, h, scratch, nread);
+      } else if (last === pinned && S.chainStart(a, last) + S.chainLen(a, last) === this.readAt) {
+        S.commitTail(a, h, nread); // the bytes landed exactly at the end: just count them
+      } else {
+        // something was appended after the region was handed out (an attach adding buffered input): move them
+        S.addBytes(a, h, a.u8.slice(this.readAt, this.readAt + nread), nread);
+      }
+      this.input.invokeCallbacks(); // the read-high-watermark callback may suspend reading right here
+    }
+    if (pinned !== 0) {
+      S.unpinChain(this.input.a, pinned); // after the bytes are counted or copied: the chain may be freed now
+      if (this.readPin === pinned) this.readPin = 0;
+    }
   }
 
   private startReading(): void {
@@ -491,36 +512,67 @@ export class SocketBufferevent extends Bufferevent {
     s.write(a.buf.subarray(at, at + n), (err) => this.writeDone(err ?? null));
   }
 
+  /** A write completed (libuv callback). Never blocks the loop on the output's lock: see withBufferLock. */
   private writeDone(err: Error | null): void {
     const f = this.inflight;
     if (f === null) return;
-    this.inflight = null;
-    const waiters = this.inflightWaiters;
-    this.inflightWaiters = [];
-    for (const w of waiters) queueMicrotask(w);
     const a = this.output.a;
     if (this.output.freed) {
+      this.inflight = null;
       S.unpinChain(a, f.chain); // finalized meanwhile: the chain was retired, and this frees it
+      this.releaseInflightWaiters();
       return;
     }
-    this.output.lock();
-    try {
+    this.withBufferLock(this.output, () => {
       if (err === null && !this.dead) {
         S.drain(a, this.output.h, f.n);
         this.lastWriteN += f.n;
       }
       S.unpinChain(a, f.chain);
       if (err === null && !this.dead) this.output.invokeCallbacks();
-    } finally {
-      this.output.unlock();
+      this.inflight = null; // only now: the written bytes are gone from the output (detach relies on it)
+    }, () => {
+      this.releaseInflightWaiters();
+      if (err) {
+        const e = err as NodeJS.ErrnoException;
+        this.errnoWrite = typeof e.errno === 'number' ? Math.abs(e.errno) : 0;
+        this.base.activate(this.writeEv, W_ERROR);
+      } else {
+        this.base.activate(this.writeEv, W_DONE);
+      }
+    });
+  }
+
+  private releaseInflightWaiters(): void {
+    const waiters = this.inflightWaiters;
+    this.inflightWaiters = [];
+    for (const w of waiters) queueMicrotask(w);
+  }
+
+  /**
+   * Run `locked` holding the buffer's lock, then `after` without it. If another thread holds the lock (a
+   * bufferevent_lock elsewhere), do not block this thread's loop: acquire it through Atomics.waitAsync and run both
+   * then. Returns true when it ran synchronously.
+   */
+  private withBufferLock(buf: typeof this.input, locked: () => void, after: () => void): boolean {
+    if (buf.tryLock()) {
+      try {
+        locked();
+      } finally {
+        buf.unlock();
+      }
+      after();
+      return true;
     }
-    if (err) {
-      const e = err as NodeJS.ErrnoException;
-      this.errnoWrite = typeof e.errno === 'number' ? Math.abs(e.errno) : 0;
-      this.base.activate(this.writeEv, W_ERROR);
-    } else {
-      this.base.activate(this.writeEv, W_DONE);
-    }
+    void rlockLockAsync(buf.a.i32, buf.lockOff).then(() => {
+      try {
+        if (!buf.freed) locked();
+      } finally {
+        rlockUnlock(buf.a.i32, buf.lockOff);
+      }
+      after();
+    });
+    return false;
   }
 
   private writeTimeout(): void {

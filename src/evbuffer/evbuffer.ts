@@ -147,6 +147,15 @@ export class Evbuffer {
     if (rlockOwnerDied(this.a.i32, l, false) === RLOCK_FLAG_OWNER_DIED) this.afterOwnerDeath();
   }
 
+  /** @internal Take the lock if it is free (or already ours); true when held. An unlocked buffer always succeeds. */
+  tryLock(): boolean {
+    const l = this.lockOff;
+    if (l === 0) return true;
+    if (!rlockTryLock(this.a.i32, l)) return false;
+    if (rlockOwnerDied(this.a.i32, l, false) === RLOCK_FLAG_OWNER_DIED) this.afterOwnerDeath();
+    return true;
+  }
+
   /** @internal A thread died holding our lock: check (and if need be repair) the structure once, then go on. */
   afterOwnerDeath(): void {
     this.a.sync();

@@ -144,3 +144,46 @@ describe('the owning loop and contended locks', () => {
     L.event_base_free(base);
   });
 });
+
+describe('socket I/O while another thread holds the bufferevent lock', () => {
+  it('the owner keeps its loop running; the bytes read meanwhile are delivered once the lock is released', async () => {
+    const net = await import('node:net');
+    const base = L.event_base_new();
+    let server: L.Bufferevent | null = null;
+    let got = '';
+    const lev = L.evconnlistener_new_bind(base, (_l, s) => {
+      server = L.bufferevent_socket_new(base, s, L.BEV_OPT_CLOSE_ON_FREE | L.BEV_OPT_THREADSAFE)!;
+      L.bufferevent_setcb(server, (b) => {
+        const input = L.bufferevent_get_input(b);
+        const out = new Uint8Array(L.evbuffer_get_length(input));
+        L.evbuffer_remove(input, out);
+        got += Buffer.from(out).toString();
+      }, null, null, null);
+      L.bufferevent_enable(server, L.EV_READ);
+    }, null, L.LEV_OPT_CLOSE_ON_FREE, -1, { family: 'IPv4', address: '127.0.0.1', port: 0 })!;
+    const client = net.connect(L.evconnlistener_get_port(lev), '127.0.0.1');
+    await new Promise((r) => client.once('connect', r));
+    await loopUntil(base, () => server !== null);
+    const gate = new SharedArrayBuffer(4);
+    const h = new Helper('bev-worker.ts');
+    expect((await h.call({ op: 'lock-hold', shared: L.bufferevent_export(server!), gate })).result).toBe('locked');
+    client.write('while locked');
+    let ticks = 0;
+    const t = L.event_new(base, -1, L.EV_PERSIST, () => ticks++, null);
+    L.event_add(t, { tv_sec: 0, tv_usec: 5000 });
+    await loopUntil(base, () => ticks >= 5); // the loop runs: timers fire while the socket's lock is held elsewhere
+    expect(got).toBe('');
+    const released = new Promise((r) => h.w.once('message', r));
+    Atomics.store(new Int32Array(gate), 0, 1);
+    Atomics.notify(new Int32Array(gate), 0);
+    await released;
+    await loopUntil(base, () => got === 'while locked');
+    L.event_free(t);
+    await h.close();
+    client.destroy();
+    L.bufferevent_free(server!);
+    L.evconnlistener_free(lev);
+    await L.event_base_loop(base, L.EVLOOP_NONBLOCK);
+    L.event_base_free(base);
+  });
+});
