@@ -354,7 +354,7 @@ export abstract class Bufferevent {
     try {
       this.ops.unlink(this);
       this.cancelAll();
-      const fin = new EvCallback(this.base, () => this.finalize(), 0);
+      const fin = new EvCallback(this.base, () => this.finalize(), 0, () => [this.a.i32, this.finalized ? 0 : this.lockOff]);
       this.finalizer = fin;
       this.base.finalizers.add(fin);
       this.base.activate(fin, 0);
@@ -907,8 +907,8 @@ export function checkBev(bev: unknown, name = 'bev'): Bufferevent {
 export class BevTimer {
   private t: NodeJS.Timeout | null = null;
   private readonly cb: EvCallback;
-  constructor(base: EventBase, fn: () => void) {
-    this.cb = new EvCallback(base, fn, Math.floor(base.npriorities / 2));
+  constructor(base: EventBase, fn: () => void, lockOf: (() => [Int32Array, number]) | null = null) {
+    this.cb = new EvCallback(base, fn, Math.floor(base.npriorities / 2), lockOf);
   }
   get pending(): boolean {
     return this.t !== null;

@@ -11,8 +11,8 @@ export class GenericTimers {
   private readonly bev: Bufferevent;
   constructor(bev: Bufferevent) {
     this.bev = bev;
-    this.read = new BevTimer(bev.base, () => this.fire(EV_READ));
-    this.write = new BevTimer(bev.base, () => this.fire(EV_WRITE));
+    this.read = new BevTimer(bev.base, () => this.fire(EV_READ), bev.lockOfFn);
+    this.write = new BevTimer(bev.base, () => this.fire(EV_WRITE), bev.lockOfFn);
   }
 
   private fire(dir: number): void {

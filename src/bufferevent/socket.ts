@@ -142,9 +142,9 @@ export class SocketBufferevent extends Bufferevent {
       const r = this.dnsResult;
       this.dnsResult = null;
       if (r) this.lookupDone(r.err, r.addr);
-    }, pri);
-    this.readTimer = new BevTimer(base, () => this.readTimeout());
-    this.writeTimer = new BevTimer(base, () => this.writeTimeout());
+    }, pri, this.lockOfFn);
+    this.readTimer = new BevTimer(base, () => this.readTimeout(), this.lockOfFn);
+    this.writeTimer = new BevTimer(base, () => this.writeTimeout(), this.lockOfFn);
     // libevent: input frozen at its end, output at its front; the socket alone appends to one and drains the other.
     this.input.freeze(0);
     this.output.freeze(1);
@@ -828,8 +828,8 @@ export class SocketBufferevent extends Bufferevent {
       cb.base = base;
       cb.priority = pri;
     }
-    this.readTimer = new BevTimer(base, () => this.readTimeout());
-    this.writeTimer = new BevTimer(base, () => this.writeTimeout());
+    this.readTimer = new BevTimer(base, () => this.readTimeout(), this.lockOfFn);
+    this.writeTimer = new BevTimer(base, () => this.writeTimeout(), this.lockOfFn);
     base.onLoopStart.add(this.loopStartHook);
     return 0;
   }

@@ -283,12 +283,15 @@ export class Evbuffer {
   /** @internal The mailbox: another thread changed this buffer; run the callbacks for it. @thread owner */
   remoteRequest(_bits: number): void {
     if (this.freed) return;
-    this.lock();
-    try {
-      this.invokeCallbacks();
-    } finally {
-      this.unlock();
-    }
+    const run = (): void => {
+      try {
+        if (!this.freed) this.invokeCallbacks();
+      } finally {
+        this.unlock();
+      }
+    };
+    if (this.tryLock()) run();
+    else void rlockLockAsync(this.a.i32, this.lockOff).then(run); // the owner's loop does not block on it
   }
 
   /** @internal Writes queued because taking the lock would have deadlocked (see lockForRemoteWrite). */
