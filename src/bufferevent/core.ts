@@ -317,6 +317,7 @@ export abstract class Bufferevent {
     const l = this.lockOff;
     if (l === 0) return;
     rlockLock(this.a.i32, l);
+    this.a.sync(); // another thread may have grown the arena while we waited
     if (rlockOwnerDied(this.a.i32, l, false) === RLOCK_FLAG_OWNER_DIED) {
       // a thread died holding the lock: validate (and repair) both buffers once, then go on
       this.input.afterOwnerDeath(); // validates both of its buffers
@@ -367,7 +368,7 @@ export abstract class Bufferevent {
   cancelAll(): void {
     this.base.deactivate(this.deferred);
     this.base.deactivate(this.remoteEv);
-    unregisterOwned(this.a, this.h);
+    unregisterOwned(this.a, this.h); // its evbuffers unregister when they are freed (Evbuffer.release)
   }
 
   /** @internal bufferevent_finalize_cb_: destruct, free the buffers, release the lock. Runs on the loop. */

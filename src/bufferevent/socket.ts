@@ -501,6 +501,7 @@ export class SocketBufferevent extends Bufferevent {
     const s = this.sock;
     if (!s || s.destroyed) return;
     const a = this.output.a;
+    a.sync(); // chains may have been added by another thread in a grown arena
     const h = this.output.h;
     let c = a.i32[(h + S.H_FIRST) >>> 2]! >>> 0;
     while (c !== 0 && S.chainLen(a, c) === 0) c = S.chainNext(a, c);
@@ -566,6 +567,7 @@ export class SocketBufferevent extends Bufferevent {
     }
     void rlockLockAsync(buf.a.i32, buf.lockOff).then(() => {
       try {
+        buf.a.sync();
         if (!buf.freed) locked();
       } finally {
         rlockUnlock(buf.a.i32, buf.lockOff);

@@ -17,7 +17,7 @@ import {
 } from '../shm/rlock.ts';
 import * as S from './storage.ts';
 import { codedError, freedError, rangeError, typeError } from '../errors.ts';
-import { postToOwner } from '../shm/owner.ts';
+import { postToOwner, unregisterOwned } from '../shm/owner.ts';
 import { KIND_EVBUF } from '../shm/mailbox.ts';
 import { inputSize, outBytes, sizeArg, ssizeArg, fnOrNull, objOrNull, intArg } from '../validate.ts';
 import { formatPrintf } from './printf.ts';
@@ -144,6 +144,7 @@ export class Evbuffer {
     const l = this.lockOff;
     if (l === 0) return;
     rlockLock(this.a.i32, l);
+    this.a.sync(); // another thread may have grown the arena while we waited: remap before touching its memory
     if (rlockOwnerDied(this.a.i32, l, false) === RLOCK_FLAG_OWNER_DIED) this.afterOwnerDeath();
   }
 
@@ -152,6 +153,7 @@ export class Evbuffer {
     const l = this.lockOff;
     if (l === 0) return true;
     if (!rlockTryLock(this.a.i32, l)) return false;
+    this.a.sync();
     if (rlockOwnerDied(this.a.i32, l, false) === RLOCK_FLAG_OWNER_DIED) this.afterOwnerDeath();
     return true;
   }
@@ -222,6 +224,7 @@ export class Evbuffer {
       return;
     }
     Atomics.or(i32, (this.h + S.H_FLAGS) >>> 2, S.F_FREED); // publish: every handle now throws ERR_BEV_FREED
+    unregisterOwned(this.a, this.h);
     S.freeAll(this.a, this.h);
     this.runRefCleanups(true);
     this.cbs = [];
@@ -280,6 +283,26 @@ export class Evbuffer {
     }
   }
 
+  /**
+   * @internal Run a modification holding the lock (the caller took it): refuses a buffer freed while we waited for
+   * the lock (ERR_BEV_FREED), and always releases the lock, even when the storage throws (e.g. the arena is full).
+   * `refused` is what to return when a freeze flag in `frozen` is set. Callbacks run after a successful change.
+   */
+  private modifyLocked<T>(frozen: number, refused: T, fn: () => T): T {
+    let ok = false;
+    try {
+      const f = this.flags();
+      if (f & (S.F_FREED | S.F_DEAD) || this.a.i32[(this.h + S.H_GEN) >>> 2] !== this.gen) throw freedError('evbuffer');
+      if (f & frozen) return refused;
+      const r = fn();
+      ok = true;
+      return r;
+    } finally {
+      if (ok) this.done();
+      else this.unlock();
+    }
+  }
+
   /** @internal The mailbox: another thread changed this buffer; run the callbacks for it. @thread owner */
   remoteRequest(_bits: number): void {
     if (this.freed) return;
@@ -308,10 +331,7 @@ export class Evbuffer {
     if (this.pendingWrites !== null) return false; // keep this thread's writes in order behind the queued ones
     const i32 = this.a.i32;
     const l = this.lockOff;
-    if (rlockTryLock(i32, l)) {
-      if (rlockOwnerDied(i32, l, false) === RLOCK_FLAG_OWNER_DIED) this.afterOwnerDeath();
-      return true;
-    }
+    if (this.tryLock()) return true;
     const mine = localArena().i32;
     Atomics.store(mine, W_WAIT_GID, this.a.id); // publish what we wait for, then look for the cycle (Dekker order)
     Atomics.store(mine, W_WAIT_OFF, l);
@@ -339,6 +359,7 @@ export class Evbuffer {
     this.pendingWrites = [bytes];
     const l = this.lockOff;
     void rlockLockAsync(this.a.i32, l).then(() => {
+      this.a.sync();
       const list = this.pendingWrites ?? [];
       this.pendingWrites = null;
       try {
@@ -478,26 +499,17 @@ export class Evbuffer {
     if (this.remote && this.lockOff !== 0 && !this.lockForRemoteWrite()) {
       return this.queueRemoteWrite(typeof data === 'string' ? bytesOf(data, n) : (data as Uint8Array).slice(0, n));
     }
+    const b = typeof data === 'string' && n >= 0 ? bytesOf(data, n) : null;
+    if (b !== null && n > b.length) {
+      if (this.remote && this.lockOff !== 0) this.unlock();
+      throw rangeError('size', `<= ${b.length} (the UTF-8 length of data)`, n);
+    }
     if (!this.remote || this.lockOff === 0) this.lock();
-    if (this.flags() & S.F_FROZEN_END) {
-      this.unlock();
-      return -1;
-    }
-    if (typeof data === 'string') {
-      if (n < 0) S.addString(this.a, this.h, data);
-      else {
-        const b = bytesOf(data, n);
-        if (n > b.length) {
-          this.unlock();
-          throw rangeError('size', `<= ${b.length} (the UTF-8 length of data)`, n);
-        }
-        S.addBytes(this.a, this.h, b, n);
-      }
-    } else {
-      S.addBytes(this.a, this.h, data as Uint8Array, n);
-    }
-    this.done();
-    return 0;
+    return this.modifyLocked(S.F_FROZEN_END, -1, () => {
+      if (typeof data === 'string' && b === null) S.addString(this.a, this.h, data);
+      else S.addBytes(this.a, this.h, b ?? (data as Uint8Array), n);
+      return 0;
+    });
   }
 
   prepend(data: unknown, size?: unknown): number {
@@ -508,13 +520,10 @@ export class Evbuffer {
     if (n > b.length) throw rangeError('size', `<= ${b.length} (the UTF-8 length of data)`, n);
     if (n === 0) return 0;
     this.lock();
-    if (this.flags() & S.F_FROZEN_START) {
-      this.unlock();
-      return -1;
-    }
-    S.prependBytes(this.a, this.h, b, n);
-    this.done();
-    return 0;
+    return this.modifyLocked(S.F_FROZEN_START, -1, () => {
+      S.prependBytes(this.a, this.h, b, n);
+      return 0;
+    });
   }
 
   addPrintf(format: unknown, args: unknown[]): number {
@@ -523,13 +532,7 @@ export class Evbuffer {
     const text = formatPrintf(format, args);
     if (text === null) return -1;
     this.lock();
-    if (this.flags() & S.F_FROZEN_END) {
-      this.unlock();
-      return -1;
-    }
-    const n = S.addString(this.a, this.h, text);
-    this.done();
-    return n;
+    return this.modifyLocked(S.F_FROZEN_END, -1, () => S.addString(this.a, this.h, text));
   }
 
   /**
@@ -543,17 +546,14 @@ export class Evbuffer {
     const n = outBytes(data, size);
     const fn = fnOrNull<CleanupFn>(cleanupfn, 'cleanupfn');
     this.lock();
-    if (this.flags() & S.F_FROZEN_END) {
-      this.unlock();
-      return -1;
-    }
-    S.addBytes(this.a, this.h, data, n);
-    if (fn) {
-      const end = this.a.f64[(this.h + S.H_FRONT) >>> 3]! + S.length(this.a, this.h);
-      (this.refCleanups ??= []).push({ end, fn, data, size: n, arg: cleanupArg });
-    }
-    this.done();
-    return 0;
+    return this.modifyLocked(S.F_FROZEN_END, -1, () => {
+      S.addBytes(this.a, this.h, data, n);
+      if (fn) {
+        const end = this.a.f64[(this.h + S.H_FRONT) >>> 3]! + S.length(this.a, this.h);
+        (this.refCleanups ??= []).push({ end, fn, data, size: n, arg: cleanupArg });
+      }
+      return 0;
+    });
   }
 
   private runRefCleanups(all: boolean): void {

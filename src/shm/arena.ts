@@ -184,6 +184,7 @@ export class Arena {
     if (!rlockUnref(this.i32, off)) return;
     rlockLock(this.i32, 0);
     try {
+      this.sync();
       let prev = -1;
       let cur = this.i32[W_LOCKS]! >>> 0;
       while (cur !== 0 && cur !== off) {

@@ -187,3 +187,31 @@ describe('socket I/O while another thread holds the bufferevent lock', () => {
     L.event_base_free(base);
   });
 });
+
+describe('a thread waiting for a lock while the holder grows the arena', () => {
+  it('sees the new memory once it gets the lock (views are remapped after acquiring)', async () => {
+    const buf = L.evbuffer_new();
+    L.evbuffer_enable_locking(buf, null);
+    L.evbuffer_add(buf, new Uint8Array(100).fill(0x42));
+    const h = new Helper('bev-worker.ts');
+    const shared = L.evbuffer_export(buf);
+    await h.call({ op: 'evbuffer-add', sharedBuf: shared, data: '' }); // the worker has attached the arena (old size)
+    L.evbuffer_lock(buf);
+    const total = 100 + 3 * 1024 * 1024;
+    const reply = h.call({ op: 'evbuffer-remove-count', sharedBuf: shared, n: total, byte: 0x42 });
+    // handshake: wait until the worker is blocked on the lock (state word 2 = held with waiters)
+    const i32 = (buf as unknown as { a: { i32: Int32Array } }).a.i32;
+    const w = (buf as unknown as { lockOff: number }).lockOff >>> 2;
+    while (Atomics.load(i32, w) !== 2) {
+      const r = Atomics.waitAsync(i32, w, Atomics.load(i32, w), 1000);
+      if (r.async) await r.value;
+    }
+    L.evbuffer_add(buf, new Uint8Array(3 * 1024 * 1024).fill(0x42)); // grows the arena past the worker's views
+    L.evbuffer_unlock(buf);
+    const r = await reply;
+    expect(r).toEqual({ ok: true, result: { n: total, same: total } });
+    expect(L.evbuffer_get_length(buf)).toBe(0);
+    await h.close();
+    L.evbuffer_free(buf);
+  });
+});
