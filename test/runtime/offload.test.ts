@@ -2,16 +2,7 @@ import { describe, it, expect } from 'vitest';
 import zlib from 'node:zlib';
 import { Piscina } from 'piscina';
 import * as L from '../../src/index.ts';
-
-async function loopUntil(base: L.EventBase, cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 10000 && !cond(); i++) {
-    const t = L.evtimer_new(base, () => {}, null);
-    L.evtimer_add(t, { tv_sec: 0, tv_usec: 20000 });
-    await L.event_base_loop(base, L.EVLOOP_ONCE);
-    L.event_free(t);
-  }
-  if (!cond()) throw new Error('condition not reached');
-}
+import { runUntil } from '../support/net.ts';
 
 const filename = new URL('../fixtures/filter-tasks.ts', import.meta.url).href;
 
@@ -37,7 +28,7 @@ describe('a filter whose work runs in a piscina pool', () => {
       L.bufferevent_write(pair[0]!, s);
       if (i % 7 === 0) await L.event_base_loop(base, L.EVLOOP_NONBLOCK);
     }
-    await loopUntil(base, () => got.length >= expected.length);
+    await runUntil(base, () => got.length >= expected.length);
     expect(got).toBe(expected);
     L.bufferevent_free(f);
     L.bufferevent_free(pair[0]!);
@@ -63,7 +54,7 @@ describe('a filter whose work runs in a piscina pool', () => {
     L.bufferevent_enable(pair[1]!, L.EV_READ);
     const text = 'the quick brown fox jumps over the lazy dog. '.repeat(200);
     for (let i = 0; i < text.length; i += 1000) L.bufferevent_write(f, text.slice(i, i + 1000));
-    await loopUntil(base, () => {
+    await runUntil(base, () => {
       try {
         return zlib.gunzipSync(Buffer.concat(parts)).toString() === text; // concatenated gzip members
       } catch {

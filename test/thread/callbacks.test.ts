@@ -1,16 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import * as L from '../../src/index.ts';
 import { Helper } from '../support/worker.ts';
-
-async function loopUntil(base: L.EventBase, cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 10000 && !cond(); i++) {
-    const t = L.evtimer_new(base, () => {}, null);
-    L.evtimer_add(t, { tv_sec: 0, tv_usec: 20000 });
-    await L.event_base_loop(base, L.EVLOOP_ONCE);
-    L.event_free(t);
-  }
-  if (!cond()) throw new Error('condition not reached');
-}
+import { runUntil } from '../support/net.ts';
 
 /**
  * A read callback on the owner signals a worker to write into the same bufferevent, then watches the worker.
@@ -38,7 +29,7 @@ async function scenario(options: number): Promise<string> {
   }, null, null, null);
   L.bufferevent_enable(pair[1]!, L.EV_READ);
   L.bufferevent_write(pair[0]!, 'from A');
-  await loopUntil(base, () => seen !== '');
+  await runUntil(base, () => seen !== '');
   expect((await written).result).toBe('written'); // in both cases the write completes in the end
   await h.close();
   L.bufferevent_free(pair[0]!);

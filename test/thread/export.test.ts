@@ -1,17 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import * as L from '../../src/index.ts';
 import { Helper } from '../support/worker.ts';
-
-/** Run the loop until `cond` holds (each turn waits for at least one event, so no busy loop). */
-async function loopUntil(base: L.EventBase, cond: () => boolean, maxTurns = 10000): Promise<void> {
-  for (let i = 0; i < maxTurns && !cond(); i++) {
-    const t = L.evtimer_new(base, () => {}, null);
-    L.evtimer_add(t, { tv_sec: 0, tv_usec: 20000 }); // a bound: one turn never waits longer than 20 ms
-    await L.event_base_loop(base, L.EVLOOP_ONCE);
-    L.event_free(t);
-  }
-  if (!cond()) throw new Error('condition not reached');
-}
+import { runUntil } from '../support/net.ts';
 
 describe('bufferevents shared across threads', () => {
   it('bufferevent_export refuses a bufferevent without BEV_OPT_THREADSAFE', () => {
@@ -40,7 +30,7 @@ describe('bufferevents shared across threads', () => {
     expect(await h.call({ op: 'write', shared, data: 'hello from a worker' })).toEqual({ ok: true, result: 0 });
     // the bytes count in the output (or the partner's input) at once: backpressure sees them when they are made
     expect(L.evbuffer_get_length(L.bufferevent_get_output(pair[0]!)) + L.evbuffer_get_length(L.bufferevent_get_input(pair[1]!))).toBe(19);
-    await loopUntil(base, () => got.length >= 19);
+    await runUntil(base, () => got.length >= 19);
     expect(got).toBe('hello from a worker');
     await h.close();
     L.bufferevent_free(pair[0]!);
@@ -60,7 +50,7 @@ describe('bufferevents shared across threads', () => {
     expect((await h.call({ op: 'get_enabled', shared: shared1 })).result).toBe(L.EV_WRITE);
     expect((await h.call({ op: 'enable', shared: shared1, ev: L.EV_READ })).result).toBe(0);
     expect(L.bufferevent_get_enabled(pair[1]!)).toBe(L.EV_READ | L.EV_WRITE);
-    await loopUntil(base, () => reads === 1); // the owner applied the enable: the pair transferred, the callback ran
+    await runUntil(base, () => reads === 1); // the owner applied the enable: the pair transferred, the callback ran
     expect(L.evbuffer_get_length(L.bufferevent_get_input(pair[1]!))).toBe(6);
     expect((await h.call({ op: 'read', shared: shared1, n: 100 })).result).toBe('queued');
     await h.close();
@@ -92,7 +82,7 @@ describe('bufferevents shared across threads', () => {
     expect(await h.call({ op: 'free', shared })).toEqual({ ok: true, result: null });
     expect(() => L.bufferevent_get_enabled(pair[0]!)).toThrow(expect.objectContaining({ code: 'ERR_BEV_FREED' }));
     expect(await h.call({ op: 'use', shared })).toEqual({ ok: false, code: 'ERR_BEV_FREED' });
-    await loopUntil(base, () => L.bufferevent_pair_get_partner(pair[1]!) === null); // the owner finalized it
+    await runUntil(base, () => L.bufferevent_pair_get_partner(pair[1]!) === null); // the owner finalized it
     expect(calls).toBe(0);
     await h.close();
     L.bufferevent_free(pair[1]!);
@@ -131,13 +121,13 @@ describe('the owning loop and contended locks', () => {
     const h = new Helper('bev-worker.ts');
     const held = h.call({ op: 'lock-hold', shared: L.bufferevent_export(a[1]!), gate });
     expect((await held).result).toBe('locked');
-    await loopUntil(base, () => order.includes('b'));
+    await runUntil(base, () => order.includes('b'));
     expect(order).toEqual(['b']); // a's callback waits for its lock; the loop went on
     const released = new Promise((r) => h.w.once('message', r));
     Atomics.store(new Int32Array(gate), 0, 1);
     Atomics.notify(new Int32Array(gate), 0);
     await released;
-    await loopUntil(base, () => order.includes('a'));
+    await runUntil(base, () => order.includes('a'));
     expect(order).toEqual(['b', 'a']);
     await h.close();
     for (const x of [...a, ...b]) L.bufferevent_free(x);
@@ -163,7 +153,7 @@ describe('socket I/O while another thread holds the bufferevent lock', () => {
     }, null, L.LEV_OPT_CLOSE_ON_FREE, -1, { family: 'IPv4', address: '127.0.0.1', port: 0 })!;
     const client = net.connect(L.evconnlistener_get_port(lev), '127.0.0.1');
     await new Promise((r) => client.once('connect', r));
-    await loopUntil(base, () => server !== null);
+    await runUntil(base, () => server !== null);
     const gate = new SharedArrayBuffer(4);
     const h = new Helper('bev-worker.ts');
     expect((await h.call({ op: 'lock-hold', shared: L.bufferevent_export(server!), gate })).result).toBe('locked');
@@ -171,13 +161,13 @@ describe('socket I/O while another thread holds the bufferevent lock', () => {
     let ticks = 0;
     const t = L.event_new(base, -1, L.EV_PERSIST, () => ticks++, null);
     L.event_add(t, { tv_sec: 0, tv_usec: 5000 });
-    await loopUntil(base, () => ticks >= 5); // the loop runs: timers fire while the socket's lock is held elsewhere
+    await runUntil(base, () => ticks >= 5); // the loop runs: timers fire while the socket's lock is held elsewhere
     expect(got).toBe('');
     const released = new Promise((r) => h.w.once('message', r));
     Atomics.store(new Int32Array(gate), 0, 1);
     Atomics.notify(new Int32Array(gate), 0);
     await released;
-    await loopUntil(base, () => got === 'while locked');
+    await runUntil(base, () => got === 'while locked');
     L.event_free(t);
     await h.close();
     client.destroy();

@@ -3,16 +3,7 @@ import net from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
 import * as L from '../../src/index.ts';
-
-async function loopUntil(base: L.EventBase, cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 10000 && !cond(); i++) {
-    const t = L.evtimer_new(base, () => {}, null);
-    L.evtimer_add(t, { tv_sec: 0, tv_usec: 20000 });
-    await L.event_base_loop(base, L.EVLOOP_ONCE);
-    L.event_free(t);
-  }
-  if (!cond()) throw new Error('condition not reached');
-}
+import { runUntil } from '../support/net.ts';
 
 describe('moving a live socket bufferevent to another thread', () => {
   it('keeps the bytes buffered in both directions, in order, and the connection goes on there', async () => {
@@ -38,7 +29,7 @@ describe('moving a live socket bufferevent to another thread', () => {
       });
     await once(client, 'connect');
     client.write('hello ');
-    await loopUntil(base, () => server !== null && L.evbuffer_get_length(L.bufferevent_get_input(server)) === 6);
+    await runUntil(base, () => server !== null && L.evbuffer_get_length(L.bufferevent_get_input(server)) === 6);
     expect(L.evbuffer_get_length(L.bufferevent_get_output(server!))).toBe(7);
     const detached = await L.bufferevent_socket_detach(server!);
     expect(Buffer.from(detached.input).toString()).toBe('hello ');

@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import * as L from '../../src/index.ts';
 import { Helper } from '../support/worker.ts';
 import { prng, randInt } from '../support/prng.ts';
+import { runUntil } from '../support/net.ts';
 
 /**
  * Stress: writer threads push sequenced multi-part records into one shared THREADSAFE bufferevent, each record
@@ -38,15 +39,6 @@ class Verifier {
       start = close + 1;
     }
     this.text = this.text.slice(start);
-  }
-}
-
-async function runUntil(base: L.EventBase, done: () => boolean): Promise<void> {
-  while (!done()) {
-    const t = L.evtimer_new(base, () => {}, null);
-    L.evtimer_add(t, { tv_sec: 0, tv_usec: 50000 });
-    await L.event_base_loop(base, L.EVLOOP_ONCE);
-    L.event_free(t);
   }
 }
 
@@ -96,7 +88,7 @@ describe('stress: many writer threads into one shared bufferevent', () => {
       const running = helpers.map((h, i) => h.call({ op: 'records', shared, writer: i, count: counts[i], parts: parts[i] }));
       let finished = 0;
       for (const p of running) void p.then(() => finished++);
-      await runUntil(base, () => finished === WRITERS && (v.records === total || v.errors.length > 0));
+      await runUntil(base, () => finished === WRITERS && (v.records === total || v.errors.length > 0), 100_000);
       const replies = await Promise.all(running);
       expect(replies.every((x) => x.ok)).toBe(true);
       expect(v.errors.slice(0, 5)).toEqual([]);
