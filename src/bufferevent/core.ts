@@ -679,8 +679,12 @@ export abstract class Bufferevent {
         if (this.inbufWmEntry) this.inbufWmEntry.flags &= ~EVBUFFER_CB_ENABLED;
         this.unsuspendRead(BEV_SUSPEND_WM);
       }
+      this.readLimitChanged();
     }
   }
+
+  /** @internal The read high watermark changed: a socket re-sizes the region its next read lands in. */
+  readLimitChanged(): void {}
 
   /** bufferevent_inbuf_wm_cb: any change to the input re-evaluates the read high watermark. @locks held */
   private inbufWmCb(): void {
@@ -747,8 +751,9 @@ export abstract class Bufferevent {
     const r = timevalArg(tvRead, 'timeout_read');
     const w = timevalArg(tvWrite, 'timeout_write');
     this.increfAndLock();
-    this.a.f64[(this.h + O_TO_READ) >>> 3] = r === null ? -1 : r;
-    this.a.f64[(this.h + O_TO_WRITE) >>> 3] = w === null ? -1 : w;
+    // a zero timeval is "no timeout", as libevent's evutil_timerisset makes it
+    this.a.f64[(this.h + O_TO_READ) >>> 3] = r === null || r === 0 ? -1 : r;
+    this.a.f64[(this.h + O_TO_WRITE) >>> 3] = w === null || w === 0 ? -1 : w;
     const res = this.ops.adjTimeouts(this);
     this.decrefAndUnlock();
     return res;
@@ -906,6 +911,10 @@ export function checkBev(bev: unknown, name = 'bev'): Bufferevent {
  * @thread base owner only
  */
 export class BevTimer {
+  /** The timer's priority follows its bufferevent's (bufferevent_priority_set). */
+  set priority(p: number) {
+    this.cb.priority = p;
+  }
   private t: NodeJS.Timeout | null = null;
   private readonly cb: EvCallback;
   constructor(base: EventBase, fn: () => void, lockOf: (() => [Int32Array, number]) | null = null) {

@@ -211,6 +211,10 @@ export class FilterBufferevent extends Bufferevent {
     this.live();
     return this.underlying.setfd(fd);
   }
+  override replacefd(fd: unknown): number {
+    this.live();
+    return this.underlying.replacefd(fd); // ctrl(SET_FD) is forwarded to the underlying
+  }
   override getUnderlying(): Bufferevent | null {
     this.live();
     return this.underlying;

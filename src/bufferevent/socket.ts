@@ -18,7 +18,7 @@ import {
   BEV_OPT_DEFER_CALLBACKS,
   setSocketError,
 } from './core.ts';
-import { wrapSocket, socketFromFd, newSocket, unwrapSocket, socketFd, freshSocketForTransfer, type Wrapped, type OnRead } from './sockwrap.ts';
+import { wrapSocket, socketFromFd, newSocket, unwrapSocket, socketFd, freshSocketForTransfer, setReadBuffer, type Wrapped, type OnRead } from './sockwrap.ts';
 import { toSockaddr, AF_INET, AF_INET6, AF_UNSPEC, type ResolvedSockaddr } from '../sockaddr.ts';
 import { intArg, sizeArg } from '../validate.ts';
 import { rlockLockAsync, rlockUnlock } from '../shm/rlock.ts';
@@ -332,10 +332,29 @@ export class SocketBufferevent extends Bufferevent {
     }
   }
 
+  /**
+   * Hand libuv a fresh region for the next read, sized by the current high watermark (Node asks for the next buffer
+   * right after each read, so a watermark set since then would not cap the next read otherwise). @locks input lock
+   */
+  private refreshReadRegion(): void {
+    const s = this.sock;
+    if (!s || this.readInScratch) return;
+    if (this.readPin !== 0) {
+      S.unpinChain(this.input.a, this.readPin);
+      this.readPin = 0;
+    }
+    setReadBuffer(s, this.readRegion());
+  }
+
+  override readLimitChanged(): void {
+    if (this.reading) this.refreshReadRegion();
+  }
+
   private startReading(): void {
     const s = this.sock;
     if (!s || this.reading || this.eofSeen) return;
     this.reading = true;
+    this.refreshReadRegion();
     // read(0) starts an `onread` socket's handle at once. Not resume(): it also queues a read(0) for the next tick,
     // which a pause() in between does not cancel, so a quick enable+disable would still read a chunk. While the
     // socket is connecting, the 'connect' listener starts it (listen()).
@@ -748,7 +767,9 @@ export class SocketBufferevent extends Bufferevent {
       this.detachSocket(false);
       this.attach(f);
       if (this.dnsCancel) this.dnsCancel();
-      if (this.w || this.pendingSock) socketOps.enable(this, this.enabled);
+      // bufferevent_enable(bev, enabled): directions that are suspended stay off
+      const en = this.enabled & ~(this.readSuspended ? EV_READ : 0) & ~(this.writeSuspended ? EV_WRITE : 0);
+      if (this.w || this.pendingSock) socketOps.enable(this, en);
       return 0;
     } finally {
       this.decrefAndUnlock();
@@ -804,13 +825,23 @@ export class SocketBufferevent extends Bufferevent {
     this.lock();
     try {
       if (p < 0 || p >= this.base.npriorities) return -1;
+      // libevent sets ev_read, then ev_write (failing on an active event, keeping what it changed), then the deferred
+      // callback (which cannot fail: a queued one moves to the new priority's queue)
       if (this.readEv.queued) return -1;
       this.readEv.priority = p;
+      this.readTimer.priority = p; // the read timeout fires through ev_read
+      this.dnsEv.priority = p;
+      this.sharedPriority = p;
       if (this.writeEv.queued) return -1;
       this.writeEv.priority = p;
-      if (this.deferred.queued) return -1;
-      this.deferred.priority = p;
-      this.sharedPriority = p;
+      this.writeTimer.priority = p;
+      if (this.deferred.queued) {
+        this.base.deactivate(this.deferred);
+        this.deferred.priority = p;
+        this.base.activate(this.deferred, 0);
+      } else {
+        this.deferred.priority = p;
+      }
       return 0;
     } finally {
       this.unlock();

@@ -98,6 +98,12 @@ function restoreReadBuffer(handle: { useUserBuffer?: (b: Uint8Array) => void }, 
   o[kBufferCb] = (nread: number, buf: Buffer): boolean => orig.push(Buffer.from(buf.subarray(0, nread)));
 }
 
+/** Point the socket's next read at `buf` (Node's handle.useUserBuffer, as `onread` does after every read). */
+export function setReadBuffer(sock: net.Socket, buf: Uint8Array): void {
+  const h = (sock as unknown as { _handle?: { useUserBuffer?: (b: Uint8Array) => void } | null })._handle;
+  h?.useUserBuffer?.(buf);
+}
+
 export function socketFd(sock: net.Socket | null): number {
   const h = (sock as unknown as { _handle?: { fd?: number } } | null)?._handle;
   return typeof h?.fd === 'number' && h.fd >= 0 ? h.fd : -1;

@@ -107,7 +107,9 @@ export class EventBase {
   /** @internal Queue a deferred callback; past MAX_DEFERREDS_QUEUED in this iteration it waits for the next one. */
   scheduleDeferred(cb: EvCallback): boolean {
     if (cb.queued) return false;
-    if (++this.deferredThisIter > MAX_DEFERREDS_QUEUED) {
+    // libevent (event_deferred_cb_schedule_): queue now while at most MAX_DEFERREDS_QUEUED were queued this iteration,
+    // so 33 run in the iteration and the next ones wait for the next iteration
+    if (this.deferredThisIter > MAX_DEFERREDS_QUEUED) {
       cb.queued = true;
       cb.later = true;
       cb.res = 0;
@@ -117,6 +119,7 @@ export class EventBase {
       return true;
     }
     this.activate(cb, 0);
+    this.deferredThisIter++;
     return true;
   }
 
@@ -247,7 +250,9 @@ export class EventBase {
         }
         const ran = this.processActive();
         if (this.gotBreak) break;
-        if ((f & EVLOOP_ONCE) !== 0 && ran > 0) break;
+        // EVLOOP_ONCE: done once something ran and nothing is left active (libevent's N_ACTIVE_CALLBACKS == 0), so
+        // lower-priority or deferred-later callbacks queued with it run too
+        if ((f & EVLOOP_ONCE) !== 0 && ran > 0 && this.nActive === 0) break;
         if (f & EVLOOP_NONBLOCK) break;
       }
     } catch (err) {
