@@ -3,7 +3,6 @@ import { EvCallback, EventBase } from './event/base.ts';
 import { toSockaddr } from './sockaddr.ts';
 import { freedError, typeError } from './errors.ts';
 import { fnOrNull, intArg, maskArg } from './validate.ts';
-import { socketFd } from './bufferevent/sockwrap.ts';
 
 export const LEV_OPT_LEAVE_SOCKETS_BLOCKING = 1 << 0;
 export const LEV_OPT_CLOSE_ON_FREE = 1 << 1;
@@ -159,4 +158,3 @@ export function evconnlistenerNewBind(base: unknown, cb: unknown, ptr: unknown, 
   }
 }
 
-export { socketFd };

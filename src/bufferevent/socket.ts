@@ -16,11 +16,10 @@ import {
   BEV_OPT_CLOSE_ON_FREE,
   BEV_SUSPEND_LOOKUP,
   BEV_OPT_DEFER_CALLBACKS,
-  setSocketError,
 } from './core.ts';
 import { wrapSocket, socketFromFd, newSocket, unwrapSocket, socketFd, freshSocketForTransfer, setReadBuffer, type Wrapped, type OnRead } from './sockwrap.ts';
 import { toSockaddr, AF_INET, AF_INET6, AF_UNSPEC, type ResolvedSockaddr } from '../sockaddr.ts';
-import { intArg, sizeArg } from '../validate.ts';
+import { intArg } from '../validate.ts';
 import { rlockLockAsync, rlockUnlock } from '../shm/rlock.ts';
 import { typeError, rangeError } from '../errors.ts';
 import { EvdnsBase } from '../dns/evdns.ts';
@@ -992,4 +991,3 @@ export function socketNew(base: EventBase, fd: net.Socket | number, options: num
   return bev;
 }
 
-export { sizeArg, setSocketError };

@@ -73,7 +73,7 @@ export type { SharedBufferevent, SharedEvbuffer } from '../thread/export.ts';
 import { AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6, htons as htons16, htonl as htonl32, parseSockaddrPort } from '../sockaddr.ts';
 import { enableLockDebugging } from '../shm/rlock.ts';
 import { typeError, rangeError } from '../errors.ts';
-import { fnOrNull, intArg, maskArg, flagArg, sockaddrPortCheck, ptrArg } from '../validate.ts';
+import { fnOrNull, intArg, flagArg, sockaddrPortCheck, ptrArg } from '../validate.ts';
 
 export {
   EV_TIMEOUT, EV_READ, EV_WRITE, EV_SIGNAL, EV_PERSIST, EV_ET, EV_FINALIZE, EV_CLOSED,

@@ -1,19 +1,15 @@
 import { Arena, localArena, arenaOfThread, W_WAIT_GID, W_WAIT_OFF } from '../shm/arena.ts';
 import { THREAD_TAG } from '../shm/thread-id.ts';
 import {
-  RLOCK_NUMBYTES,
   rlockAssertHeld,
-  rlockInit,
   rlockLock,
   rlockRef,
   rlockUnlock,
-  rlockUnref,
   rlockOwnerDied,
   rlockMarkValidated,
   rlockTryLock,
   rlockLockAsync,
   RLOCK_FLAG_OWNER_DIED,
-  lockDebuggingEnabled,
 } from '../shm/rlock.ts';
 import * as S from './storage.ts';
 import { codedError, freedError, rangeError, typeError } from '../errors.ts';
@@ -1040,4 +1036,3 @@ export function unlock2(x: Evbuffer, y: Evbuffer): void {
   y.unlock();
 }
 
-export { lockDebuggingEnabled };

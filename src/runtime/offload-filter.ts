@@ -101,4 +101,3 @@ export function offloadFilterNew(underlying: Bufferevent, opts: OffloadFilterOpt
   return filter;
 }
 
-export { BEV_OK };

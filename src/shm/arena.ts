@@ -1,4 +1,4 @@
-import { RLOCK_NUMBYTES, rlockInit, rlockLock, rlockUnlock, rlockUnref } from './rlock.ts';
+import { rlockInit, rlockLock, rlockUnlock, rlockUnref } from './rlock.ts';
 import { MAILBOX_BYTES, mailboxInit } from './mailbox.ts';
 import { codedError } from '../errors.ts';
 import { THREAD_TAG } from './thread-id.ts';
@@ -272,7 +272,6 @@ const arenasBySab = new WeakMap<SharedArrayBuffer, Arena>();
 export const knownArenas = new Set<Arena>();
 /** Bytes of a lock made by Arena.newLock: the RLock words plus a list link. */
 export const LOCK_BYTES = 28;
-void RLOCK_NUMBYTES;
 
 let local: Arena | null = null;
 /** This thread's own arena. */

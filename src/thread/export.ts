@@ -1,7 +1,7 @@
 import { Arena } from '../shm/arena.ts';
 import { THREAD_TAG } from '../shm/thread-id.ts';
 import { registerOwned, ownedObject } from '../shm/owner.ts';
-import { EventBase, EV_READ, EV_WRITE } from '../event/base.ts';
+import { EventBase } from '../event/base.ts';
 import { Evbuffer } from '../evbuffer/evbuffer.ts';
 import * as S from '../evbuffer/storage.ts';
 import { Bufferevent, checkBev, O_NOTIFY, RQ_RECONCILE, RQ_TIMEOUTS, type BevOps } from '../bufferevent/core.ts';
@@ -194,4 +194,3 @@ export function evbuffer_import(shared: unknown): Evbuffer {
   return buf;
 }
 
-export { EV_READ, EV_WRITE };
