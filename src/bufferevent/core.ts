@@ -1,7 +1,7 @@
 import { EventBase, EvCallback, EV_READ, EV_WRITE } from '../event/base.ts';
 import { Evbuffer, EVBUFFER_CB_ENABLED, EVBUFFER_CB_NODEFER, type EvbufferCbEntry } from '../evbuffer/evbuffer.ts';
 import { Arena, localArena } from '../shm/arena.ts';
-import { rlockLock, rlockRef, rlockUnlock, rlockUnref, rlockOwnerDied, RLOCK_FLAG_OWNER_DIED } from '../shm/rlock.ts';
+import { rlockLock, rlockRef, rlockUnlock, rlockUnref, rlockOwnerDied, rlockAssertHeld, RLOCK_FLAG_OWNER_DIED } from '../shm/rlock.ts';
 import { THREAD_TAG } from '../shm/thread-id.ts';
 import { postToOwner, unregisterOwned } from '../shm/owner.ts';
 import { H_FLAGS as S_FLAGS_OFF, F_DEAD } from '../evbuffer/storage.ts';
@@ -324,6 +324,11 @@ export abstract class Bufferevent {
     }
   }
   /** @internal */ unlock(): void { const l = this.lockOff; if (l !== 0) rlockUnlock(this.a.i32, l); }
+  /** @internal Lock debugging (evthread_enable_lock_debugging): throw unless this thread holds the lock. */
+  assertLocked(): void {
+    const l = this.lockOff;
+    if (l !== 0) rlockAssertHeld(this.a.i32, l);
+  }
   /** @internal bufferevent_incref_and_lock_ */
   increfAndLock(): void {
     this.lock();
@@ -467,6 +472,7 @@ export abstract class Bufferevent {
 
   /** @internal bufferevent_trigger_nolock_ @locks held */
   triggerNolock(iotype: number, options: number): void {
+    this.assertLocked();
     if (iotype & EV_READ && (options & BEV_TRIG_IGNORE_WATERMARKS || this.input.lengthLocked() >= this.wmReadLow)) {
       this.runReadcb(options);
     }
@@ -553,6 +559,7 @@ export abstract class Bufferevent {
   // ---- suspend / unsuspend -----------------------------------------------------------------------------------------
   /** @internal bufferevent_suspend_read_ @locks held */
   suspendRead(what: number): void {
+    this.assertLocked();
     const w = (this.h + O_RSUSP) >>> 2;
     const was = this.a.i32[w]!;
     this.a.i32[w] = was | what;
@@ -566,6 +573,7 @@ export abstract class Bufferevent {
   }
   /** @internal */
   suspendWrite(what: number): void {
+    this.assertLocked();
     const w = (this.h + O_WSUSP) >>> 2;
     const was = this.a.i32[w]!;
     this.a.i32[w] = was | what;

@@ -241,6 +241,7 @@ export class Evbuffer {
 
   /** @internal Run the callbacks for the changes since the last pass (evbuffer_invoke_callbacks_). @locks held */
   invokeCallbacks(): void {
+    this.assertLocked();
     // Every change ends here (also the raw storage moves and drains of pair.ts and socket.ts): reference cleanups
     // whose bytes have been drained run first, as libevent frees the chain inside the drain.
     if (this.refCleanups !== null) this.runRefCleanups(false);
@@ -463,6 +464,7 @@ export class Evbuffer {
 
   /** @internal The length, the caller holding the lock. */
   lengthLocked(): number {
+    this.assertLocked();
     return S.length(this.a, this.h);
   }
 
