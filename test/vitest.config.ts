@@ -8,5 +8,7 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // the JSON report lets .ci/run print a plain "N passed, N failed" line
+    reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
   },
 });
