@@ -13,6 +13,7 @@
  * | ERR_BEV_OWNER_DIED       | Error      | the lock was recovered from a dead thread; the caller now holds it         |
  * | ERR_BEV_LOCK_ASSERT      | Error      | lock debugging: internal code that requires the lock ran without it        |
  * | ERR_BEV_ARENA_FULL       | RangeError | the shared-memory arena cannot grow further (4 GiB per thread)             |
+ * | ERR_BEV_EVENT_ERROR      | Error      | a Duplex over a bufferevent got BEV_EVENT_ERROR (`errno` says which)       |
  */
 export type ErrorCode =
   | 'ERR_INVALID_ARG_TYPE'
@@ -23,7 +24,8 @@ export type ErrorCode =
   | 'ERR_BEV_LOCK_NOT_HELD'
   | 'ERR_BEV_OWNER_DIED'
   | 'ERR_BEV_LOCK_ASSERT'
-  | 'ERR_BEV_ARENA_FULL';
+  | 'ERR_BEV_ARENA_FULL'
+  | 'ERR_BEV_EVENT_ERROR';
 
 export interface CodedError extends Error {
   code: ErrorCode;

@@ -24,3 +24,4 @@ export { startRuntime, Runtime } from './runtime/runtime.ts';
 export type { RuntimeOptions, ConnectionInfo } from './runtime/runtime.ts';
 export { offloadFilterNew } from './runtime/offload-filter.ts';
 export type { OffloadFilterOptions } from './runtime/offload-filter.ts';
+export { BuffereventDuplex, bufferevent_stream } from './stream.ts';

@@ -560,6 +560,8 @@ const table: Record<string, Row> = {
     T('detached is null', (fx) => [fx.base, null]),
     T('detached has no socket', (fx) => [fx.base, { input: new Uint8Array(0), output: new Uint8Array(0), options: 0, enabled: 0, watermarks: [], timeouts: [] }]),
   ],
+  bufferevent_stream: [T('bev is null', () => [null]), F('bev is freed', (fx) => [fx.freedBev])],
+  BuffereventDuplex: [T('constructed with no arguments', () => []), T('constructed with a string', () => ['bev'])],
   offloadFilterNew: [
     T('underlying is null', () => [null, {}]),
     T('options is null', (fx) => [fx.bev, null]),

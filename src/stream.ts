@@ -1,0 +1,103 @@
+import { Duplex } from 'node:stream';
+import { Bufferevent, checkBev, socketError, BEV_EVENT_EOF, BEV_EVENT_ERROR, BEV_EVENT_TIMEOUT } from './bufferevent/core.ts';
+import { EV_READ } from './event/base.ts';
+import { codedError } from './errors.ts';
+
+/**
+ * A Node `Duplex` over a bufferevent: the idiomatic face of the same object. Reading pushes what arrives in the input
+ * (and disables EV_READ while the stream's consumer is full, as libevent's read watermarks would); writing appends to
+ * the output and applies backpressure: a write is acknowledged at once while the output holds less than
+ * `writableHighWaterMark`, otherwise when the output has drained (the bufferevent's write callback). `end()` resolves
+ * once the output is empty. EOF ends the readable side; ERROR destroys the stream with an Error whose `errno` is the
+ * socket error; TIMEOUT emits 'timeout'. `destroy()` frees the bufferevent.
+ *
+ * The stream takes over the bufferevent's callbacks, and they run only while its event base loops
+ * (`event_base_dispatch`). @thread the bufferevent's owner thread
+ */
+export class BuffereventDuplex extends Duplex {
+  readonly bev: Bufferevent;
+  private paused = false;
+  private pendingWrite: ((err?: Error | null) => void) | null = null;
+  private pendingFinal: ((err?: Error | null) => void) | null = null;
+
+  constructor(bev: Bufferevent, opts: { highWaterMark?: number } = {}) {
+    checkBev(bev).live();
+    super({ allowHalfOpen: true, highWaterMark: opts.highWaterMark ?? 64 * 1024 });
+    this.bev = bev;
+    bev.setcb(
+      () => this.onReadable(),
+      () => this.onDrained(),
+      (_b: Bufferevent, what: number) => this.onEvent(what),
+      null,
+    );
+    bev.enable(EV_READ);
+  }
+
+  private onReadable(): void {
+    const input = this.bev.getInput();
+    for (;;) {
+      const n = input.getLength();
+      if (n === 0) return;
+      const chunk = Buffer.allocUnsafe(n);
+      input.remove(chunk);
+      if (!this.push(chunk)) {
+        this.paused = true;
+        this.bev.disable(EV_READ);
+        return;
+      }
+    }
+  }
+
+  private onDrained(): void {
+    const w = this.pendingWrite;
+    this.pendingWrite = null;
+    w?.();
+    if (this.pendingFinal && this.bev.getOutput().getLength() === 0) {
+      const f = this.pendingFinal;
+      this.pendingFinal = null;
+      f();
+    }
+  }
+
+  private onEvent(what: number): void {
+    if (what & BEV_EVENT_ERROR) {
+      const err = codedError('ERR_BEV_EVENT_ERROR', `bufferevent error (events 0x${what.toString(16)})`);
+      Object.assign(err, { errno: socketError() });
+      this.destroy(err);
+    } else if (what & BEV_EVENT_EOF) {
+      this.onReadable();
+      this.push(null);
+    } else if (what & BEV_EVENT_TIMEOUT) {
+      this.emit('timeout', what);
+    }
+  }
+
+  override _read(): void {
+    if (this.paused) {
+      this.paused = false;
+      this.bev.enable(EV_READ);
+      this.onReadable();
+    }
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    if (this.bev.write(chunk) !== 0) return cb(new Error('bufferevent_write failed'));
+    if (this.bev.getOutput().getLength() < this.writableHighWaterMark) cb();
+    else this.pendingWrite = cb;
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    if (this.bev.getOutput().getLength() === 0) cb();
+    else this.pendingFinal = cb;
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    if (!this.bev.dead) this.bev.free();
+    cb(err);
+  }
+}
+
+/** A Duplex stream over a bufferevent (see BuffereventDuplex). */
+export function bufferevent_stream(bev: Bufferevent, opts?: { highWaterMark?: number }): BuffereventDuplex {
+  return new BuffereventDuplex(bev, opts);
+}
