@@ -508,8 +508,7 @@ export class SocketBufferevent extends Bufferevent {
         return;
       }
       if (this.output.lengthLocked() > 0) {
-        if (this.inflight === null && !connected) this.startWrite();
-        else if (this.inflight === null) this.startWrite();
+        if (this.inflight === null) this.startWrite();
       } else if (this.inflight === null) {
         this.delWrite();
       }
