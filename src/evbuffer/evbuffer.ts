@@ -503,11 +503,20 @@ export class Evbuffer {
       throw rangeError('size', `<= ${b.length} (the UTF-8 length of data)`, n);
     }
     if (!this.remote || this.lockOff === 0) this.lock();
-    return this.modifyLocked(S.F_FROZEN_END, -1, () => {
+    // the hot path: modifyLocked's checks inlined, without a closure per call
+    let ok = false;
+    try {
+      const f = this.flags();
+      if (f & (S.F_FREED | S.F_DEAD) || this.a.i32[(this.h + S.H_GEN) >>> 2] !== this.gen) throw freedError('evbuffer');
+      if (f & S.F_FROZEN_END) return -1;
       if (typeof data === 'string' && b === null) S.addString(this.a, this.h, data);
       else S.addBytes(this.a, this.h, b ?? (data as Uint8Array), n);
+      ok = true;
       return 0;
-    });
+    } finally {
+      if (ok) this.done();
+      else this.unlock();
+    }
   }
 
   prepend(data: unknown, size?: unknown): number {
