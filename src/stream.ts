@@ -1,6 +1,6 @@
 import { Duplex } from 'node:stream';
-import { Bufferevent, checkBev, socketError, BEV_EVENT_EOF, BEV_EVENT_ERROR, BEV_EVENT_TIMEOUT } from './bufferevent/core.ts';
-import { EV_READ } from './event/base.ts';
+import { Bufferevent, checkBev, socketError, BEV_EVENT_EOF, BEV_EVENT_ERROR, BEV_EVENT_TIMEOUT, BEV_FINISHED } from './bufferevent/core.ts';
+import { EV_READ, EV_WRITE } from './event/base.ts';
 import { codedError } from './errors.ts';
 
 /**
@@ -31,9 +31,11 @@ export class BuffereventDuplex extends Duplex {
       null,
     );
     bev.enable(EV_READ);
+    queueMicrotask(() => this.onReadable()); // bytes already in the input (e.g. after bufferevent_socket_attach)
   }
 
   private onReadable(): void {
+    if (this.bev.dead || this.destroyed) return;
     const input = this.bev.getInput();
     for (;;) {
       const n = input.getLength();
@@ -73,11 +75,12 @@ export class BuffereventDuplex extends Duplex {
   }
 
   override _read(): void {
+    if (this.bev.dead) return;
     if (this.paused) {
       this.paused = false;
       this.bev.enable(EV_READ);
-      this.onReadable();
     }
+    this.onReadable();
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
@@ -87,8 +90,20 @@ export class BuffereventDuplex extends Duplex {
   }
 
   override _final(cb: (err?: Error | null) => void): void {
-    if (this.bev.getOutput().getLength() === 0) cb();
-    else this.pendingFinal = cb;
+    const done = (): void => {
+      this.halfClose();
+      cb();
+    };
+    if (this.bev.getOutput().getLength() === 0) done();
+    else this.pendingFinal = done;
+  }
+
+  /** end(): once the output has drained, tell the peer: a socket sends FIN, a pair or filter flushes with FINISHED. */
+  private halfClose(): void {
+    if (this.bev.dead) return;
+    const sock = (this.bev as { sock?: { end(): void } | null }).sock;
+    if (sock) sock.end();
+    else this.bev.flush(EV_WRITE, BEV_FINISHED);
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {

@@ -35,4 +35,28 @@ describe('a Duplex stream over a bufferevent', () => {
     expect(await loop).toBe(1); // everything was freed: the loop ran out of events
     L.event_base_free(base);
   });
+
+  it('end() sends FIN once the output has drained, and bytes already buffered are read', async () => {
+    const base = L.event_base_new();
+    let duplex: L.BuffereventDuplex | null = null;
+    const lev = L.evconnlistener_new_bind(base, (_l, s) => {
+      const bev = L.bufferevent_socket_new(base, s, L.BEV_OPT_CLOSE_ON_FREE)!;
+      duplex = L.bufferevent_stream(bev);
+      duplex.on('data', (d: Buffer) => duplex!.end(`got ${d.toString()}`)); // reply, then half-close
+    }, null, L.LEV_OPT_CLOSE_ON_FREE, -1, { family: 'IPv4', address: '127.0.0.1', port: 0 })!;
+    const loop = L.event_base_dispatch(base);
+    const client = net.connect({ port: L.evconnlistener_get_port(lev), host: '127.0.0.1', allowHalfOpen: true });
+    let reply = '';
+    client.on('data', (d) => (reply += d.toString()));
+    await once(client, 'connect');
+    client.write('ping');
+    await once(client, 'end'); // the peer saw our FIN
+    expect(reply).toBe('got ping');
+    client.end();
+    duplex!.destroy();
+    L.evconnlistener_free(lev);
+    client.destroy();
+    expect(await loop).toBe(1);
+    L.event_base_free(base);
+  });
 });

@@ -44,7 +44,13 @@ async function main(): Promise<void> {
   port.on('message', async (m: { type: string; socket?: net.Socket; info?: unknown; drainMs?: number }) => {
     if (m.type === 'conn' && m.socket) {
       track(m.socket, true);
-      onConnection(base, m.socket, m.info);
+      try {
+        onConnection(base, m.socket, m.info);
+      } catch (e) {
+        // one bad connection must not take the worker (and every connection on it) down
+        m.socket.destroy();
+        port.postMessage({ type: 'connection-error', message: e instanceof Error ? e.message : String(e) });
+      }
     } else if (m.type === 'shutdown') {
       if (listener) L.evconnlistener_free(listener);
       listener = null;

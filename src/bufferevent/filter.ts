@@ -47,6 +47,8 @@ export class FilterBufferevent extends Bufferevent {
   /** @internal */ readonly outbufEntry: EvbufferCbEntry;
   /** @internal */ readonly inbufEntry: EvbufferCbEntry;
   /** @internal */ gotEof = false;
+  /** @internal For filters that finish asynchronously: a promise to wait for before passing the EOF on, or null. */
+  eofGate: (() => Promise<void> | null) | null = null;
   /** @internal */ released = false;
 
   constructor(
@@ -196,6 +198,14 @@ export class FilterBufferevent extends Bufferevent {
         this.gotEof = true; // C12: one BEV_FINISHED pass so a decoder can emit what it holds
         const [, processed] = this.processInput(BEV_FINISHED);
         if (processed) this.triggerNolock(EV_READ, 0);
+        const wait = this.eofGate?.() ?? null;
+        if (wait !== null) {
+          // an input filter still producing (offloaded work): the EOF follows its last output
+          void wait.then(() => {
+            if (!this.dead) this.withRef(() => this.runEventcb(what, 0));
+          });
+          return;
+        }
       }
       this.runEventcb(what, 0);
     } finally {

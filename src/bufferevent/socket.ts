@@ -15,7 +15,6 @@ import {
   BEV_EVENT_WRITING,
   BEV_OPT_CLOSE_ON_FREE,
   BEV_SUSPEND_LOOKUP,
-  BEV_OPT_DEFER_CALLBACKS,
 } from './core.ts';
 import { wrapSocket, socketFromFd, newSocket, unwrapSocket, socketFd, freshSocketForTransfer, setReadBuffer, type Wrapped, type OnRead } from './sockwrap.ts';
 import { toSockaddr, AF_INET, AF_INET6, AF_UNSPEC, type ResolvedSockaddr } from '../sockaddr.ts';
@@ -63,6 +62,7 @@ export class SocketBufferevent extends Bufferevent {
   /** @internal */ readPausedIdle = false;
   /** @internal */ inflight: { chain: number; n: number } | null = null;
   /** @internal */ readPin = 0;
+  /** @internal reads completed but not yet committed (waiting for the input's lock) */ commitsPending = 0;
   /** @internal the current read target is `scratch` (the input's lock was busy when libuv asked) */ readInScratch = false;
   /** @internal */ scratch: Buffer | null = null;
   /** @internal arena offset of the read region handed to libuv */ readAt = 0;
@@ -98,7 +98,8 @@ export class SocketBufferevent extends Bufferevent {
     } finally {
       this.decrefAndUnlock();
     }
-    while (this.inflight !== null) await new Promise<void>((r) => this.inflightWaiters.push(r));
+    // a write in flight, or a read waiting for the input's lock (another thread holds it), must land first
+    while (this.inflight !== null || this.commitsPending > 0) await new Promise<void>((r) => this.inflightWaiters.push(r));
     this.live();
     this.increfAndLock();
     let out: DetachedSocket;
@@ -290,7 +291,9 @@ export class SocketBufferevent extends Bufferevent {
     }
     const pinned = this.readPin;
     const scratch = this.readInScratch && nread > 0 ? Buffer.from(this.scratch!.subarray(0, nread)) : null;
+    this.commitsPending++;
     const sync = this.withBufferLock(this.input, () => this.commitRead(nread, pinned, scratch), () => {
+      if (--this.commitsPending === 0 && this.inflight === null) this.releaseInflightWaiters();
       if (nread > 0) this.base.activate(this.readEv, R_DATA);
       if (this.readPausedIdle && this.base.running) this.resumeIfIdle(); // after a contended commit
     });
@@ -979,7 +982,8 @@ export function socketAttach(base: EventBase, d: DetachedSocket): SocketBufferev
   if (d.output.length > 0) bev.output.add(d.output);
   bev.disable(EV_READ | EV_WRITE);
   bev.enable(d.enabled);
-  if (d.input.length > 0 && d.enabled & EV_READ) bev.trigger(EV_READ, BEV_OPT_DEFER_CALLBACKS); // data is waiting
+  // data is waiting: a read event from the loop (after the caller's setcb) delivers it, as a read would
+  if (d.input.length > 0) bev.base.activate(bev.readEv, R_DATA);
   return bev;
 }
 

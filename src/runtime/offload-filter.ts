@@ -15,7 +15,8 @@ import { typeError } from '../errors.ts';
  * How it works: the filter function takes what is waiting in its source, sends it to the pool as one task (the bytes
  * are copied into a transferable ArrayBuffer) and reports BEV_NEED_MORE; when the task resolves, the result is added
  * to the destination (the filter's input, then its read callback is triggered; or the underlying's output, which
- * writes it). One task per direction is in flight at a time, so chunks keep their order. The task receives
+ * writes it). One task per direction is in flight at a time, so chunks keep their order; an EOF from the underlying is
+ * passed on after the last input chunk (and the BEV_FINISHED pass) has come back. The task receives
  * `{ data: Uint8Array, finished: boolean }` (finished on BEV_FINISHED) and returns a Uint8Array (or ArrayBuffer).
  */
 export interface OffloadFilterOptions {
@@ -33,6 +34,11 @@ interface Direction {
   busy: boolean;
   /** a chunk waits because a task was in flight */
   again: boolean;
+  /** a BEV_FINISHED pass came while a task was in flight: the resubmission carries `finished` */
+  finished: boolean;
+  /** resolves when nothing is in flight any more */
+  idle: Promise<void> | null;
+  settle: (() => void) | null;
 }
 
 export function offloadFilterNew(underlying: Bufferevent, opts: OffloadFilterOptions): FilterBufferevent {
@@ -42,16 +48,19 @@ export function offloadFilterNew(underlying: Bufferevent, opts: OffloadFilterOpt
   const pool = opts.pool;
   if (!pool || typeof (pool as { run?: unknown }).run !== 'function') throw typeError('options.pool', 'a Piscina pool', pool);
   let filter: FilterBufferevent | null = null;
+  let inputDir: Direction | null = null;
   const make = (name: string | undefined, toFilterInput: boolean) => {
     if (name === undefined) return null;
     if (typeof name !== 'string') throw typeError(toFilterInput ? 'options.input' : 'options.output', 'a task name', name);
-    const dir: Direction = { task: name, busy: false, again: false };
+    const dir: Direction = { task: name, busy: false, again: false, finished: false, idle: null, settle: null };
+    if (toFilterInput) inputDir = dir;
     const submit = (src: Evbuffer, dst: Evbuffer, finished: boolean): void => {
       const n = src.lengthLocked();
       if (n === 0 && !finished) return;
       const chunk = new Uint8Array(n);
       src.remove(chunk);
       dir.busy = true;
+      dir.idle ??= new Promise<void>((r) => (dir.settle = r));
       void pool.run({ data: chunk, finished }, { name: dir.task, transferList: [chunk.buffer] }).then(
         (out: unknown) => {
           dir.busy = false;
@@ -64,24 +73,35 @@ export function offloadFilterNew(underlying: Bufferevent, opts: OffloadFilterOpt
           }
           if (dir.again) {
             dir.again = false;
+            const fin = dir.finished;
+            dir.finished = false;
             f.increfAndLock();
             try {
-              submit(src, dst, false);
+              submit(src, dst, fin);
             } finally {
               f.decrefAndUnlock();
             }
           }
+          if (!dir.busy) settle();
         },
         () => {
           dir.busy = false;
+          settle();
           const f = filter;
           if (f && !f.dead) f.triggerEvent(0x20 | (toFilterInput ? 0x01 : 0x02), 0); // BEV_EVENT_ERROR|READING/WRITING
         },
       );
     };
+    const settle = (): void => {
+      const r = dir.settle;
+      dir.idle = null;
+      dir.settle = null;
+      r?.();
+    };
     return (src: Evbuffer, dst: Evbuffer, _limit: number, mode: number): number => {
       if (dir.busy) {
         dir.again = true;
+        if (mode === 2) dir.finished = true;
         return BEV_NEED_MORE;
       }
       submit(src, dst, mode === 2);
@@ -98,6 +118,8 @@ export function offloadFilterNew(underlying: Bufferevent, opts: OffloadFilterOpt
     null,
     null,
   );
+  // the underlying's EOF reaches the user after the last offloaded input chunk (and its BEV_FINISHED pass) is in
+  filter.eofGate = () => (inputDir?.busy ? inputDir.idle : null);
   return filter;
 }
 

@@ -54,6 +54,8 @@ interface Slot {
   exited: boolean;
   /** connections for this slot while its worker (re)starts */
   pending: Array<{ sock: net.Socket; info: ConnectionInfo }>;
+  /** when this slot's worker was restarted (for the crash-loop cap) */
+  restarts: number[];
 }
 
 const workerUrl = import.meta.url.endsWith('.ts')
@@ -141,7 +143,8 @@ export class Runtime extends EventEmitter {
       resolveReady = res;
       rejectReady = rej;
     });
-    const slot: Slot = { worker, index, ready, up: false, exited: false, pending: this.slots[index]?.pending ?? [] };
+    ready.catch(() => {}); // a failed (re)start is handled by 'exit'; start() awaits the first ones itself
+    const slot: Slot = { worker, index, ready, up: false, exited: false, pending: this.slots[index]?.pending ?? [], restarts: this.slots[index]?.restarts ?? [] };
     worker.on('message', (m: { type: string; message?: string }) => {
       if (m.type === 'ready') {
         slot.up = true;
@@ -155,10 +158,17 @@ export class Runtime extends EventEmitter {
       slot.up = false;
       rejectReady(new Error(`worker ${index} exited before it was ready`));
       Atomics.store(this.load, index, 0);
-      if (!this.closing && this.opts.restart) {
+      // restart, unless this slot keeps dying (5 times within 10 s): then it stays down and gets no connections
+      const now = Date.now();
+      slot.restarts = slot.restarts.filter((t) => now - t < 10_000);
+      if (!this.closing && this.opts.restart && slot.restarts.length < 5) {
+        slot.restarts.push(now);
         this.restarts++;
         this.spawn(index); // its locks were recovered by the owner-death watch (src/shm/robust.ts)
         this.emit('restart', index);
+      } else {
+        for (const p of slot.pending.splice(0)) p.sock.destroy();
+        this.emit('down', index);
       }
     });
     this.slots[index] = slot;
@@ -177,16 +187,22 @@ export class Runtime extends EventEmitter {
       remotePort: sock.remotePort ?? 0,
       localPort: sock.localPort ?? 0,
     };
-    const n = this.slots.length;
+    // slots whose worker is down for good (exited and not being restarted) get nothing
+    const alive = this.slots.filter((s) => !this.isDown(s));
+    if (alive.length === 0) {
+      sock.destroy();
+      return -1;
+    }
+    const n = alive.length;
     let k = key ?? this.opts.routeKey?.(info) ?? null;
     let i: number;
     if (k !== null) {
-      i = hash(k) % n;
+      i = alive[hash(k) % n]!.index;
     } else if (this.opts.distribution === 'least-loaded') {
-      i = 0;
-      for (let j = 1; j < n; j++) if (Atomics.load(this.load, j) < Atomics.load(this.load, i)) i = j;
+      i = alive[0]!.index;
+      for (const s of alive) if (Atomics.load(this.load, s.index) < Atomics.load(this.load, i)) i = s.index;
     } else {
-      i = this.rr++ % n;
+      i = alive[this.rr++ % n]!.index;
     }
     const slot = this.slots[i]!;
     Atomics.add(this.load, i, 1); // counted now; the worker subtracts when the socket closes
@@ -197,6 +213,11 @@ export class Runtime extends EventEmitter {
     return i;
   }
 
+  /** A slot whose worker exited and was not restarted. */
+  private isDown(s: Slot): boolean {
+    return s.exited && this.slots[s.index] === s;
+  }
+
   private send(slot: Slot, sock: net.Socket, info: ConnectionInfo): void {
     slot.worker.postMessage({ type: 'conn', socket: sock, info }, [sock as unknown as TransferListItem]);
   }
@@ -205,6 +226,7 @@ export class Runtime extends EventEmitter {
   async close(drainMs = 5000): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    for (const s of this.slots) for (const p of s.pending.splice(0)) p.sock.destroy(); // before the server waits on them
     if (this.server) {
       const closed = once(this.server, 'close');
       this.server.close();

@@ -68,4 +68,32 @@ describe('a filter whose work runs in a piscina pool', () => {
     L.event_base_free(base);
     await pool.destroy();
   });
+
+  it("the underlying's EOF is passed on after the last offloaded chunk and the BEV_FINISHED pass", async () => {
+    const pool = new Piscina({ filename, maxThreads: 1 });
+    const base = L.event_base_new();
+    const pair: L.Bufferevent[] = [];
+    L.bufferevent_pair_new(base, 0, pair);
+    const f = L.offloadFilterNew(pair[1]!, { pool, input: 'slowUpper' });
+    const log: string[] = [];
+    L.bufferevent_setcb(f, (bev) => {
+      const input = L.bufferevent_get_input(bev);
+      const out = new Uint8Array(L.evbuffer_get_length(input));
+      L.evbuffer_remove(input, out);
+      log.push(Buffer.from(out).toString());
+    }, null, (_b, what) => log.push(`event 0x${what.toString(16)}`), null);
+    L.bufferevent_enable(f, L.EV_READ);
+    L.bufferevent_write(pair[0]!, 'hello ');
+    await L.event_base_loop(base, L.EVLOOP_NONBLOCK); // the chunk is in the pool now
+    L.bufferevent_write(pair[0]!, 'world');
+    L.bufferevent_flush(pair[0]!, L.EV_WRITE, L.BEV_FINISHED); // pair[1] gets EOF|READING
+    await runUntil(base, () => log.some((x) => x.startsWith('event')));
+    expect(log.join('')).toBe('HELLO WORLD<END>event 0x11');
+    L.bufferevent_free(f);
+    L.bufferevent_free(pair[0]!);
+    L.bufferevent_free(pair[1]!);
+    await L.event_base_loop(base, L.EVLOOP_NONBLOCK);
+    L.event_base_free(base);
+    await pool.destroy();
+  });
 });

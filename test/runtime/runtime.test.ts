@@ -85,4 +85,23 @@ describe('runtime: event-base workers serving connections', () => {
     expect(rt.restarts).toBe(1);
     await rt.close();
   });
+
+  it('a worker that keeps failing to restart is given up after 5 tries; the runtime stays up and closes cleanly', async () => {
+    const starts = new SharedArrayBuffer(4);
+    const rt = await startRuntime({ module: new URL('../fixtures/fragile-handler.ts', import.meta.url), workers: 1, workerData: starts });
+    expect((await ask(rt.port, 'ok')).reply.endsWith('ok')).toBe(true);
+    const down = once(rt, 'down');
+    const s = net.connect(rt.port, '127.0.0.1');
+    s.on('error', () => {});
+    await once(s, 'connect');
+    s.write('crash\n');
+    await down; // 5 restarts failed in setup
+    s.destroy();
+    expect(rt.restarts).toBe(5);
+    // no worker left: a new connection is closed at once instead of waiting forever
+    const c = net.connect(rt.port, '127.0.0.1');
+    c.on('error', () => {});
+    await once(c, 'close');
+    await rt.close();
+  });
 });

@@ -39,6 +39,7 @@ describe('moving a live socket bufferevent to another thread', () => {
     const attached = once(w, 'message');
     w.postMessage({ detached }, [detached.socket as never]);
     expect((await attached)[0]).toEqual({ attached: true });
+    await receivedAtLeast('queued hello '.length); // the carried input is delivered without new data arriving
     client.write('world');
     await receivedAtLeast('queued hello world'.length);
     expect(received).toBe('queued hello world'); // queued output first, then the buffered input echoed, then new data
