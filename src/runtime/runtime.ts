@@ -168,7 +168,7 @@ export class Runtime extends EventEmitter {
         this.emit('restart', index);
       } else {
         for (const p of slot.pending.splice(0)) p.sock.destroy();
-        this.emit('down', index);
+        if (!this.closing) this.emit('down', index);
       }
     });
     this.slots[index] = slot;
