@@ -91,7 +91,7 @@ export class Evconnlistener {
     this.live();
     if (this.enabled) {
       this.enabled = false;
-      this.base.nAdded--;
+      this.base.unpend();
     }
     return 0;
   }

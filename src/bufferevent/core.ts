@@ -936,7 +936,7 @@ export class BevTimer {
     this.cb.base.nAdded++;
     this.t = setTimeout(() => {
       this.t = null;
-      this.cb.base.nAdded--;
+      this.cb.base.unpend();
       this.cb.base.activate(this.cb, 1);
     }, ms);
     this.t.unref();
@@ -945,7 +945,7 @@ export class BevTimer {
     if (this.t) {
       clearTimeout(this.t);
       this.t = null;
-      this.cb.base.nAdded--;
+      this.cb.base.unpend();
     }
     this.cb.base.deactivate(this.cb);
   }

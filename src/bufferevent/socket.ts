@@ -62,6 +62,8 @@ export class SocketBufferevent extends Bufferevent {
   /** @internal */ readPausedIdle = false;
   /** @internal */ inflight: { chain: number; n: number } | null = null;
   /** @internal */ readPin = 0;
+  /** @internal read regions abandoned while the input's lock was busy, unpinned at the next locked commit */
+  orphanPins: number[] = [];
   /** @internal reads completed but not yet committed (waiting for the input's lock) */ commitsPending = 0;
   /** @internal the current read target is `scratch` (the input's lock was busy when libuv asked) */ readInScratch = false;
   /** @internal */ scratch: Buffer | null = null;
@@ -261,13 +263,19 @@ export class SocketBufferevent extends Bufferevent {
     const a = this.input.a;
     const h = this.input.h;
     if (!this.input.tryLock()) {
-      // another thread holds the input's lock: read into a private buffer, copied in when the lock is ours
+      // another thread holds the input's lock: read into a private buffer, copied in when the lock is ours; the region
+      // handed out before is abandoned, and unpinned by the next commit (it needs the lock)
+      if (this.readPin !== 0) this.orphanPins.push(this.readPin);
       this.readPin = 0;
       this.readInScratch = true;
       return (this.scratch ??= Buffer.allocUnsafe(MAX_SINGLE_READ));
     }
     this.readInScratch = false;
     try {
+      // Node asks again for a buffer without a read in between (e.g. when a connect completes): drop the old region
+      if (this.readPin !== 0) S.unpinChain(a, this.readPin);
+      this.readPin = 0;
+      for (const c of this.orphanPins.splice(0)) S.unpinChain(a, c);
       let want = MAX_SINGLE_READ;
       const high = this.wmReadHigh;
       if (high > 0) want = Math.max(1, Math.min(want, high - S.length(a, h)));
@@ -332,6 +340,7 @@ export class SocketBufferevent extends Bufferevent {
       S.unpinChain(this.input.a, pinned); // after the bytes are counted or copied: the chain may be freed now
       if (this.readPin === pinned) this.readPin = 0;
     }
+    for (const c of this.orphanPins.splice(0)) S.unpinChain(this.input.a, c);
   }
 
   /**
@@ -393,7 +402,7 @@ export class SocketBufferevent extends Bufferevent {
   delRead(): void {
     if (this.evReadAdded) {
       this.evReadAdded = false;
-      this.base.nAdded--;
+      this.base.unpend();
     }
     this.readTimer.clear();
     this.stopReading();
@@ -464,7 +473,7 @@ export class SocketBufferevent extends Bufferevent {
   delWrite(): void {
     if (this.evWriteAdded) {
       this.evWriteAdded = false;
-      this.base.nAdded--;
+      this.base.unpend();
     }
     this.writeTimer.clear();
     if (!this.writeEv.queued) return;
@@ -662,6 +671,7 @@ export class SocketBufferevent extends Bufferevent {
     if (p < 1 || p > 65535) return -1;
     this.increfAndLock();
     try {
+      this.cancelPendingWork(); // a lookup already running is replaced by this one (libevent: one dns_request)
       this.dnsError = 0;
       this.base.nAdded++; // a pending lookup is a pending event: the loop waits for it
       this.dnsPending = true;
@@ -707,7 +717,7 @@ export class SocketBufferevent extends Bufferevent {
     this.dnsCancel = null;
     if (this.dnsPending) {
       this.dnsPending = false;
-      this.base.nAdded--;
+      this.base.unpend();
     }
     this.lock();
     try {
@@ -887,6 +897,10 @@ export class SocketBufferevent extends Bufferevent {
     // A write in flight keeps its chain pinned: freeing the output retires the chain, and the write's completion
     // (which sees the bufferevent dead) unpins it, which frees it.
     this.detachSocket((this.options & BEV_OPT_CLOSE_ON_FREE) !== 0);
+    // nothing reads into the input any more: release the region handed out for the next read
+    if (this.readPin !== 0) S.unpinChain(this.input.a, this.readPin);
+    this.readPin = 0;
+    for (const c of this.orphanPins.splice(0)) S.unpinChain(this.input.a, c);
   }
 }
 

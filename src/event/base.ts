@@ -134,6 +134,14 @@ export class EventBase {
     this.nActive--;
   }
 
+  /**
+   * @internal One pending event fewer (event_del and the like). When none is left, wake a waiting loop so it can see
+   * that it is empty and return, as libevent's loop does on its next check.
+   */
+  unpend(): void {
+    if (--this.nAdded === 0) this.kick();
+  }
+
   /** @internal Wake a loop that is waiting for activity. */
   kick(): void {
     const w = this.wake;
@@ -187,7 +195,7 @@ export class EventBase {
     this.nAdded++;
     void rlockLockAsync(lk[0], lk[1]).then(() => {
       this.nBlocked--;
-      this.nAdded--;
+      this.unpend();
       try {
         if (this.running && !this.freed) cb.fn(res);
         else this.activate(cb, res); // the loop stopped meanwhile: run it when the loop runs again
@@ -304,10 +312,13 @@ export class EventBase {
   /** event_base_free: runs pending finalizers, then the base is gone. */
   free(): void {
     this.live();
-    for (const cb of [...this.finalizers]) {
-      this.finalizers.delete(cb);
-      if (cb.queued) this.deactivate(cb);
-      cb.fn(0);
+    // finalizers may queue more (a filter's drops the last reference on its underlying): run until none is left
+    while (this.finalizers.size > 0) {
+      for (const cb of [...this.finalizers]) {
+        this.finalizers.delete(cb);
+        if (cb.queued) this.deactivate(cb);
+        cb.fn(0);
+      }
     }
     for (const t of this.exitTimers.keys()) clearTimeout(t);
     this.nAdded -= this.exitTimers.size;
@@ -395,7 +406,7 @@ export class Event extends EvCallback {
   delInternal(): void {
     if (this.added) {
       this.added = false;
-      this.base.nAdded--;
+      this.base.unpend();
     }
     if (this.timer) {
       clearTimeout(this.timer);
