@@ -7,7 +7,7 @@
  * that work: once connected it turns reading on, the read callback prints whatever the server sends, and the end of
  * the stream (or an error) frees the bufferevent and stops the loop.
  *
- *   node examples/connect.ts [ipv4-address] [port]
+ *   node_modules/.bin/node examples/connect.ts [ipv4-address] [port]
  */
 import {
   event_base_new,

@@ -10,7 +10,7 @@
  * As in C, the numbers are `unsigned long` (64 bits here) and wrap around; they are written back to back with "%lu",
  * with no separator, exactly as the book's callback does.
  *
- *   node examples/fibonacci.ts [port] [bytes]      then e.g.  nc 127.0.0.1 [port] | head -c 200
+ *   node_modules/.bin/node examples/fibonacci.ts [port] [bytes]      then e.g.  nc 127.0.0.1 [port] | head -c 200
  */
 import type net from 'node:net';
 import {

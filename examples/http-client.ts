@@ -9,7 +9,7 @@
  *
  * As the book warns: do not build a real HTTP client like this.
  *
- *   node examples/http-client.ts [hostname] [resource] [port]
+ *   node_modules/.bin/node examples/http-client.ts [hostname] [resource] [port]
  */
 import {
   event_base_new,
@@ -129,7 +129,7 @@ export async function main(opts: HttpClientOptions = {}): Promise<number> {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const [hostname, resource, port] = process.argv.slice(2);
   if (hostname === undefined || resource === undefined) {
-    console.log('Trivial HTTP 0.x client\nSyntax: node examples/http-client.ts [hostname] [resource] [port]\nExample: node examples/http-client.ts localhost / 8080');
+    console.log('Trivial HTTP 0.x client\nSyntax: node_modules/.bin/node examples/http-client.ts [hostname] [resource] [port]\nExample: node_modules/.bin/node examples/http-client.ts localhost / 8080');
     process.exitCode = 1;
   } else {
     process.exitCode = (await main({ hostname, resource, port: port ? Number(port) : undefined })) === 0 ? 0 : 1;

@@ -12,7 +12,7 @@
  * write callback with a write low-water mark of half the high mark. The write callback runs once the output has
  * drained down to that mark; it removes itself, resets the watermark and turns reading back on.
  *
- *   node examples/proxy.ts [listen-port] [upstream-host:port]
+ *   node_modules/.bin/node examples/proxy.ts [listen-port] [upstream-host:port]
  */
 import type net from 'node:net';
 import {
@@ -246,7 +246,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const [port, upstream] = process.argv.slice(2);
   const m = /^(.*):(\d+)$/.exec(upstream ?? '');
   if (!port || !m) {
-    console.log('Syntax: node examples/proxy.ts [listen-port] [upstream-host:port]');
+    console.log('Syntax: node_modules/.bin/node examples/proxy.ts [listen-port] [upstream-host:port]');
     process.exitCode = 1;
   } else {
     process.exitCode = (await main({ port: Number(port), upstreamHost: m[1], upstreamPort: Number(m[2]) })) === 0 ? 0 : 1;

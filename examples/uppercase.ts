@@ -7,7 +7,7 @@
  * uppercasing is the input filter of a filtering bufferevent stacked on the socket bufferevent, so the read callback
  * only sees uppercase data and echoes it unchanged, with the same 128-byte loop.
  *
- *   node examples/uppercase.ts [port]      then e.g.  echo hello | nc 127.0.0.1 [port]
+ *   node_modules/.bin/node examples/uppercase.ts [port]      then e.g.  echo hello | nc 127.0.0.1 [port]
  */
 import type net from 'node:net';
 import {

@@ -12,7 +12,7 @@
  * no read can take the input past it. The book leaves the connection set-up out ("Here we should set up the
  * bufferevent and make sure it gets connected"); here it connects to a server and drains whatever it sends.
  *
- *   node examples/watermarks.ts [ipv4-address] [port]
+ *   node_modules/.bin/node examples/watermarks.ts [ipv4-address] [port]
  */
 import {
   event_base_new,

@@ -62,7 +62,11 @@ const workerUrl = import.meta.url.endsWith('.ts')
   ? new URL('../../workers/event-base.worker.ts', import.meta.url)
   : new URL('./event-base.worker.js', import.meta.url);
 
-/** Events: 'restart' (index) after a worker died and a new one was started for its slot. */
+/**
+ * Events: 'restart' (index) after a worker died and a new one was started for its slot; 'down' (index) when a slot is
+ * given up (5 failed starts in 10 s); 'connection-error' (error, index) when the module's onConnection threw (that
+ * connection was closed, the worker goes on).
+ */
 export class Runtime extends EventEmitter {
   /** The port connections are accepted on. */
   port = 0;
@@ -151,6 +155,7 @@ export class Runtime extends EventEmitter {
         resolveReady();
         for (const p of slot.pending.splice(0)) this.send(slot, p.sock, p.info);
       } else if (m.type === 'error') rejectReady(new Error(m.message));
+      else if (m.type === 'connection-error') this.emit('connection-error', new Error(m.message), index);
     });
     worker.on('error', (e) => rejectReady(e));
     worker.on('exit', () => {

@@ -104,4 +104,20 @@ describe('runtime: event-base workers serving connections', () => {
     await once(c, 'close');
     await rt.close();
   });
+
+  it('a throwing onConnection closes that connection, reports connection-error, and the worker lives on', async () => {
+    const rt = await startRuntime({ module: new URL('../fixtures/throwing-handler.ts', import.meta.url), workers: 1 });
+    for (let i = 0; i < 2; i++) {
+      const reported = once(rt, 'connection-error');
+      const c = net.connect(rt.port, '127.0.0.1');
+      c.on('error', () => {});
+      const closed = once(c, 'close');
+      const [err, index] = (await reported) as [Error, number];
+      expect(err.message).toContain('handler bug');
+      expect(index).toBe(0);
+      await closed;
+    }
+    expect(rt.restarts).toBe(0);
+    await rt.close();
+  });
 });
