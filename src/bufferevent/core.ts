@@ -77,7 +77,7 @@ const O_RSUSP = 12;
 const O_WSUSP = 16;
 const O_OPTIONS = 20;
 const O_STATE = 24;
-const O_OWNER = 28;
+export const O_OWNER = 28;
 const O_WM_RLOW = 32;
 const O_WM_RHIGH = 40;
 const O_WM_WLOW = 48;
@@ -95,7 +95,7 @@ const O_FD = 108;
 const O_TYPE = 112;
 const O_LINK = 116;
 const O_PRIO = 120;
-const O_GEN = 124;
+export const O_GEN = 124;
 const O_FLUSHREQ = 128;
 /** Mailbox request bits (the owner acts on them in onRemote). */
 export const RQ_RECONCILE = 1; // enabled changed: apply enable/disable
@@ -218,6 +218,26 @@ export abstract class Bufferevent {
 
   /** @internal The lock for EvCallback.lockOf: the loop takes it without blocking before running our callbacks. */
   readonly lockOfFn = (): [Int32Array, number] => [this.a.i32, this.dead ? 0 : this.lockOff];
+
+  /** @internal Take one more reference (a pending lookup, a filter on its underlying). @locks held */
+  addRef(): void {
+    this.a.i32[(this.h + O_REF) >>> 2]!++;
+  }
+  /** @internal The reference count (libevent's refcnt). */
+  refCount(): number {
+    return this.a.i32[(this.h + O_REF) >>> 2]!;
+  }
+  /**
+   * @internal Give an unlocked bufferevent (and its evbuffers) the lock at `lockOff`, as libevent's
+   * bufferevent_enable_locking_ pushes a THREADSAFE filter's lock down to its underlying. The header's reference to
+   * the lock is released at finalization, as for any THREADSAFE bufferevent.
+   */
+  adoptLock(lockOff: number): void {
+    this.a.i32[(this.h + O_LOCK) >>> 2] = lockOff;
+    this.a.i32[(this.h + O_OPTIONS) >>> 2]! |= BEV_OPT_THREADSAFE;
+    this.input.adoptLock(lockOff);
+    this.output.adoptLock(lockOff);
+  }
 
   /** @internal Record the type and link (partner / underlying) in the header, for importers. */
   setShared(type: 'socket' | 'pair' | 'filter', link: Bufferevent | null): void {

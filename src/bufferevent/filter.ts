@@ -277,7 +277,7 @@ export const filterOps: BevOps = {
     const u = f.underlying;
     if (f.options & BEV_OPT_CLOSE_ON_FREE) {
       // libevent frees the underlying only while the filter's reference is not its last (issue #127)
-      const refs = Atomics.load(u.a.i32, (u.h + 4) >>> 2);
+      const refs = u.refCount();
       if (refs >= 2 && !u.dead) u.free();
     } else if (!u.dead) {
       u.lock();
@@ -322,11 +322,7 @@ export function filterNew(
     // push a new lock down to the unlocked underlying (bufferevent_enable_locking_ as libevent meant it)
     const a = underlying.a;
     lockOff = a.newLock();
-    a.i32[(underlying.h + 0) >>> 2] = lockOff;
-    underlying.input.adoptLock(lockOff);
-    underlying.output.adoptLock(lockOff);
-    // the header's reference: released when the underlying finalizes as a THREADSAFE object
-    a.i32[(underlying.h + 20) >>> 2]! |= BEV_OPT_THREADSAFE;
+    underlying.adoptLock(lockOff);
   }
   if (lockOff !== 0) options |= BEV_OPT_THREADSAFE;
   const f = new FilterBufferevent(underlying, inFilter, outFilter, options, freeContext, ctx, lockOff);
@@ -337,7 +333,7 @@ export function filterNew(
     underlying.writecb = f.uWritecb;
     underlying.errorcb = f.uEventcb;
     underlying.cbarg = f;
-    Atomics.add(underlying.a.i32, (underlying.h + 4) >>> 2, 1); // the filter's reference on its underlying
+    underlying.addRef(); // the filter's reference on its underlying
     underlying.enable(EV_READ | EV_WRITE);
     underlying.suspendRead(BEV_SUSPEND_FILT_READ);
   } finally {

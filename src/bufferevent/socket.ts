@@ -677,7 +677,7 @@ export class SocketBufferevent extends Bufferevent {
       this.dnsPending = true;
       this.suspendWrite(BEV_SUSPEND_LOOKUP);
       this.suspendRead(BEV_SUSPEND_LOOKUP);
-      Atomics.add(this.a.i32, (this.h + 4) >>> 2, 1); // the lookup's reference (core O_REF)
+      this.addRef(); // the lookup's reference
       // The answer is delivered inside the loop (decision 11): it activates dnsEv, whose run connects or reports.
       const done = (err: number, addr: ResolvedSockaddr | null): void => {
         if (err === EVUTIL_EAI_CANCEL) return this.lookupDone(err, null);

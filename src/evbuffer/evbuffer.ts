@@ -285,12 +285,17 @@ export class Evbuffer {
    * the lock (ERR_BEV_FREED), and always releases the lock, even when the storage throws (e.g. the arena is full).
    * `refused` is what to return when a freeze flag in `frozen` is set. Callbacks run after a successful change.
    */
+  /** Under the lock: throw ERR_BEV_FREED if the buffer was freed while we waited; true when `frozen` is set. */
+  private frozenLocked(frozen: number): boolean {
+    const f = this.flags();
+    if (f & (S.F_FREED | S.F_DEAD) || this.a.i32[(this.h + S.H_GEN) >>> 2] !== this.gen) throw freedError('evbuffer');
+    return (f & frozen) !== 0;
+  }
+
   private modifyLocked<T>(frozen: number, refused: T, fn: () => T): T {
     let ok = false;
     try {
-      const f = this.flags();
-      if (f & (S.F_FREED | S.F_DEAD) || this.a.i32[(this.h + S.H_GEN) >>> 2] !== this.gen) throw freedError('evbuffer');
-      if (f & frozen) return refused;
+      if (this.frozenLocked(frozen)) return refused;
       const r = fn();
       ok = true;
       return r;
@@ -503,12 +508,10 @@ export class Evbuffer {
       throw rangeError('size', `<= ${b.length} (the UTF-8 length of data)`, n);
     }
     if (!this.remote || this.lockOff === 0) this.lock();
-    // the hot path: modifyLocked's checks inlined, without a closure per call
+    // the hot path: modifyLocked without a closure per call
     let ok = false;
     try {
-      const f = this.flags();
-      if (f & (S.F_FREED | S.F_DEAD) || this.a.i32[(this.h + S.H_GEN) >>> 2] !== this.gen) throw freedError('evbuffer');
-      if (f & S.F_FROZEN_END) return -1;
+      if (this.frozenLocked(S.F_FROZEN_END)) return -1;
       if (typeof data === 'string' && b === null) S.addString(this.a, this.h, data);
       else S.addBytes(this.a, this.h, b ?? (data as Uint8Array), n);
       ok = true;
@@ -660,20 +663,7 @@ export class Evbuffer {
   remove(data: unknown, size?: unknown): number {
     this.live();
     const n = outBytes(data, size);
-    this.lock();
-    const len = S.length(this.a, this.h);
-    if (len === 0 || n === 0) {
-      this.unlock();
-      return 0;
-    }
-    if (this.flags() & S.F_FROZEN_START) {
-      this.unlock();
-      return -1;
-    }
-    const k = S.copyOut(this.a, this.h, 0, data as Uint8Array, 0, n);
-    S.drain(this.a, this.h, k);
-    this.done();
-    return k;
+    return this.takeFront(n, data as Uint8Array);
   }
 
   copyout(data: unknown, size?: unknown): number {
@@ -699,20 +689,33 @@ export class Evbuffer {
 
   drain(size: unknown): number {
     this.live();
-    const n = sizeArg(size, 'size');
+    const r = this.takeFront(sizeArg(size, 'size'), null);
+    return r < 0 ? r : 0;
+  }
+
+  /**
+   * evbuffer_remove (copy into `out`) or evbuffer_drain (`out` null): up to `n` bytes off the front. Empty buffer or
+   * n == 0: 0 before the freeze check, as libevent; a frozen front: -1. Returns the count taken.
+   */
+  private takeFront(n: number, out: Uint8Array | null): number {
     this.lock();
     const len = S.length(this.a, this.h);
     if (len === 0 || n === 0) {
       this.unlock();
       return 0;
     }
-    if (this.flags() & S.F_FROZEN_START) {
-      this.unlock();
-      return -1;
+    // modifyLocked without a closure per call (hot path)
+    let ok = false;
+    try {
+      if (this.frozenLocked(S.F_FROZEN_START)) return -1;
+      const k = out === null ? Math.min(n, len) : S.copyOut(this.a, this.h, 0, out, 0, n);
+      S.drain(this.a, this.h, k);
+      ok = true;
+      return k;
+    } finally {
+      if (ok) this.done();
+      else this.unlock();
     }
-    S.drain(this.a, this.h, n);
-    this.done();
-    return 0;
   }
 
   /** evbuffer_pullup: a view of the first `size` bytes (all when negative), valid until the buffer next changes. */

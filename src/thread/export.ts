@@ -4,7 +4,7 @@ import { registerOwned, ownedObject } from '../shm/owner.ts';
 import { EventBase } from '../event/base.ts';
 import { Evbuffer } from '../evbuffer/evbuffer.ts';
 import * as S from '../evbuffer/storage.ts';
-import { Bufferevent, checkBev, O_NOTIFY, RQ_RECONCILE, RQ_TIMEOUTS, type BevOps } from '../bufferevent/core.ts';
+import { Bufferevent, checkBev, O_NOTIFY, O_OWNER, O_GEN, RQ_RECONCILE, RQ_TIMEOUTS, type BevOps } from '../bufferevent/core.ts';
 import { PairBufferevent } from '../bufferevent/pair.ts';
 import { codedError, freedError, typeError } from '../errors.ts';
 
@@ -31,7 +31,6 @@ export interface SharedEvbuffer {
   readonly h: number;
   readonly gen: number;
 }
-const BEV_GEN = 124; // core.ts O_GEN
 
 function checkGen(a: Arena, genOff: number, gen: unknown, what: string): void {
   if (typeof gen !== 'number' || Atomics.load(a.i32, genOff >>> 2) !== gen) throw freedError(what);
@@ -77,7 +76,7 @@ function foreignBase(owner: number): EventBase {
 export class ImportedBufferevent extends Bufferevent {
   readonly ops: BevOps = remoteOps;
   constructor(a: Arena, h: number) {
-    super(foreignBase(a.i32[(h + 28) >>> 2]!), 0, 0, { a, h });
+    super(foreignBase(a.i32[(h + O_OWNER) >>> 2]!), 0, 0, { a, h });
   }
   override getfd(): number {
     this.live();
@@ -116,7 +115,7 @@ export class ImportedBufferevent extends Bufferevent {
 const imported = new WeakMap<Arena, Map<number, WeakRef<Bufferevent>>>();
 
 function attachBev(a: Arena, h: number): Bufferevent {
-  if (a.i32[(h + 28) >>> 2] === THREAD_TAG) {
+  if (a.i32[(h + O_OWNER) >>> 2] === THREAD_TAG) {
     const own = ownedObject(h);
     if (own instanceof Bufferevent) return own;
   }
@@ -158,7 +157,7 @@ export function bufferevent_import(shared: unknown): Bufferevent {
   }
   const a = Arena.attach(d.sab);
   a.sync();
-  checkGen(a, d.h + BEV_GEN, d.gen, 'bufferevent');
+  checkGen(a, d.h + O_GEN, d.gen, 'bufferevent');
   const bev = attachBev(a, d.h);
   bev.live();
   return bev;
