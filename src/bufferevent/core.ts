@@ -6,6 +6,9 @@ import { THREAD_TAG } from '../shm/thread-id.ts';
 import { postToOwner, unregisterOwned } from '../shm/owner.ts';
 import { H_FLAGS as S_FLAGS_OFF, F_DEAD } from '../evbuffer/storage.ts';
 import { codedError, freedError, typeError } from '../errors.ts';
+import { defineGroupKind, groupHead, groupMember, recoverGroup, setGroupHead, GROUP_BUFFEREVENT } from '../shm/lock-group.ts';
+import { repair as repairBuffer, H_FLAGS as EVB_FLAGS } from '../evbuffer/storage.ts';
+import { rlockDepth } from '../shm/rlock.ts';
 import { fnOrNull, intArg, maskArg, objOrNull, sizeArg, timevalArg, inputSize } from '../validate.ts';
 
 // ---- constants (bufferevent.h) ---------------------------------------------------------------------------------------
@@ -68,8 +71,13 @@ export type BevEventCb = (bev: Bufferevent, what: number, ctx: unknown) => void;
  * | 120  | i32  | priority     | priority of the bufferevent's events (bufferevent_get_priority)              |
  * | 124  | i32  | generation   | bumped when the header is freed; never reset (stale handles throw)           |
  * | 128  | i32  | flushReq     | flush requested from another thread: iotype | mode << 8 (Atomics.or)         |
+ * | 132  | i32  | groupNext    | next bufferevent sharing this lock (`h | GROUP_BUFFEREVENT`), 0 at the end  |
+ * | 136  | i32  | holdRefs     | references taken by increfAndLock and not yet dropped: all belong to the    |
+ * |      |      |              | lock's current holder, so recovery after its death drops exactly these      |
  */
-const HDR = 136;
+const HDR = 144;
+const O_GROUPNEXT = 132;
+const O_HOLDREF = 136;
 const O_LOCK = 0;
 const O_REF = 4;
 const O_ENABLED = 8;
@@ -111,6 +119,30 @@ const S_FINALIZED = 2;
 const S_FREEING = 4; // bufferevent_free ran (in any thread): no user callback starts from now on
 const PEND_READ = 1;
 const PEND_WRITE = 2;
+
+/**
+ * Recovery of one bufferevent after a holder of its lock died (src/shm/lock-group.ts): repair both evbuffers and
+ * drop the references the dead holder took with increfAndLock (holdRefs; every one of them belongs to the holder,
+ * since a live thread drops its own before it releases the lock). When that was the last reference, the
+ * bufferevent dies as at any last decref, and its owner finalizes it. @locks held (by the recovering thread)
+ */
+defineGroupKind(GROUP_BUFFEREVENT, (a: Arena, h: number): number => {
+  const i32 = a.i32;
+  repairBuffer(a, i32[(h + O_INPUT) >>> 2]! >>> 0);
+  repairBuffer(a, i32[(h + O_OUTPUT) >>> 2]! >>> 0);
+  const held = i32[(h + O_HOLDREF) >>> 2]!;
+  if (held > 0) {
+    i32[(h + O_HOLDREF) >>> 2] = 0;
+    const left = (i32[(h + O_REF) >>> 2]! -= held);
+    if (left <= 0 && (i32[(h + O_STATE) >>> 2]! & S_DEAD) === 0) {
+      Atomics.or(i32, (h + O_STATE) >>> 2, S_DEAD);
+      Atomics.or(i32, (i32[(h + O_INPUT) >>> 2]! + EVB_FLAGS) >>> 2, F_DEAD);
+      Atomics.or(i32, (i32[(h + O_OUTPUT) >>> 2]! + EVB_FLAGS) >>> 2, F_DEAD);
+      postToOwner(a, h + O_NOTIFY, h, RQ_FINALIZE);
+    }
+  }
+  return i32[(h + O_GROUPNEXT) >>> 2]! >>> 0;
+});
 
 /** The per-type operations table (libevent's `struct bufferevent_ops`). */
 export interface BevOps {
@@ -209,6 +241,7 @@ export abstract class Bufferevent {
     i32[(h + O_OUTPUT) >>> 2] = this.output.h;
     this.input.parent = this;
     this.output.parent = this;
+    if (lockOff !== 0) this.joinLockGroup(lockOff);
     const runner =
       options & BEV_OPT_UNLOCK_CALLBACKS ? () => this.runDeferredUnlocked() : () => this.runDeferredLocked();
     // the unlocked runner releases the lock around user calls, so the base must not hold it for the whole run
@@ -237,6 +270,32 @@ export abstract class Bufferevent {
     this.a.i32[(this.h + O_OPTIONS) >>> 2]! |= BEV_OPT_THREADSAFE;
     this.input.adoptLock(lockOff);
     this.output.adoptLock(lockOff);
+    this.joinLockGroup(lockOff);
+  }
+
+  /** @internal Become a member of the lock's group (src/shm/lock-group.ts), for recovery after a holder died. */
+  private joinLockGroup(lockOff: number): void {
+    const i32 = this.a.i32;
+    rlockLock(i32, lockOff);
+    i32[(this.h + O_GROUPNEXT) >>> 2] = groupHead(this.a, lockOff);
+    setGroupHead(this.a, lockOff, groupMember(this.h, GROUP_BUFFEREVENT));
+    rlockUnlock(i32, lockOff);
+  }
+
+  /** @internal Leave the lock's group (at finalization). @locks held */
+  private leaveLockGroup(lockOff: number): void {
+    const a = this.a;
+    const me = groupMember(this.h, GROUP_BUFFEREVENT);
+    let prev = 0;
+    for (let m = groupHead(a, lockOff); m !== 0; m = a.i32[((m & ~7) + O_GROUPNEXT) >>> 2]! >>> 0) {
+      if (m === me) {
+        const next = a.i32[(this.h + O_GROUPNEXT) >>> 2]! >>> 0;
+        if (prev === 0) setGroupHead(a, lockOff, next);
+        else a.i32[((prev & ~7) + O_GROUPNEXT) >>> 2] = next;
+        return;
+      }
+      prev = m;
+    }
   }
 
   /** @internal Record the type and link (partner / underlying) in the header, for importers. */
@@ -308,7 +367,11 @@ export abstract class Bufferevent {
   }
 
   // ---- shared fields -----------------------------------------------------------------------------------------------
-  /** @internal */ get lockOff(): number { return this.a.i32[(this.h + O_LOCK) >>> 2]! >>> 0; }
+  /**
+   * @internal The lock, as this handle knows it (the same as its evbuffers'): read from the handle, never from the
+   * header, whose words are recycled once the bufferevent is freed.
+   */
+  get lockOff(): number { return this.input.lockOff; }
   /** @internal */ get options(): number { return this.a.i32[(this.h + O_OPTIONS) >>> 2]!; }
   /** @internal */ get enabled(): number { return this.a.i32[(this.h + O_ENABLED) >>> 2]!; }
   /** @internal */ set enabled(v: number) { this.a.i32[(this.h + O_ENABLED) >>> 2] = v; }
@@ -333,14 +396,32 @@ export abstract class Bufferevent {
     this.a.sync();
     if (this.dead) throw freedError('bufferevent');
   }
-  /** @internal */ lock(): void {
+  /**
+   * @internal Take the lock. On the first level, re-checks that the header is still this handle's (the lock's memory
+   * is type-stable, so waiting was safe even if the bufferevent was freed meanwhile; its header must not be touched):
+   * throws ERR_BEV_FREED without the lock. A dead bufferevent (S_DEAD) still locks, for its own finalization.
+   */
+  lock(): void {
     const l = this.lockOff;
     if (l === 0) return;
-    rlockLock(this.a.i32, l);
+    const i32 = this.a.i32;
+    rlockLock(i32, l);
     this.a.sync(); // another thread may have grown the arena while we waited
+    if (this.a.i32[(this.h + O_GEN) >>> 2] !== this.gen && rlockDepth(this.a.i32, l) === 1) {
+      rlockUnlock(this.a.i32, l);
+      throw freedError('bufferevent');
+    }
     if (rlockOwnerDied(this.a.i32, l, false) === RLOCK_FLAG_OWNER_DIED) {
-      // a thread died holding the lock: validate (and repair) both buffers once, then go on
-      this.input.afterOwnerDeath(); // validates both of its buffers
+      // a thread died holding the lock: repair everything the lock protects once, then go on
+      if (!recoverGroup(this.a, l)) this.input.afterOwnerDeath();
+    }
+  }
+  /** @internal The lock for a public call: also refuses a bufferevent that died while this thread waited. */
+  lockLive(): void {
+    this.lock();
+    if (this.dead) {
+      this.unlock();
+      throw freedError('bufferevent');
     }
   }
   /** @internal */ unlock(): void { const l = this.lockOff; if (l !== 0) rlockUnlock(this.a.i32, l); }
@@ -349,13 +430,34 @@ export abstract class Bufferevent {
     const l = this.lockOff;
     if (l !== 0) rlockAssertHeld(this.a.i32, l);
   }
-  /** @internal bufferevent_incref_and_lock_ */
+  /**
+   * @internal bufferevent_incref_and_lock_. The reference is counted as held by the lock holder (holdRefs) until the
+   * matching decrefAndUnlock: if the thread dies in between, recovery drops it.
+   */
   increfAndLock(): void {
     this.lock();
-    this.a.i32[(this.h + O_REF) >>> 2]!++; // the refcount changes only under the lock (or in the one thread of an unlocked bev)
+    this.increfHeld();
   }
-  /** @internal bufferevent_decref_and_unlock_: returns 1 when this dropped the last reference. */
+  private increfHeld(): void {
+    const i32 = this.a.i32; // the refcount changes only under the lock (or in the one thread of an unlocked bev)
+    i32[(this.h + O_REF) >>> 2]!++;
+    i32[(this.h + O_HOLDREF) >>> 2]!++;
+  }
+  /** @internal increfAndLock for a public call (lockLive's check). */
+  increfAndLockLive(): void {
+    this.lockLive();
+    this.increfHeld();
+  }
+  /** @internal bufferevent_decref_and_unlock_ for a reference taken by increfAndLock: 1 when it was the last. */
   decrefAndUnlock(): number {
+    this.a.i32[(this.h + O_HOLDREF) >>> 2]!--;
+    return this.dropRefAndUnlock();
+  }
+  /**
+   * @internal Drop a reference that was not taken by increfAndLock (the user's, a scheduled runner's, a lookup's),
+   * the caller holding the lock; releases it. Returns 1 when this dropped the last reference.
+   */
+  dropRefAndUnlock(): number {
     const left = --this.a.i32[(this.h + O_REF) >>> 2]!;
     if (left > 0) {
       this.unlock();
@@ -405,6 +507,7 @@ export abstract class Bufferevent {
     this.lock();
     const lockOff = this.lockOff;
     try {
+      if (lockOff !== 0) this.leaveLockGroup(lockOff);
       this.ops.destruct(this);
       if (this.inbufWmEntry) this.inbufWmEntry = null;
       this.input.cbs = [];
@@ -517,7 +620,7 @@ export abstract class Bufferevent {
     try {
       this.runPendingCallbacks(false);
     } finally {
-      this.decrefAndUnlock(); // the scheduling reference
+      this.dropRefAndUnlock(); // the scheduling reference
     }
   }
 
@@ -526,7 +629,7 @@ export abstract class Bufferevent {
     try {
       this.runPendingCallbacks(true);
     } finally {
-      this.decrefAndUnlock();
+      this.dropRefAndUnlock(); // the scheduling reference
     }
   }
 
@@ -615,7 +718,7 @@ export abstract class Bufferevent {
     if (THREAD_TAG !== this.a.i32[(this.h + O_OWNER) >>> 2]) {
       throw codedError('ERR_BEV_WRONG_THREAD', 'bufferevent_setcb must run on the thread that owns the bufferevent');
     }
-    this.lock();
+    this.lockLive();
     this.readcb = r;
     this.writecb = w;
     this.errorcb = e;
@@ -628,18 +731,20 @@ export abstract class Bufferevent {
     this.ownerOnly('bufferevent_getcb');
     const o = objOrNull<{ readcb?: unknown; writecb?: unknown; eventcb?: unknown; cbarg?: unknown }>(out, 'out');
     if (!o) return;
-    this.lock();
-    o.readcb = this.readcb;
-    o.writecb = this.writecb;
-    o.eventcb = this.errorcb;
-    o.cbarg = this.cbarg;
+    this.lockLive();
+    const got = { readcb: this.readcb, writecb: this.writecb, eventcb: this.errorcb, cbarg: this.cbarg };
     this.unlock();
+    // the caller's object is written after the lock is released: a throwing setter cannot leave it held
+    o.readcb = got.readcb;
+    o.writecb = got.writecb;
+    o.eventcb = got.eventcb;
+    o.cbarg = got.cbarg;
   }
 
   enable(event: unknown): number {
     this.live();
     const ev = maskArg(event, 'event') & (EV_READ | EV_WRITE);
-    this.increfAndLock();
+    this.increfAndLockLive();
     const before = this.enabled;
     this.enabled = before | ev;
     let r = 0;
@@ -652,7 +757,7 @@ export abstract class Bufferevent {
   disable(event: unknown): number {
     this.live();
     const ev = maskArg(event, 'event') & (EV_READ | EV_WRITE);
-    this.increfAndLock();
+    this.increfAndLockLive();
     this.enabled = this.enabled & ~ev;
     const r = ev && this.ops.disable(this, ev) < 0 ? -1 : 0;
     this.decrefAndUnlock();
@@ -661,7 +766,7 @@ export abstract class Bufferevent {
 
   getEnabled(): number {
     this.live();
-    this.lock();
+    this.lockLive();
     const e = this.enabled;
     this.unlock();
     return e;
@@ -672,7 +777,7 @@ export abstract class Bufferevent {
     const ev = maskArg(events, 'events');
     const low = sizeArg(lowmark, 'lowmark');
     const high = sizeArg(highmark, 'highmark');
-    this.increfAndLock();
+    this.increfAndLockLive();
     const f64 = this.a.f64;
     if (ev & EV_WRITE) {
       f64[(this.h + O_WM_WLOW) >>> 3] = low;
@@ -727,12 +832,15 @@ export abstract class Bufferevent {
     const ev = maskArg(events, 'events');
     const o = objOrNull<{ low?: number; high?: number }>(out, 'out');
     if (ev !== EV_READ && ev !== EV_WRITE) return -1;
-    this.lock();
-    if (o) {
-      o.low = ev === EV_READ ? this.wmReadLow : this.wmWriteLow;
-      o.high = ev === EV_READ ? this.wmReadHigh : this.wmWriteHigh;
-    }
+    this.lockLive();
+    const low = ev === EV_READ ? this.wmReadLow : this.wmWriteLow;
+    const high = ev === EV_READ ? this.wmReadHigh : this.wmWriteHigh;
     this.unlock();
+    if (o) {
+      // written after the lock is released: a throwing setter cannot leave it held
+      o.low = low;
+      o.high = high;
+    }
     return 0;
   }
 
@@ -778,7 +886,7 @@ export abstract class Bufferevent {
     this.live();
     const r = timevalArg(tvRead, 'timeout_read');
     const w = timevalArg(tvWrite, 'timeout_write');
-    this.increfAndLock();
+    this.increfAndLockLive();
     // a zero timeval is "no timeout", as libevent's evutil_timerisset makes it
     this.a.f64[(this.h + O_TO_READ) >>> 3] = r === null || r === 0 ? -1 : r;
     this.a.f64[(this.h + O_TO_WRITE) >>> 3] = w === null || w === 0 ? -1 : w;
@@ -800,7 +908,7 @@ export abstract class Bufferevent {
       }
       return 0;
     }
-    this.increfAndLock();
+    this.increfAndLockLive();
     const r = this.ops.flush(this, io, m);
     this.decrefAndUnlock();
     return r;
@@ -837,7 +945,7 @@ export abstract class Bufferevent {
   /** bufferevent_lock: recursive; takes a reference too (so the object outlives a free while locked). */
   lockPublic(): void {
     this.live();
-    this.increfAndLock();
+    this.increfAndLockLive();
     const l = this.lockOff;
     if (l !== 0 && rlockOwnerDied(this.a.i32, l, true) !== 0) {
       // the caller holds the lock (and a reference) now: check the data, then bufferevent_unlock
@@ -858,20 +966,21 @@ export abstract class Bufferevent {
 
   incref(): void {
     this.live();
-    this.increfAndLock();
+    this.lockLive();
+    this.a.i32[(this.h + O_REF) >>> 2]!++; // the user's reference: not held by the lock
     this.unlock();
   }
   decref(): number {
     this.live();
-    this.lock();
-    return this.decrefAndUnlock();
+    this.lockLive();
+    return this.dropRefAndUnlock();
   }
 
   trigger(iotype: unknown, options: unknown): void {
     this.live();
     const io = maskArg(iotype, 'iotype');
     const opt = maskArg(options, 'options');
-    this.increfAndLock();
+    this.increfAndLockLive();
     try {
       // from another thread the callbacks can only be deferred to the owner (triggerNolock posts RQ_DEFERRED)
       this.triggerNolock(io, this.remote ? opt | BEV_OPT_DEFER_CALLBACKS : opt);
@@ -884,7 +993,7 @@ export abstract class Bufferevent {
     this.live();
     const w = maskArg(what, 'what');
     const opt = maskArg(options, 'options');
-    this.increfAndLock();
+    this.increfAndLockLive();
     try {
       this.runEventcb(w, this.remote ? opt | BEV_OPT_DEFER_CALLBACKS : opt);
     } finally {
@@ -895,19 +1004,19 @@ export abstract class Bufferevent {
   /** bufferevent_free: drop the callbacks and the user's reference; finalization follows from the loop. */
   free(): void {
     this.live();
-    this.lock();
+    this.lockLive();
     Atomics.or(this.a.i32, (this.h + O_STATE) >>> 2, S_FREEING); // no user callback starts from now on, in any thread
     if (this.remote) {
       this.post(RQ_FREE);
-      this.decrefAndUnlock();
+      this.dropRefAndUnlock(); // the user's reference
       return;
     }
     this.readcb = null;
     this.writecb = null;
     this.errorcb = null;
-    this.cbarg = null;
     this.cancelPendingWork();
-    this.decrefAndUnlock();
+    this.cbarg = null;
+    this.dropRefAndUnlock(); // the user's reference
   }
 
   /** @internal ctrl(CANCEL_ALL): types cancel what they started (a DNS lookup). */

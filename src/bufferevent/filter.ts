@@ -242,7 +242,7 @@ export class FilterBufferevent extends Bufferevent {
     const u = this.underlying;
     if (!u.dead) {
       u.lock();
-      u.decrefAndUnlock();
+      u.dropRefAndUnlock(); // the filter's reference
     }
   }
 }

@@ -736,7 +736,7 @@ export class SocketBufferevent extends Bufferevent {
       const r = this.connect(addr);
       if (r < 0) this.runEventcb(BEV_EVENT_ERROR, 0);
     } finally {
-      this.decrefAndUnlock(); // drops the lookup's reference
+      this.dropRefAndUnlock(); // the lookup's reference
     }
   }
 

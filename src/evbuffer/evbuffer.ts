@@ -9,8 +9,10 @@ import {
   rlockMarkValidated,
   rlockTryLock,
   rlockLockAsync,
+  rlockDepth,
   RLOCK_FLAG_OWNER_DIED,
 } from '../shm/rlock.ts';
+import { defineGroupKind, groupMember, recoverGroup, setGroupHead, GROUP_EVBUFFER } from '../shm/lock-group.ts';
 import * as S from './storage.ts';
 import { codedError, freedError, rangeError, typeError } from '../errors.ts';
 import { postToOwner, unregisterOwned } from '../shm/owner.ts';
@@ -71,6 +73,11 @@ interface RefCleanup {
   size: number;
   arg: unknown;
 }
+
+defineGroupKind(GROUP_EVBUFFER, (a, h) => {
+  S.repair(a, h);
+  return 0;
+});
 
 const encoder = new TextEncoder();
 function bytesOf(data: Uint8Array | string, n: number): Uint8Array {
@@ -135,13 +142,29 @@ export class Evbuffer {
     }
   }
 
-  /** @internal */
+  /**
+   * @internal Take the buffer's lock (no effect on an unlocked buffer). On the first level, re-checks that this
+   * handle's buffer still exists: the buffer may have been freed while this thread waited, and the lock's memory is
+   * type-stable (src/shm/arena.ts newLock), so the wait itself was safe but the header must not be touched. Throws
+   * ERR_BEV_FREED then, without the lock. Buffers of a dead bufferevent (F_DEAD) are still there for their owner to free.
+   */
   lock(): void {
     const l = this.lockOff;
     if (l === 0) return;
     rlockLock(this.a.i32, l);
+    this.afterAcquire(l);
+  }
+
+  /** @internal The checks every acquisition makes (after rlockLock, tryLock or an async acquire). @locks held */
+  afterAcquire(l: number): void {
     this.a.sync(); // another thread may have grown the arena while we waited: remap before touching its memory
-    if (rlockOwnerDied(this.a.i32, l, false) === RLOCK_FLAG_OWNER_DIED) this.afterOwnerDeath();
+    const i32 = this.a.i32;
+    if (i32[(this.h + S.H_GEN) >>> 2] !== this.gen && rlockDepth(i32, l) === 1) {
+      this.freed = true;
+      rlockUnlock(i32, l);
+      throw freedError('evbuffer');
+    }
+    if (rlockOwnerDied(i32, l, false) === RLOCK_FLAG_OWNER_DIED) this.afterOwnerDeath();
   }
 
   /** @internal Take the lock if it is free (or already ours); true when held. An unlocked buffer always succeeds. */
@@ -149,17 +172,25 @@ export class Evbuffer {
     const l = this.lockOff;
     if (l === 0) return true;
     if (!rlockTryLock(this.a.i32, l)) return false;
-    this.a.sync();
-    if (rlockOwnerDied(this.a.i32, l, false) === RLOCK_FLAG_OWNER_DIED) this.afterOwnerDeath();
+    this.afterAcquire(l);
     return true;
   }
 
-  /** @internal A thread died holding our lock: check (and if need be repair) the structure once, then go on. */
+  /** @internal Acquire without blocking this thread's loop; rejects with ERR_BEV_FREED as `lock` throws. */
+  async lockAsync(): Promise<void> {
+    const l = this.lockOff;
+    if (l === 0) return;
+    await rlockLockAsync(this.a.i32, l);
+    this.afterAcquire(l);
+  }
+
+  /**
+   * @internal A thread died holding our lock: check (and if need be repair) everything the lock protects once (its
+   * group, src/shm/lock-group.ts), then go on.
+   */
   afterOwnerDeath(): void {
-    this.a.sync();
-    // the lock is shared by a bufferevent's two buffers: check both before marking it validated
-    const p = this.parent as { input?: Evbuffer; output?: Evbuffer } | null;
-    for (const b of p?.input && p.output ? [p.input, p.output] : [this]) S.repair(b.a, b.h);
+    if (recoverGroup(this.a, this.lockOff)) return;
+    S.repair(this.a, this.h);
     rlockMarkValidated(this.a.i32, this.lockOff);
   }
   /** @internal */
@@ -178,6 +209,9 @@ export class Evbuffer {
     const off = this.a.newLock();
     this.a.i32[(this.h + S.H_LOCK) >>> 2] = off;
     this.lockOff = off;
+    rlockLock(this.a.i32, off);
+    setGroupHead(this.a, off, groupMember(this.h, GROUP_EVBUFFER));
+    rlockUnlock(this.a.i32, off);
     return 0;
   }
 

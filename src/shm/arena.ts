@@ -1,7 +1,8 @@
-import { rlockInit, rlockLock, rlockUnlock, rlockUnref } from './rlock.ts';
+import { rlockInit, rlockLock, rlockUnlock, rlockUnref, rlockReuse } from './rlock.ts';
 import { MAILBOX_BYTES, mailboxInit } from './mailbox.ts';
 import { codedError } from '../errors.ts';
 import { THREAD_TAG } from './thread-id.ts';
+import { OS_TID } from './threads.ts';
 
 /**
  * Arena: a shared-memory heap in one growable SharedArrayBuffer. Every evbuffer chain, evbuffer header, bufferevent
@@ -27,6 +28,10 @@ import { THREAD_TAG } from './thread-id.ts';
  * | 176..179| locks          | arena lock   | head of the list of locks allocated here (robust-lock recovery) |
  * | 180..183| waitGid        | Atomics      | deadlock check: the arena (gid) of the lock this thread waits for |
  * | 184..187| waitOff        | Atomics      | ... and its offset; 0 while this thread waits for nothing       |
+ * | 188..191| retiredLocks   | arena lock   | head of the list of retired locks, ready for reuse as locks     |
+ * | 192..195| osTid          | write-once   | the creating thread's OS thread id (0 if unknown): death checks |
+ *
+ * Lock blocks (`newLock`, LOCK_BYTES) are type-stable: see the lifetime rule at `newLock`.
  *
  * Block layout: an 8-byte prefix {class: i32, tag: i32} then the payload; `alloc` returns the payload offset
  * (8-aligned). A free block's first payload word links to the next free block of its class (0 ends the list).
@@ -47,6 +52,9 @@ export const W_MAILBOX = 43;
 export const W_LOCKS = 44;
 export const W_WAIT_GID = 45;
 export const W_WAIT_OFF = 46;
+const W_RETIRED = 47;
+/** Word 48 (byte 192): the OS thread id of the arena's creating thread (src/shm/threads.ts). */
+export const W_TID = 48;
 
 /** The arena made by the thread with this tag, if this thread knows it. */
 export function arenaOfThread(tag: number): Arena | null {
@@ -97,6 +105,7 @@ export class Arena {
     rlockInit(a.i32, 0);
     a.i32[W_TOP] = HEADER_BYTES;
     a.i32[W_LIVE] = 0;
+    a.i32[W_TID] = OS_TID;
     a.i32[W_MAILBOX] = a.alloc(MAILBOX_BYTES);
     mailboxInit(a.i32, a.i32[W_MAILBOX]!);
     Atomics.store(a.i32, W_MAGIC, ARENA_MAGIC); // publish: the header is initialized
@@ -163,15 +172,42 @@ export class Arena {
   }
 
   /**
-   * A new recursive lock in this arena, linked into the arena's lock list so a thread that learns of another
-   * thread's death can find the locks it held. Layout: RLock words, then `next` (byte 24). @thread any
+   * A new recursive lock in this arena (refs = 1), linked into the arena's lock list so that a thread that learns of
+   * another thread's death can find the locks it held.
+   *
+   * Lifetime rule (type-stable lock memory): a block that has once been a lock is a lock for the life of the arena.
+   * When its last reference goes (`unrefLock`) it is retired, not freed: it stays on the lock list, joins the
+   * retired list (linked through L_RETIRED_NEXT, a word the lock protocol never touches) and is handed out again only
+   * by `newLock`, which resets `refs`, `flags` and `group` but never the protocol words (state, owner, depth). So a
+   * thread that read a lock offset before the object was freed (a waiter asleep in it, a caller between its liveness
+   * check and its acquire) always finds a valid lock there: it acquires it, sees that its object's generation moved
+   * (every holder re-checks liveness after acquiring), releases it and throws ERR_BEV_FREED. At worst it holds a
+   * recycled lock for that instant, which delays its new user and breaks nothing. A retired lock that is still
+   * held or waited for (state != 0) is not reused until it is quiet.
+   * @thread any @locks takes the arena lock
    */
   newLock(): number {
+    rlockLock(this.i32, 0);
+    try {
+      this.sync();
+      const i32 = this.i32;
+      const head = i32[W_RETIRED]! >>> 0;
+      if (head !== 0 && Atomics.load(i32, head >>> 2) === 0) {
+        i32[W_RETIRED] = i32[(head + L_RETIRED_NEXT) >>> 2]!;
+        rlockReuse(i32, head);
+        i32[(head + L_GROUP) >>> 2] = 0;
+        i32[W_LIVE]!++;
+        return head;
+      }
+    } finally {
+      rlockUnlock(this.i32, 0);
+    }
     const off = this.alloc(LOCK_BYTES);
     rlockInit(this.i32, off);
     rlockLock(this.i32, 0);
     try {
-      this.i32[(off + 24) >>> 2] = this.i32[W_LOCKS]!;
+      this.i32[(off + L_GROUP) >>> 2] = 0;
+      this.i32[(off + L_NEXT) >>> 2] = this.i32[W_LOCKS]!;
       this.i32[W_LOCKS] = off;
     } finally {
       rlockUnlock(this.i32, 0);
@@ -179,40 +215,69 @@ export class Arena {
     return off;
   }
 
-  /** Drop a reference to a lock made by newLock; unlinks and frees it at the last one. */
+  /** Drop a reference to a lock made by newLock; retires it at the last one (see the lifetime rule at newLock). */
   unrefLock(off: number): void {
     if (!rlockUnref(this.i32, off)) return;
     rlockLock(this.i32, 0);
     try {
       this.sync();
-      let prev = -1;
-      let cur = this.i32[W_LOCKS]! >>> 0;
-      while (cur !== 0 && cur !== off) {
-        prev = cur;
-        cur = this.i32[(cur + 24) >>> 2]! >>> 0;
-      }
-      if (cur === off) {
-        const next = this.i32[(off + 24) >>> 2]!;
-        if (prev < 0) this.i32[W_LOCKS] = next;
-        else this.i32[(prev + 24) >>> 2] = next;
-      }
+      const i32 = this.i32;
+      i32[(off + L_RETIRED_NEXT) >>> 2] = i32[W_RETIRED]!;
+      i32[W_RETIRED] = off;
+      i32[W_LIVE]!--;
     } finally {
       rlockUnlock(this.i32, 0);
     }
-    this.free(off);
   }
 
-  /** Every lock allocated in this arena (offsets). */
+  /** Every lock allocated in this arena (offsets), retired ones included (a thread can die holding one). */
   locks(): number[] {
     const out: number[] = [];
     rlockLock(this.i32, 0);
     try {
       this.sync();
-      for (let cur = this.i32[W_LOCKS]! >>> 0; cur !== 0; cur = this.i32[(cur + 24) >>> 2]! >>> 0) out.push(cur);
+      for (let cur = this.i32[W_LOCKS]! >>> 0; cur !== 0; cur = this.i32[(cur + L_NEXT) >>> 2]! >>> 0) out.push(cur);
     } finally {
       rlockUnlock(this.i32, 0);
     }
     return out;
+  }
+
+  /**
+   * Structure check for tests: every block on a free list is marked free and every lock on the lock list is inside
+   * the arena; no list is cyclic. Returns a description of the first problem, or null.
+   */
+  validate(): string | null {
+    rlockLock(this.i32, 0);
+    try {
+      this.sync();
+      const i32 = this.i32;
+      const top = i32[W_TOP]! >>> 0;
+      const inside = (b: number): boolean => b >= HEADER_BYTES + 8 && b < top && (b & 7) === 0;
+      for (let cls = MIN_CLASS; cls <= MAX_CLASS; cls++) {
+        let n = 0;
+        for (let b = i32[W_FREE + cls]! >>> 0; b !== 0; b = i32[b >>> 2]! >>> 0) {
+          if (!inside(b)) return `free list ${cls}: block ${b} outside the arena`;
+          if (i32[(b >>> 2) - 1] !== TAG_FREE || i32[(b >>> 2) - 2] !== cls) return `free list ${cls}: block ${b} not free`;
+          if (++n > top >>> MIN_CLASS) return `free list ${cls}: cycle`;
+        }
+      }
+      const all = new Set<number>();
+      for (let l = i32[W_LOCKS]! >>> 0; l !== 0; l = i32[(l + L_NEXT) >>> 2]! >>> 0) {
+        if (!inside(l) || i32[(l >>> 2) - 1] !== TAG_LIVE) return `lock list: bad lock ${l}`;
+        if (all.has(l)) return 'lock list: cycle';
+        all.add(l);
+      }
+      const retired = new Set<number>();
+      for (let l = i32[W_RETIRED]! >>> 0; l !== 0; l = i32[(l + L_RETIRED_NEXT) >>> 2]! >>> 0) {
+        if (!all.has(l)) return `retired list: ${l} is not a lock`;
+        if (retired.has(l)) return 'retired list: cycle';
+        retired.add(l);
+      }
+      return null;
+    } finally {
+      rlockUnlock(this.i32, 0);
+    }
   }
 
   /** Payload bytes usable in the block at `blk`. */
@@ -270,8 +335,19 @@ function classFor(bytes: number): number {
 const arenasBySab = new WeakMap<SharedArrayBuffer, Arena>();
 /** Every arena this thread has made or attached (for robust-lock recovery scans). */
 export const knownArenas = new Set<Arena>();
-/** Bytes of a lock made by Arena.newLock: the RLock words plus a list link. */
-export const LOCK_BYTES = 28;
+/**
+ * A lock made by Arena.newLock: the RLock words (src/shm/rlock.ts, bytes 0..19), then
+ *
+ * | byte | field       | protected by | meaning                                                                    |
+ * |------|-------------|--------------|----------------------------------------------------------------------------|
+ * | 20   | next        | arena lock   | next lock of this arena (every lock ever made here, retired ones included)  |
+ * | 24   | retiredNext | arena lock   | next retired lock (only while retired)                                     |
+ * | 28   | group       | the lock     | what the lock protects, for recovery after a holder died (lock-group.ts)   |
+ */
+export const LOCK_BYTES = 32;
+const L_NEXT = 20;
+const L_RETIRED_NEXT = 24;
+export const L_GROUP = 28;
 
 let local: Arena | null = null;
 /** This thread's own arena. */

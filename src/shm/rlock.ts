@@ -22,7 +22,14 @@ import { codedError } from '../errors.ts';
  * its own tag to detect recursion, which is exact because only the holder ever writes its own tag there.
  *
  * Waits are sliced (WAIT_SLICE_MS) so a blocked thread re-checks the lock word regularly: a wait never blocks a
- * thread forever on a lost notification, and the threads layer can add owner-death checks between slices.
+ * thread forever on a lost notification. After a slice that timed out, the waiter asks the holder check
+ * (`setHolderCheck`, installed by src/shm/robust.ts) whether the holder's thread still exists; if it is gone, the
+ * waiter recovers the lock itself. So a thread blocked here learns of a dead holder even when it is the only thread
+ * that could have been told (the dead worker's parent, whose 'exit' event cannot run while it is blocked).
+ *
+ * Lifetime: the memory of a lock made by Arena.newLock is type-stable (the rule is at Arena.newLock): a lock word
+ * stays a lock word after its object is freed, and `rlockReuse` never rewrites state, owner or depth. Whoever acquires
+ * a lock on behalf of an object must re-check that the object is still alive before touching it.
  */
 export const RLOCK_NUMBYTES = 20;
 const STATE = 0;
@@ -55,6 +62,27 @@ export function rlockInit(i32: Int32Array, off: number): void {
   i32[w + FLAGS] = 0;
 }
 
+/**
+ * Hand a retired lock out again: a fresh reference count and no flags. The protocol words are left as they are: a
+ * stale thread may be inside the lock at this moment, and its own release must still balance.
+ */
+export function rlockReuse(i32: Int32Array, off: number): void {
+  const w = off >>> 2;
+  Atomics.store(i32, w + REFS, 1);
+  Atomics.store(i32, w + FLAGS, 0);
+}
+
+type HolderCheck = (i32: Int32Array, off: number, holder: number) => void;
+let holderCheck: HolderCheck | null = null;
+/** Install the check a waiter runs after each timed-out slice (src/shm/robust.ts recovers dead holders). */
+export function setHolderCheck(fn: HolderCheck): void {
+  holderCheck = fn;
+}
+function checkHolder(i32: Int32Array, w: number): void {
+  const holder = Atomics.load(i32, w + OWNER);
+  if (holder !== 0 && holderCheck !== null) holderCheck(i32, w << 2, holder);
+}
+
 /** Acquire (recursive). Blocks this thread while another holds it. @thread any */
 export function rlockLock(i32: Int32Array, off: number): void {
   const w = off >>> 2;
@@ -68,7 +96,7 @@ export function rlockLock(i32: Int32Array, off: number): void {
   if (c !== 0) {
     if (c !== 2) c = Atomics.exchange(i32, w + STATE, 2);
     while (c !== 0) {
-      Atomics.wait(i32, w + STATE, 2, WAIT_SLICE_MS);
+      if (Atomics.wait(i32, w + STATE, 2, WAIT_SLICE_MS) === 'timed-out') checkHolder(i32, w);
       c = Atomics.exchange(i32, w + STATE, 2);
     }
   }
@@ -100,7 +128,7 @@ export async function rlockLockAsync(i32: Int32Array, off: number): Promise<void
     const c = Atomics.exchange(i32, w + STATE, 2);
     if (c === 0) break;
     const r = Atomics.waitAsync(i32, w + STATE, 2, WAIT_SLICE_MS);
-    if (r.async) await r.value;
+    if ((r.async ? await r.value : r.value) === 'timed-out') checkHolder(i32, w);
   }
   Atomics.store(i32, w + OWNER, THREAD_TAG);
   i32[w + DEPTH] = 1;
@@ -148,6 +176,14 @@ export function rlockUnref(i32: Int32Array, off: number): boolean {
 }
 export function rlockFlags(i32: Int32Array, off: number): number {
   return Atomics.load(i32, (off >>> 2) + FLAGS);
+}
+
+/**
+ * True while another thread is blocked in (or about to block in) an acquire of this lock. Only for handshakes in tests
+ * and diagnostics: the answer can change at once.
+ */
+export function rlockHasWaiters(i32: Int32Array, off: number): boolean {
+  return Atomics.load(i32, off >>> 2) === 2;
 }
 
 /**

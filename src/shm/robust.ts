@@ -1,6 +1,7 @@
 import { BroadcastChannel } from 'node:worker_threads';
-import { knownArenas, type Arena, W_MAILBOX } from './arena.ts';
-import { recoverLockFrom } from './rlock.ts';
+import { knownArenas, arenaOfThread, type Arena, W_MAILBOX, W_TID } from './arena.ts';
+import { recoverLockFrom, setHolderCheck } from './rlock.ts';
+import { threadGone } from './threads.ts';
 
 /**
  * Robust locks: when a thread dies holding a lock, the lock is recovered as soon as a live thread that loaded this
@@ -13,6 +14,9 @@ import { recoverLockFrom } from './rlock.ts';
  *   The next `bufferevent_lock`/`evbuffer_lock` caller (or a waiter already blocked in it) then gets
  *   ERR_BEV_OWNER_DIED while holding the lock; internal operations validate (and repair) the buffer and go on.
  * - Waits are sliced (rlock.ts), and recovery notifies the lock word, so a waiter in a third thread wakes at once.
+ * - A waiter that sleeps through a whole slice checks whether the holder's OS thread still exists (src/shm/threads.ts)
+ *   and, if not, recovers that thread's locks itself and tells the others. This is how a parent blocked in a lock
+ *   held by its own worker learns of the worker's death: its 'exit' event cannot run while it is blocked.
  */
 const channel = new BroadcastChannel('bufferevent:owner-died');
 channel.unref();
@@ -45,11 +49,19 @@ function watch(worker: { threadId: number; once(ev: 'exit', fn: () => void): unk
   });
 }
 
+/** The waiter's check between wait slices (rlock.ts). @thread any, while blocked in an acquire */
+function checkHolderAlive(_i32: Int32Array, _off: number, holder: number): void {
+  const a = arenaOfThread(holder);
+  if (!threadGone(holder, a !== null ? a.i32[W_TID]! : 0)) return;
+  if (recoverThread(holder) > 0) channel.postMessage(holder);
+}
+
 let installed = false;
 /** Install the 'worker' hook once per thread (done when the package loads). */
 export function installOwnerDeathWatch(): void {
   if (installed) return;
   installed = true;
   process.on('worker', watch);
+  setHolderCheck(checkHolderAlive);
 }
 installOwnerDeathWatch();
