@@ -2,14 +2,26 @@ import { rangeError, typeError } from './errors.ts';
 
 /** Argument checks shared by every public function. Each throws the coded error the API contract names. */
 
+// A typed array's own properties (or a Proxy, or an object made from Uint8Array.prototype) can claim any length:
+// lengths and the kind of array are read through the %TypedArray% intrinsics, which look at the real object only.
+const TYPED_ARRAY_PROTO = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const taLength = Object.getOwnPropertyDescriptor(TYPED_ARRAY_PROTO, 'length')!.get!;
+const taKind = Object.getOwnPropertyDescriptor(TYPED_ARRAY_PROTO, Symbol.toStringTag)!.get!;
+
+/** True for a real Uint8Array (a Buffer too); false for look-alikes, Proxies and other typed arrays. */
 export function isBytes(v: unknown): v is Uint8Array {
-  return v instanceof Uint8Array;
+  return taKind.call(v) === 'Uint8Array';
+}
+
+/** The real element count of a Uint8Array (never an own or inherited `length` property that lies). */
+export function bytesLength(v: Uint8Array): number {
+  return taLength.call(v) as number;
 }
 
 /** An input `data, size?` pair: returns the byte count to use; `data` must be a Uint8Array or string. */
 export function inputSize(data: unknown, size: unknown, name = 'data'): number {
   let avail: number;
-  if (data instanceof Uint8Array) avail = data.length;
+  if (isBytes(data)) avail = bytesLength(data);
   else if (typeof data === 'string') avail = -1;
   else throw typeError(name, 'of type Uint8Array or string', data);
   if (size === undefined || size === null) return avail;
@@ -90,10 +102,11 @@ export function fnOrNull<T>(v: unknown, name: string): T | null {
 }
 
 export function outBytes(v: unknown, size: unknown, name = 'data'): number {
-  if (!(v instanceof Uint8Array)) throw typeError(name, 'of type Uint8Array', v);
-  if (size === undefined || size === null) return v.length;
+  if (!isBytes(v)) throw typeError(name, 'of type Uint8Array', v);
+  const len = bytesLength(v);
+  if (size === undefined || size === null) return len;
   const n = sizeArg(size, 'size');
-  if (n > v.length) throw rangeError('size', `<= ${v.length} (the length of data)`, n);
+  if (n > len) throw rangeError('size', `<= ${len} (the length of data)`, n);
   return n;
 }
 

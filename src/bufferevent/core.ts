@@ -1,4 +1,5 @@
 import { EventBase, EvCallback, EV_READ, EV_WRITE } from '../event/base.ts';
+import { LongTimer } from '../event/long-timer.ts';
 import { Evbuffer, EVBUFFER_CB_ENABLED, EVBUFFER_CB_NODEFER, type EvbufferCbEntry } from '../evbuffer/evbuffer.ts';
 import { Arena, localArena } from '../shm/arena.ts';
 import { rlockLock, rlockRef, rlockUnlock, rlockUnref, rlockOwnerDied, rlockAssertHeld, RLOCK_FLAG_OWNER_DIED } from '../shm/rlock.ts';
@@ -174,6 +175,12 @@ export function setSocketError(e: number): void {
  * Public methods check liveness first (ERR_BEV_FREED once the last reference went).
  */
 export abstract class Bufferevent {
+  /** A brand that only real instances carry (an object made from the prototype or a Proxy does not). */
+  readonly #real = true;
+  /** @internal True for an instance built by this class's constructor. */
+  static isReal(v: unknown): v is Bufferevent {
+    return typeof v === 'object' && v !== null && #real in v;
+  }
   /** @internal */ readonly a: Arena;
   /** @internal */ readonly h: number;
   /** @internal */ base: EventBase;
@@ -865,7 +872,7 @@ export abstract class Bufferevent {
 
   writeBuffer(buf: unknown): number {
     this.live();
-    if (!(buf instanceof Evbuffer)) throw typeError('buf', 'an Evbuffer', buf);
+    if (!Evbuffer.isReal(buf)) throw typeError('buf', 'an Evbuffer', buf);
     return this.output.addBuffer(buf) === 0 ? 0 : -1;
   }
 
@@ -878,7 +885,7 @@ export abstract class Bufferevent {
 
   readBuffer(buf: unknown): number {
     this.live();
-    if (!(buf instanceof Evbuffer)) throw typeError('buf', 'an Evbuffer', buf);
+    if (!Evbuffer.isReal(buf)) throw typeError('buf', 'an Evbuffer', buf);
     return buf.addBuffer(this.input) === 0 ? 0 : -1;
   }
 
@@ -1039,7 +1046,7 @@ export function checkBase(base: unknown): EventBase {
 }
 
 export function checkBev(bev: unknown, name = 'bev'): Bufferevent {
-  if (!(bev instanceof Bufferevent)) throw typeError(name, 'a Bufferevent', bev);
+  if (!Bufferevent.isReal(bev)) throw typeError(name, 'a Bufferevent', bev);
   return bev;
 }
 
@@ -1052,28 +1059,25 @@ export class BevTimer {
   set priority(p: number) {
     this.cb.priority = p;
   }
-  private t: NodeJS.Timeout | null = null;
+  private readonly t = new LongTimer();
   private readonly cb: EvCallback;
   constructor(base: EventBase, fn: () => void, lockOf: (() => [Int32Array, number]) | null = null) {
     this.cb = new EvCallback(base, fn, Math.floor(base.npriorities / 2), lockOf);
   }
   get pending(): boolean {
-    return this.t !== null;
+    return this.t.pending;
   }
   arm(ms: number): void {
     this.clear();
     this.cb.base.nAdded++;
-    this.t = setTimeout(() => {
-      this.t = null;
+    this.t.start(ms, () => {
       this.cb.base.unpend();
       this.cb.base.activate(this.cb, 1);
-    }, ms);
-    this.t.unref();
+    });
   }
   clear(): void {
-    if (this.t) {
-      clearTimeout(this.t);
-      this.t = null;
+    if (this.t.pending) {
+      this.t.clear();
       this.cb.base.unpend();
     }
     this.cb.base.deactivate(this.cb);

@@ -24,6 +24,17 @@ import { typeError, rangeError } from '../errors.ts';
 import { EvdnsBase } from '../dns/evdns.ts';
 import { EVUTIL_EAI_CANCEL, EVUTIL_EAI_NONAME, EVUTIL_EAI_AGAIN, EVUTIL_EAI_FAIL, EVUTIL_EAI_FAMILY, EVUTIL_EAI_NODATA } from '../dns/eai.ts';
 
+const ECANCELED = 125;
+const EPIPE = 32;
+/**
+ * The positive errno of a socket error, as libevent would report it: libuv cancels the writes still queued when a
+ * connection is reset (ECANCELED), where a C program's next write fails with EPIPE.
+ */
+function socketErrno(err: NodeJS.ErrnoException): number {
+  const e = typeof err.errno === 'number' ? Math.abs(err.errno) : 0;
+  return e === ECANCELED ? EPIPE : e;
+}
+
 /**
  * Per-read and per-write caps (libevent's max_single_read / max_single_write, 16384 by default).
  * Reads: 16 KiB less the chain header, so the region handed to libuv for the next read (a reading connection always
@@ -201,7 +212,7 @@ export class SocketBufferevent extends Bufferevent {
       this.pendingSock = null;
       this.pendingOff = null;
       if (err) {
-        const errno = typeof err.errno === 'number' ? Math.abs(err.errno) : 0;
+        const errno = socketErrno(err);
         if (this.connecting) {
           this.errnoWrite = errno;
           this.base.activate(this.writeEv, W_CONNECT_FAILED);
@@ -235,7 +246,7 @@ export class SocketBufferevent extends Bufferevent {
       this.base.activate(this.readEv, R_EOF);
     });
     sock.on('error', (err: NodeJS.ErrnoException) => {
-      const errno = typeof err.errno === 'number' ? Math.abs(err.errno) : 0;
+      const errno = socketErrno(err);
       if (err.syscall === 'connect' || this.connecting) {
         this.errnoWrite = errno;
         this.base.activate(this.writeEv, W_CONNECT_FAILED);
@@ -571,7 +582,7 @@ export class SocketBufferevent extends Bufferevent {
       this.releaseInflightWaiters();
       if (err) {
         const e = err as NodeJS.ErrnoException;
-        this.errnoWrite = typeof e.errno === 'number' ? Math.abs(e.errno) : 0;
+        this.errnoWrite = socketErrno(e);
         this.base.activate(this.writeEv, W_ERROR);
       } else {
         this.base.activate(this.writeEv, W_DONE);

@@ -93,7 +93,7 @@ export const {
 } = EAI;
 
 function buf(v: unknown, name = 'buf'): Evbuffer {
-  if (!(v instanceof Evbuffer)) throw typeError(name, 'an Evbuffer', v);
+  if (!Evbuffer.isReal(v)) throw typeError(name, 'an Evbuffer', v);
   return v;
 }
 function base(v: unknown): EventBase {

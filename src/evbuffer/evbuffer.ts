@@ -15,9 +15,9 @@ import {
 import { defineGroupKind, groupMember, recoverGroup, setGroupHead, GROUP_EVBUFFER } from '../shm/lock-group.ts';
 import * as S from './storage.ts';
 import { codedError, freedError, rangeError, typeError } from '../errors.ts';
-import { postToOwner, unregisterOwned } from '../shm/owner.ts';
+import { postToOwner, reportDeliveryError, unregisterOwned } from '../shm/owner.ts';
 import { KIND_EVBUF } from '../shm/mailbox.ts';
-import { inputSize, outBytes, sizeArg, ssizeArg, fnOrNull, objOrNull, intArg } from '../validate.ts';
+import { inputSize, outBytes, sizeArg, ssizeArg, fnOrNull, objOrNull, intArg, isBytes } from '../validate.ts';
 import { formatPrintf } from './printf.ts';
 
 /** Constants of buffer.h. */
@@ -79,6 +79,19 @@ defineGroupKind(GROUP_EVBUFFER, (a, h) => {
   return 0;
 });
 
+/** Run every cleanup even if some throw; the first error is rethrown after the last one ran. */
+function runCleanups(list: RefCleanup[]): void {
+  let first: { err: unknown } | null = null;
+  for (const r of list) {
+    try {
+      r.fn(r.data, r.size, r.arg);
+    } catch (err) {
+      first ??= { err };
+    }
+  }
+  if (first !== null) throw first.err;
+}
+
 const encoder = new TextEncoder();
 function bytesOf(data: Uint8Array | string, n: number): Uint8Array {
   if (typeof data !== 'string') return data;
@@ -95,6 +108,12 @@ function bytesOf(data: Uint8Array | string, n: number): Uint8Array {
  * thread that made the change, with the lock held (libevent's rule), and only in a thread that has them.
  */
 export class Evbuffer {
+  /** A brand that only real instances carry (an object made from the prototype or a Proxy does not). */
+  readonly #real = true;
+  /** @internal True for an instance built by this class's constructor. */
+  static isReal(v: unknown): v is Evbuffer {
+    return typeof v === 'object' && v !== null && #real in v;
+  }
   /** @internal */ readonly a: Arena;
   /** @internal */ readonly h: number;
   /** @internal */ lockOff: number;
@@ -256,7 +275,8 @@ export class Evbuffer {
     Atomics.or(i32, (this.h + S.H_FLAGS) >>> 2, S.F_FREED); // publish: every handle now throws ERR_BEV_FREED
     unregisterOwned(this.a, this.h);
     S.freeAll(this.a, this.h);
-    this.runRefCleanups(true);
+    const cleanups = this.refCleanups;
+    this.refCleanups = null;
     this.cbs = [];
     this.freed = true;
     const lockOff = this.lockOff;
@@ -264,6 +284,8 @@ export class Evbuffer {
     Atomics.add(i32, (this.h + S.H_GEN) >>> 2, 1); // publish: every handle in every thread is now stale
     this.a.free(this.h);
     if (lockOff !== 0) this.a.unrefLock(lockOff);
+    // reference cleanups run last, with the memory already returned: one that throws loses nothing
+    if (cleanups !== null) runCleanups(cleanups);
   }
 
   /** @internal Take a reference on the header (an evbuffer handle shared by another object). */
@@ -350,7 +372,7 @@ export class Evbuffer {
       }
     };
     if (this.tryLock()) run();
-    else void rlockLockAsync(this.a.i32, this.lockOff).then(run); // the owner's loop does not block on it
+    else this.lockAsync().then(run).catch(reportDeliveryError); // the owner's loop does not block on it
   }
 
   /** @internal Writes queued because taking the lock would have deadlocked (see lockForRemoteWrite). */
@@ -393,19 +415,19 @@ export class Evbuffer {
       return 0;
     }
     this.pendingWrites = [bytes];
-    const l = this.lockOff;
-    void rlockLockAsync(this.a.i32, l).then(() => {
-      this.a.sync();
+    const flushQueued = (): void => {
       const list = this.pendingWrites ?? [];
       this.pendingWrites = null;
       try {
-        if (this.freed || (this.flags() & (S.F_FREED | S.F_DEAD | S.F_FROZEN_END)) !== 0) return; // gone meanwhile
+        if ((this.flags() & (S.F_FREED | S.F_DEAD | S.F_FROZEN_END)) !== 0) return; // gone or frozen meanwhile
         for (const b of list) S.addBytes(this.a, this.h, b, b.length);
         this.invokeCallbacks(); // a remote handle: posts the change to the owner
       } finally {
-        rlockUnlock(this.a.i32, l);
+        this.unlock();
       }
-    });
+    };
+    // lockAsync re-checks the generation: a buffer freed meanwhile (its header maybe reused) is never written
+    this.lockAsync().then(flushQueued, () => (this.pendingWrites = null));
     return 0;
   }
 
@@ -586,7 +608,7 @@ export class Evbuffer {
    */
   addReference(data: unknown, size: unknown, cleanupfn: unknown, cleanupArg: unknown): number {
     this.live();
-    if (!(data instanceof Uint8Array)) throw typeError('data', 'of type Uint8Array', data);
+    if (!isBytes(data)) throw typeError('data', 'of type Uint8Array', data);
     const n = outBytes(data, size);
     const fn = fnOrNull<CleanupFn>(cleanupfn, 'cleanupfn');
     this.lock();
@@ -608,7 +630,7 @@ export class Evbuffer {
     const run: RefCleanup[] = [];
     for (const r of list) (all || r.end <= front ? run : keep).push(r);
     this.refCleanups = keep.length ? keep : null;
-    for (const r of run) r.fn(r.data, r.size, r.arg);
+    runCleanups(run);
   }
 
   /** @internal Stream position of the first byte (reference cleanups are kept in these coordinates). */
@@ -648,7 +670,7 @@ export class Evbuffer {
 
   private moveFrom(src: unknown, toFront: boolean): number {
     this.live();
-    if (!(src instanceof Evbuffer)) throw typeError('src', 'an Evbuffer', src);
+    if (!Evbuffer.isReal(src)) throw typeError('src', 'an Evbuffer', src);
     src.live();
     if (src === this) return 0;
     lock2(this, src);
@@ -672,7 +694,7 @@ export class Evbuffer {
   /** evbuffer_remove_buffer(src = this, dst, n): move up to n bytes; returns the count. */
   removeBuffer(dst: unknown, size: unknown): number {
     this.live();
-    if (!(dst instanceof Evbuffer)) throw typeError('dst', 'an Evbuffer', dst);
+    if (!Evbuffer.isReal(dst)) throw typeError('dst', 'an Evbuffer', dst);
     dst.live();
     const n = sizeArg(size, 'size');
     if (dst === this) return 0;
@@ -833,6 +855,13 @@ export class Evbuffer {
     this.live();
     const out = objOrNull<{ n_read?: number }>(nReadOut, 'n_read_out');
     const st = eolStyle(style);
+    const line = this.readlnLocked(st);
+    // the caller's object is written once the buffer is consistent and unlocked: a throwing setter loses nothing
+    if (out) out.n_read = line === null ? 0 : line.length;
+    return line;
+  }
+
+  private readlnLocked(st: number): string | null {
     this.lock();
     let line: string | null = null;
     try {
@@ -852,7 +881,6 @@ export class Evbuffer {
       S.drain(a, this.h, pos + elen);
       return line;
     } finally {
-      if (out) out.n_read = line === null ? 0 : line.length;
       if (line !== null) this.done();
       else this.unlock();
     }

@@ -1,5 +1,6 @@
 import { THREAD_TAG } from '../shm/thread-id.ts';
 import { listen, unlisten } from '../shm/owner.ts';
+import { LongTimer } from './long-timer.ts';
 import { rlockTryLock, rlockUnlock, rlockLockAsync } from '../shm/rlock.ts';
 import { codedError, freedError, rangeError, typeError } from '../errors.ts';
 import { intArg, maskArg, timevalArg, fnOrNull, objOrNull } from '../validate.ts';
@@ -65,7 +66,7 @@ export class EventBase {
   /** @internal */ gotExit = false;
   /** @internal */ gotBreak = false;
   /** @internal */ exitRequested = false;
-  /** @internal loopexit timers: each is a pending event until it fires; the first to fire exits the loop. */ exitTimers = new Map<NodeJS.Timeout, number>();
+  /** @internal loopexit timers: each is a pending event until it fires; the first to fire exits the loop. */ exitTimers = new Map<LongTimer, number>();
   /** @internal */ wake: (() => void) | null = null;
   /** @internal */ freed = false;
   /** @internal Objects to finalize when the base is freed (bufferevents whose finalizer is queued). */ finalizers = new Set<EvCallback>();
@@ -186,6 +187,9 @@ export class EventBase {
     return ran;
   }
 
+  /** @internal Errors thrown by user code while this loop served other threads' requests (src/shm/owner.ts). */
+  private deliveryErrors: unknown[] = [];
+
   /** @internal Callbacks waiting for a lock held by another thread (they keep the loop from exiting as empty). */
   nBlocked = 0;
 
@@ -217,7 +221,13 @@ export class EventBase {
     this.gotBreak = false;
     const keepAlive = setInterval(noop, 1 << 30); // a pending promise does not keep Node alive; this does
     let retval = 0;
-    listen(); // requests from other threads (src/shm/owner.ts) are served while this loop runs
+    // requests from other threads (src/shm/owner.ts) are served while this loop runs; an error that user code throws
+    // during such a delivery ends this loop as a throwing callback of its own does
+    const sink = (err: unknown): void => {
+      this.deliveryErrors.push(err);
+      this.kick();
+    };
+    listen(sink);
     try {
       for (const h of this.onLoopStart) h();
       for (;;) {
@@ -251,6 +261,7 @@ export class EventBase {
         }
         if (this.freed) break;
         this.wake = null;
+        if (this.deliveryErrors.length > 0) throw this.deliveryErrors.shift();
         if (this.exitRequested) {
           this.exitRequested = false;
           this.gotExit = true;
@@ -267,7 +278,7 @@ export class EventBase {
       retval = -1;
       throw err;
     } finally {
-      unlisten();
+      unlisten(sink);
       clearInterval(keepAlive);
       this.wake = null;
       this.running = false;
@@ -285,19 +296,19 @@ export class EventBase {
     }
     this.nAdded++;
     const deadline = performance.now() + ms;
-    const t: NodeJS.Timeout = setTimeout(() => {
+    const t = new LongTimer();
+    t.start(ms, () => {
       // libevent runs every due timeout in one iteration: the other exit timers that are due now fire with this one
       for (const [other, d] of this.exitTimers) {
         if (other === t || d <= performance.now() + 1) {
-          clearTimeout(other);
+          other.clear();
           this.exitTimers.delete(other);
           this.nAdded--;
         }
       }
       this.exitRequested = true;
       this.kick();
-    }, ms);
-    t.unref();
+    });
     this.exitTimers.set(t, deadline);
     return 0;
   }
@@ -320,7 +331,7 @@ export class EventBase {
         cb.fn(0);
       }
     }
-    for (const t of this.exitTimers.keys()) clearTimeout(t);
+    for (const t of this.exitTimers.keys()) t.clear();
     this.nAdded -= this.exitTimers.size;
     this.exitTimers.clear();
     this.freed = true;
@@ -346,7 +357,7 @@ export class Event extends EvCallback {
   /** @internal */ cb: EventCb;
   /** @internal */ arg: unknown;
   /** @internal */ added = false;
-  /** @internal */ timer: NodeJS.Timeout | null = null;
+  /** @internal */ readonly timer = new LongTimer();
   /** @internal */ timeoutMs: number | null = null;
   /** @internal */ deadline = 0;
   /** @internal */ freed = false;
@@ -376,13 +387,8 @@ export class Event extends EvCallback {
   }
 
   private armTimer(ms: number): void {
-    if (this.timer) clearTimeout(this.timer);
     this.deadline = Date.now() + ms;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.base.activate(this, EV_TIMEOUT);
-    }, ms);
-    this.timer.unref();
+    this.timer.start(ms, () => this.base.activate(this, EV_TIMEOUT));
   }
 
   add(tv: unknown): number {
@@ -395,9 +401,8 @@ export class Event extends EvCallback {
     }
     this.timeoutMs = ms;
     if (ms !== null) this.armTimer(ms);
-    else if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
+    else if (this.timer.pending) {
+      this.timer.clear();
     }
     return 0;
   }
@@ -408,9 +413,8 @@ export class Event extends EvCallback {
       this.added = false;
       this.base.unpend();
     }
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
+    if (this.timer.pending) {
+      this.timer.clear();
     }
   }
 
@@ -434,10 +438,10 @@ export class Event extends EvCallback {
     const out = objOrNull<{ tv_sec?: number; tv_usec?: number }>(tvOut, 'tv_out');
     let flags = 0;
     if (this.added) flags |= this.events & (EV_READ | EV_WRITE | EV_SIGNAL);
-    if (this.timer) flags |= EV_TIMEOUT;
+    if (this.timer.pending) flags |= EV_TIMEOUT;
     if (this.queued) flags |= this.res;
     flags &= w & (EV_TIMEOUT | EV_READ | EV_WRITE | EV_SIGNAL);
-    if (out && this.timer && (w & EV_TIMEOUT)) {
+    if (out && this.timer.pending && (w & EV_TIMEOUT)) {
       const left = Math.max(0, this.deadline - Date.now());
       out.tv_sec = Math.floor(left / 1000);
       out.tv_usec = Math.round((left % 1000) * 1000);

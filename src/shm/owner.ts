@@ -49,7 +49,26 @@ export function postToOwner(a: Arena, notifyOff: number, h: number, bits: number
   }
 }
 
-/** Take the mail and hand each object its request bits. @thread owner */
+/**
+ * Where an error thrown by user code during a delivery goes (an evbuffer callback run for another thread's change):
+ * to the most recent looping event base, whose loop then rejects with it, as for a throwing callback of its own.
+ * With no base looping, the error waits for the next one.
+ */
+export type DeliveryErrorSink = (err: unknown) => void;
+const sinks: DeliveryErrorSink[] = [];
+const undelivered: unknown[] = [];
+
+/** Hand an error from a delivery to the looping base (see DeliveryErrorSink). @thread owner */
+export function reportDeliveryError(err: unknown): void {
+  const sink = sinks[sinks.length - 1];
+  if (sink !== undefined) sink(err);
+  else undelivered.push(err);
+}
+
+/**
+ * Take the mail and hand each object its request bits. One object's failure does not stop the others' delivery:
+ * errors go to reportDeliveryError. @thread owner
+ */
 export function deliverMail(): void {
   const a = maybeLocal();
   a.sync();
@@ -59,7 +78,12 @@ export function deliverMail(): void {
     const e = owned.get(h);
     if (!e) return;
     const bits = Atomics.exchange(i32, e.notifyOff >>> 2, 0);
-    if (bits !== 0) e.obj.remoteRequest(bits);
+    if (bits === 0) return;
+    try {
+      e.obj.remoteRequest(bits);
+    } catch (err) {
+      reportDeliveryError(err);
+    }
   };
   for (let k = 0; k < entries.length; k += 2) visit(entries[k]! >>> 0);
   if (overflow) for (const h of [...owned.keys()]) visit(h);
@@ -68,13 +92,20 @@ export function deliverMail(): void {
 let listeners = 0;
 let waiting = false;
 
-/** Start watching this thread's doorbell (counted: one per looping event base). @thread owner */
-export function listen(): void {
+/**
+ * Start watching this thread's doorbell (counted: one per looping event base); `sink` receives errors thrown by
+ * user code during deliveries while this base is the most recent one looping. @thread owner
+ */
+export function listen(sink: DeliveryErrorSink): void {
+  sinks.push(sink);
   listeners++;
+  while (undelivered.length > 0) sink(undelivered.shift());
   if (listeners === 1) ring();
 }
 
-export function unlisten(): void {
+export function unlisten(sink: DeliveryErrorSink): void {
+  const i = sinks.lastIndexOf(sink);
+  if (i >= 0) sinks.splice(i, 1);
   listeners--;
 }
 
@@ -87,7 +118,11 @@ function ring(): void {
   if (listeners === 0 || waiting) return;
   const i32 = maybeLocal().i32;
   const seen = Atomics.load(i32, W_BELL);
-  deliverMail();
+  try {
+    deliverMail();
+  } catch (err) {
+    reportDeliveryError(err); // the mailbox itself failed: report it, and keep listening all the same
+  }
   const r = Atomics.waitAsync(maybeLocal().i32, W_BELL, seen);
   if (!r.async) {
     queueMicrotask(ring); // the bell moved already: deliver again

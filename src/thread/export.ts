@@ -164,7 +164,7 @@ export function bufferevent_import(shared: unknown): Bufferevent {
 }
 
 export function evbuffer_export(bufArg: unknown): SharedEvbuffer {
-  if (!(bufArg instanceof Evbuffer)) throw typeError('buf', 'an Evbuffer', bufArg);
+  if (!Evbuffer.isReal(bufArg)) throw typeError('buf', 'an Evbuffer', bufArg);
   bufArg.live();
   if (bufArg.lockOff === 0) {
     throw codedError('ERR_BEV_NOT_THREADSAFE', 'call evbuffer_enable_locking(buf, null) before sharing an evbuffer');
