@@ -1,0 +1,50 @@
+import { describe, it, expect, vi } from 'vitest';
+import net from 'node:net';
+import { once } from 'node:events';
+import * as L from '../../src/index.ts';
+import { runUntil } from '../support/net.ts';
+
+/**
+ * The write path hands libuv every chain of the output in one vectored write (no message split over two writes
+ * waits behind Nagle's algorithm for the peer's delayed ACK), and the socket has TCP_NODELAY.
+ */
+describe('socket writes are gathered', () => {
+  it('an output of several chains leaves in one writev, and the socket is set to no-delay', async () => {
+    const noDelay = vi.spyOn(net.Socket.prototype, 'setNoDelay');
+    const received: Buffer[] = [];
+    const srv = net.createServer((c) => c.on('data', (d) => received.push(d))).listen(0, '127.0.0.1');
+    await once(srv, 'listening');
+    const base = L.event_base_new();
+    const bev = L.bufferevent_socket_new(base, -1, L.BEV_OPT_CLOSE_ON_FREE)!;
+    let connected = false;
+    L.bufferevent_setcb(bev, null, null, (_b, what) => (connected ||= (what & L.BEV_EVENT_CONNECTED) !== 0), null);
+    L.bufferevent_socket_connect(bev, { family: 'IPv4', address: '127.0.0.1', port: (srv.address() as net.AddressInfo).port });
+    await runUntil(base, () => connected);
+    expect(noDelay).toHaveBeenCalledWith(true);
+    noDelay.mockRestore();
+    // three chains in the output: each evbuffer_add_buffer moves the source's chain over as it is
+    const out = L.bufferevent_get_output(bev);
+    L.bufferevent_disable(bev, L.EV_WRITE);
+    for (const ch of ['a', 'b', 'c']) {
+      const part = L.evbuffer_new();
+      L.evbuffer_add(part, ch.repeat(3000));
+      L.evbuffer_add_buffer(out, part);
+      L.evbuffer_free(part);
+    }
+    const sock = (bev as unknown as { sock: net.Socket }).sock;
+    const writev = vi.spyOn(sock as unknown as { _writev: (...a: unknown[]) => void }, '_writev');
+    const write = vi.spyOn(sock as unknown as { _write: (...a: unknown[]) => void }, '_write');
+    L.bufferevent_enable(bev, L.EV_WRITE);
+    await runUntil(base, () => L.evbuffer_get_length(out) === 0);
+    expect(write).not.toHaveBeenCalled();
+    expect(writev).toHaveBeenCalledTimes(1);
+    const chunks = (writev.mock.calls[0]![0] as ({ chunk: Uint8Array } | Uint8Array)[]).map((c) => ("chunk" in c ? c.chunk : c));
+    expect(chunks.length).toBeGreaterThanOrEqual(2);
+    expect(chunks.reduce((n, c) => n + c.length, 0)).toBe(9000);
+    await runUntil(base, () => received.reduce((n, d) => n + d.length, 0) === 9000);
+    expect(Buffer.concat(received).toString()).toBe('a'.repeat(3000) + 'b'.repeat(3000) + 'c'.repeat(3000));
+    L.bufferevent_free(bev);
+    L.event_base_free(base);
+    srv.close();
+  });
+});
