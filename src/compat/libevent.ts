@@ -1,5 +1,5 @@
 /**
- * The libevent-compatible flat API (../shared/API.md): libevent's names, argument order and return codes, each a thin
+ * The libevent-compatible flat API: libevent's names, argument order and return codes, each a thin
  * checked call into the classes. Ported C code reads the same: `bufferevent_write(bev, "hi")`.
  */
 import net from 'node:net';

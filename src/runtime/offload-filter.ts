@@ -10,7 +10,7 @@ import { typeError } from '../errors.ts';
  * that would otherwise stall every connection of the event base.
  *
  * piscina fits here because each chunk is a run-to-completion task; the event bases themselves are long-lived loops
- * and run on plain workers (src/runtime/runtime.ts). See ../shared/NODE-FACTS.md.
+ * and run on plain workers (src/runtime/runtime.ts).
  *
  * How it works: the filter function takes what is waiting in its source, sends it to the pool as one task (the bytes
  * are copied into a transferable ArrayBuffer) and reports BEV_NEED_MORE; when the task resolves, the result is added

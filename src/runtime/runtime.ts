@@ -10,7 +10,7 @@ import { rangeError, typeError } from '../errors.ts';
  * shared port (`reusePort`). The user names a module; each worker imports it and calls its `onConnection`.
  *
  * Why not piscina: an event base is a long-lived loop that must receive sockets at any time; piscina runs tasks to
- * completion and cannot address one particular worker (../shared/NODE-FACTS.md). Raw workers host the bases.
+ * completion and cannot address one particular worker. Raw workers host the bases.
  *
  * The user module (ESM) exports:
  *   `onConnection(base, socket, info)`  required: serve `socket` (a net.Socket) on `base`, typically with

@@ -8,6 +8,14 @@ import { prng, randInt } from '../support/prng.ts';
 type Internal = { a: { i32: Int32Array }; lockOff: number };
 const internal = (o: object): Internal => o as unknown as Internal;
 
+/** A THREADSAFE pair on a new base, its first end exported, a handshake gate and a lifetime worker. */
+function sharedPairSetup(): { base: L.EventBase; pair: L.Bufferevent[]; shared: unknown; gate: Int32Array; w: Helper } {
+  const base = L.event_base_new();
+  const pair: L.Bufferevent[] = [];
+  L.bufferevent_pair_new(base, L.BEV_OPT_THREADSAFE, pair);
+  return { base, pair, shared: L.bufferevent_export(pair[0]!), gate: new Int32Array(new SharedArrayBuffer(8)), w: new Helper('lifetime-worker.ts') };
+}
+
 /** Until `cond` holds, letting the event loop run between checks (a handshake, not a sleep). */
 async function until(cond: () => boolean): Promise<void> {
   while (!cond()) await new Promise((r) => setImmediate(r));
@@ -86,12 +94,7 @@ describe('shared lifetimes: freeing while other threads wait', () => {
     it(`a worker blocked in ${call} on a THREADSAFE pair that its owner frees gets ERR_BEV_FREED`, async () => {
       const arena = localArena();
       const before = arena.liveBlocks();
-      const base = L.event_base_new();
-      const pair: L.Bufferevent[] = [];
-      L.bufferevent_pair_new(base, L.BEV_OPT_THREADSAFE, pair);
-      const shared = L.bufferevent_export(pair[0]!);
-      const gate = new Int32Array(new SharedArrayBuffer(8));
-      const w = new Helper('lifetime-worker.ts');
+      const { base, pair, shared, gate, w } = sharedPairSetup();
       try {
         L.bufferevent_lock(pair[0]!);
         const reply = w.call({ op: 'block', call, shared, gate: gate.buffer });
@@ -120,12 +123,7 @@ describe('shared lifetimes: freeing while other threads wait', () => {
 describe('shared lifetimes: a holder that dies while its parent is blocked', () => {
   for (const how of ['exit', 'throw'] as const) {
     it(`the main thread blocked in bufferevent_lock gets ERR_BEV_OWNER_DIED when the worker holding it dies (${how})`, async () => {
-      const base = L.event_base_new();
-      const pair: L.Bufferevent[] = [];
-      L.bufferevent_pair_new(base, L.BEV_OPT_THREADSAFE, pair);
-      const shared = L.bufferevent_export(pair[0]!);
-      const gate = new Int32Array(new SharedArrayBuffer(8));
-      const w = new Helper('lifetime-worker.ts');
+      const { base, pair, shared, gate, w } = sharedPairSetup();
       w.w.on('error', () => {}); // the 'throw' case ends the worker with its exception
       try {
         w.w.postMessage({ op: 'hold-and-die', shared, gate: gate.buffer, how });
@@ -148,12 +146,7 @@ describe('shared lifetimes: a holder that dies while its parent is blocked', () 
   }
 
   it('the main thread blocked in bufferevent_write goes on with a repaired buffer when the holder exits', async () => {
-    const base = L.event_base_new();
-    const pair: L.Bufferevent[] = [];
-    L.bufferevent_pair_new(base, L.BEV_OPT_THREADSAFE, pair);
-    const shared = L.bufferevent_export(pair[0]!);
-    const gate = new Int32Array(new SharedArrayBuffer(8));
-    const w = new Helper('lifetime-worker.ts');
+    const { base, pair, shared, gate, w } = sharedPairSetup();
     try {
       w.w.postMessage({ op: 'hold-and-die', shared, gate: gate.buffer, how: 'exit' });
       await until(() => Atomics.load(gate, 0) === 1);
