@@ -2,14 +2,12 @@ import { EventBase, EvCallback, EV_READ, EV_WRITE } from '../event/base.ts';
 import { LongTimer } from '../event/long-timer.ts';
 import { Evbuffer, EVBUFFER_CB_ENABLED, EVBUFFER_CB_NODEFER, type EvbufferCbEntry } from '../evbuffer/evbuffer.ts';
 import { Arena, localArena } from '../shm/arena.ts';
-import { rlockLock, rlockRef, rlockUnlock, rlockUnref, rlockOwnerDied, rlockAssertHeld, RLOCK_FLAG_OWNER_DIED } from '../shm/rlock.ts';
+import { rlockLock, rlockRef, rlockUnlock, rlockUnref, rlockOwnerDied, rlockAssertHeld, rlockDepth, RLOCK_FLAG_OWNER_DIED } from '../shm/rlock.ts';
 import { THREAD_TAG } from '../shm/thread-id.ts';
 import { postToOwner, unregisterOwned } from '../shm/owner.ts';
-import { H_FLAGS as S_FLAGS_OFF, F_DEAD } from '../evbuffer/storage.ts';
+import { H_FLAGS as EVB_FLAGS, F_DEAD, repair as repairBuffer } from '../evbuffer/storage.ts';
 import { codedError, freedError, typeError } from '../errors.ts';
 import { defineGroupKind, groupHead, groupMember, recoverGroup, setGroupHead, GROUP_BUFFEREVENT } from '../shm/lock-group.ts';
-import { repair as repairBuffer, H_FLAGS as EVB_FLAGS } from '../evbuffer/storage.ts';
-import { rlockDepth } from '../shm/rlock.ts';
 import { fnOrNull, intArg, maskArg, objOrNull, sizeArg, timevalArg, inputSize } from '../validate.ts';
 
 // ---- constants (bufferevent.h) ---------------------------------------------------------------------------------------
@@ -40,19 +38,21 @@ export type BevDataCb = (bev: Bufferevent, ctx: unknown) => void;
 export type BevEventCb = (bev: Bufferevent, what: number, ctx: unknown) => void;
 
 /**
- * Shared header of a bufferevent (HDR = 128 bytes, 8-aligned, in the creating thread's arena). Every field is
- * protected by the bufferevent lock (when it has one; otherwise the bufferevent is confined to its owner thread).
+ * Shared header of a bufferevent (HDR = 144 bytes, 8-aligned, in the creating thread's arena). Fields are protected
+ * by the bufferevent lock (when it has one; otherwise the bufferevent is confined to its owner thread), except those
+ * the table marks Atomics or write-once. The generation survives the block's reuse (header-sized blocks are reused
+ * only as headers of the same size class).
  *
  * | byte | type | field        | meaning                                                                      |
  * |------|------|--------------|------------------------------------------------------------------------------|
- * | 0    | i32  | lockOff      | RLock shared with both evbuffers (and a pair partner / filter underlying), 0 |
+ * | 0    | i32  | (spare)      | the lock is the evbuffers' (their H_LOCK word); a freed header's free-list link |
  * | 4    | i32  | refcnt       | libevent's refcnt (Atomics): user + running ops + queued runner + DNS + ...  |
  * | 8    | i32  | enabled      | EV_READ / EV_WRITE as the user set them (never shows suspension)             |
  * | 12   | i32  | readSusp     | BEV_SUSPEND_* reasons reading is suspended                                   |
  * | 16   | i32  | writeSusp    | BEV_SUSPEND_* reasons writing is suspended                                   |
  * | 20   | i32  | options      | BEV_OPT_* given at creation                                                  |
- * | 24   | i32  | state        | S_DEAD (refcnt reached 0: every call throws ERR_BEV_FREED), S_FINALIZED      |
- * | 28   | i32  | owner        | THREAD_TAG of the base's thread                                              |
+ * | 24   | i32  | state        | S_DEAD, S_FREEING, S_FINALIZED (Atomics.or; read plainly for liveness)        |
+ * | 28   | i32  | owner        | THREAD_TAG of the base's thread (write-once)                                 |
  * | 32   | f64  | wmReadLow    | read low watermark                                                           |
  * | 40   | f64  | wmReadHigh   | read high watermark (0 = none)                                               |
  * | 48   | f64  | wmWriteLow   | write low watermark                                                          |
@@ -70,7 +70,7 @@ export type BevEventCb = (bev: Bufferevent, what: number, ctx: unknown) => void;
  * | 112  | i32  | type         | 1 socket, 2 pair, 3 filter                                                   |
  * | 116  | i32  | link         | header of the pair partner or the filter's underlying, 0 if none             |
  * | 120  | i32  | priority     | priority of the bufferevent's events (bufferevent_get_priority)              |
- * | 124  | i32  | generation   | bumped when the header is freed; never reset (stale handles throw)           |
+ * | 124  | i32  | generation   | Atomics.add when the header is freed; never reset (stale handles throw)      |
  * | 128  | i32  | flushReq     | flush requested from another thread: iotype | mode << 8 (Atomics.or)         |
  * | 132  | i32  | groupNext    | next bufferevent sharing this lock (`h | GROUP_BUFFEREVENT`), 0 at the end  |
  * | 136  | i32  | holdRefs     | references taken by increfAndLock and not yet dropped: all belong to the    |
@@ -79,7 +79,6 @@ export type BevEventCb = (bev: Bufferevent, what: number, ctx: unknown) => void;
 const HDR = 144;
 const O_GROUPNEXT = 132;
 const O_HOLDREF = 136;
-const O_LOCK = 0;
 const O_REF = 4;
 const O_ENABLED = 8;
 const O_RSUSP = 12;
@@ -136,14 +135,24 @@ defineGroupKind(GROUP_BUFFEREVENT, (a: Arena, h: number): number => {
     i32[(h + O_HOLDREF) >>> 2] = 0;
     const left = (i32[(h + O_REF) >>> 2]! -= held);
     if (left <= 0 && (i32[(h + O_STATE) >>> 2]! & S_DEAD) === 0) {
-      Atomics.or(i32, (h + O_STATE) >>> 2, S_DEAD);
-      Atomics.or(i32, (i32[(h + O_INPUT) >>> 2]! + EVB_FLAGS) >>> 2, F_DEAD);
-      Atomics.or(i32, (i32[(h + O_OUTPUT) >>> 2]! + EVB_FLAGS) >>> 2, F_DEAD);
+      markDead(a, h);
       postToOwner(a, h + O_NOTIFY, h, RQ_FINALIZE);
     }
   }
   return i32[(h + O_GROUPNEXT) >>> 2]! >>> 0;
 });
+
+/**
+ * The last reference went: from now on every call, in any thread, throws ERR_BEV_FREED, on the bufferevent and on its
+ * evbuffers (published with Atomics.or: a reader's plain load sees it once the caller releases the lock). Unlinking
+ * and finalization follow on the owner. @locks held
+ */
+function markDead(a: Arena, h: number): void {
+  const i32 = a.i32;
+  Atomics.or(i32, (h + O_STATE) >>> 2, S_DEAD);
+  Atomics.or(i32, (i32[(h + O_INPUT) >>> 2]! + EVB_FLAGS) >>> 2, F_DEAD);
+  Atomics.or(i32, (i32[(h + O_OUTPUT) >>> 2]! + EVB_FLAGS) >>> 2, F_DEAD);
+}
 
 /** The per-type operations table (libevent's `struct bufferevent_ops`). */
 export interface BevOps {
@@ -234,7 +243,6 @@ export abstract class Bufferevent {
       rlockRef(a.i32, lockOff);
     }
     const i32 = a.i32;
-    i32[(h + O_LOCK) >>> 2] = lockOff;
     i32[(h + O_REF) >>> 2] = 1;
     i32[(h + O_ENABLED) >>> 2] = EV_WRITE; // libevent: writing on, reading off
     i32[(h + O_OPTIONS) >>> 2] = options;
@@ -246,8 +254,6 @@ export abstract class Bufferevent {
     if (lockOff !== 0 && !threadsafe) rlockUnref(a.i32, lockOff); // the buffers hold it; the header's ref was temporary
     i32[(h + O_INPUT) >>> 2] = this.input.h;
     i32[(h + O_OUTPUT) >>> 2] = this.output.h;
-    this.input.parent = this;
-    this.output.parent = this;
     if (lockOff !== 0) this.joinLockGroup(lockOff);
     const runner =
       options & BEV_OPT_UNLOCK_CALLBACKS ? () => this.runDeferredUnlocked() : () => this.runDeferredLocked();
@@ -273,7 +279,6 @@ export abstract class Bufferevent {
    * the lock is released at finalization, as for any THREADSAFE bufferevent.
    */
   adoptLock(lockOff: number): void {
-    this.a.i32[(this.h + O_LOCK) >>> 2] = lockOff;
     this.a.i32[(this.h + O_OPTIONS) >>> 2]! |= BEV_OPT_THREADSAFE;
     this.input.adoptLock(lockOff);
     this.output.adoptLock(lockOff);
@@ -411,8 +416,7 @@ export abstract class Bufferevent {
   lock(): void {
     const l = this.lockOff;
     if (l === 0) return;
-    const i32 = this.a.i32;
-    rlockLock(i32, l);
+    rlockLock(this.a.i32, l);
     this.a.sync(); // another thread may have grown the arena while we waited
     if (this.a.i32[(this.h + O_GEN) >>> 2] !== this.gen && rlockDepth(this.a.i32, l) === 1) {
       rlockUnlock(this.a.i32, l);
@@ -470,11 +474,8 @@ export abstract class Bufferevent {
       this.unlock();
       return 0;
     }
-    // Last reference: mark dead at once (every later call, in any thread, throws, on the bufferevent and on its
-    // evbuffers), unlink, finalize from the loop.
-    Atomics.or(this.a.i32, (this.h + O_STATE) >>> 2, S_DEAD);
-    Atomics.or(this.input.a.i32, (this.input.h + S_FLAGS_OFF) >>> 2, F_DEAD);
-    Atomics.or(this.output.a.i32, (this.output.h + S_FLAGS_OFF) >>> 2, F_DEAD);
+    // Last reference: dead at once, then unlink and finalize from the loop.
+    markDead(this.a, this.h);
     if (this.remote) {
       this.unlock();
       this.post(RQ_FINALIZE); // unlink and finalization run on the owner

@@ -121,7 +121,6 @@ export class Evbuffer {
   /** @internal */ refCleanups: RefCleanup[] | null = null;
   /** @internal */ reservation: { chain: number; at: number; len: number } | null = null;
   /** @internal */ freed = false;
-  /** @internal The bufferevent this buffer belongs to (libevent's `parent`), or null. */ parent: object | null = null;
   /** @internal Set while a callback pass runs, to count nested changes. */ inCallbacks = 0;
 
   /** @internal */

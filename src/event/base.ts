@@ -401,9 +401,7 @@ export class Event extends EvCallback {
     }
     this.timeoutMs = ms;
     if (ms !== null) this.armTimer(ms);
-    else if (this.timer.pending) {
-      this.timer.clear();
-    }
+    else this.timer.clear();
     return 0;
   }
 
@@ -413,9 +411,7 @@ export class Event extends EvCallback {
       this.added = false;
       this.base.unpend();
     }
-    if (this.timer.pending) {
-      this.timer.clear();
-    }
+    this.timer.clear();
   }
 
   del(): number {

@@ -74,12 +74,13 @@ describe('RLock (recursive futex lock in shared memory)', () => {
     void got.then(() => (acquired = true));
     await new Promise((r) => setImmediate(r));
     expect(acquired).toBe(false); // the main thread's loop keeps running while it waits
+    const released = once(holder, 'message'); // listening before the release: the reply may come before `got` resolves
     Atomics.store(s.a.i32, s.gateIdx, 2);
     Atomics.notify(s.a.i32, s.gateIdx);
     await got;
     expect(rlockDepth(s.a.i32, s.lockOff)).toBe(1);
     rlockUnlock(s.a.i32, s.lockOff);
-    await once(holder, 'message');
+    await released;
     await holder.terminate();
     s.free();
   });
