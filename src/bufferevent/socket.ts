@@ -36,17 +36,22 @@ function socketErrno(err: NodeJS.ErrnoException): number {
 }
 
 /**
- * Per-read and per-write caps (libevent's max_single_read / max_single_write, 16384 by default).
- * Reads: 16 KiB less the chain header, so the region handed to libuv for the next read (a reading connection always
- * holds one) is one 16 KiB arena block, not a 32 KiB one. Writes are gathered, as libevent's evbuffer_write_atmost
- * does with writev: one write hands libuv every chain of the output up to MAX_SINGLE_WRITE bytes (at most
- * MAX_WRITE_CHAINS chains) as one vectored write, so a message that spans two chains leaves in one segment and never
- * waits for the peer's delayed ACK behind Nagle's algorithm. The write callback still fires after each completed
- * write.
+ * Read and write sizes.
+ * Reads adapt, as libuv's and Netty's receive allocators do: a read lands in the free space at the end of the input's
+ * last chain, sized READ_MIN at first and doubled after each read that filled it, up to READ_MAX; halved after two
+ * reads in a row that used a quarter of it or less. Chains are arena blocks (powers of two) less the 32-byte block and
+ * chain headers, so each size fills one block. A quiet connection therefore holds a 1 KiB region, not a 64 KiB one,
+ * and a busy one reads up to 64 KiB at a time (a 16 KiB message arrives in one read).
+ * Writes are gathered, as libevent's evbuffer_write_atmost does with writev: one write hands libuv every chain of the
+ * output up to MAX_SINGLE_WRITE bytes (at most MAX_WRITE_CHAINS chains) as one vectored write, so a message that spans
+ * two chains leaves in one segment and never waits for the peer's delayed ACK behind Nagle's algorithm. The write
+ * callback still fires after each completed write.
  */
-const MAX_SINGLE_READ = 16384 - 32;
+const READ_MIN = 1024 - 32;
+const READ_MAX = 65536 - 32;
 const MAX_SINGLE_WRITE = 256 * 1024;
 const MAX_WRITE_CHAINS = 64;
+
 
 // Result bits of the internal write event.
 const W_WRITABLE = 0x04;
@@ -74,6 +79,11 @@ export class SocketBufferevent extends Bufferevent {
   /** @internal */ evWriteAdded = false;
   /** @internal */ reading = false;
   /** @internal */ readPausedIdle = false;
+  /** @internal Size of the next read region (adaptive, see READ_MIN); `readSmall`: the last read used <= 1/4 of it. */
+  readSize = READ_MIN;
+  private readSmall = false;
+  /** @internal Length of the region handed out for the read in progress. */
+  private readWant = 0;
   /** @internal The write in flight: the chains it pinned and its byte count. */ inflight: { chains: number[]; n: number } | null = null;
   /** @internal */ readPin = 0;
   /** @internal read regions abandoned while the input's lock was busy, unpinned at the next locked commit */
@@ -244,9 +254,6 @@ export class SocketBufferevent extends Bufferevent {
   }
 
   private listen(sock: net.Socket): void {
-    // TCP_NODELAY: writes are gathered already (startWrite), so Nagle's algorithm only adds delay, when the rest of a
-    // message read in two parts is held back until the peer's delayed ACK (tens of milliseconds)
-    sock.setNoDelay(true);
     sock.on('end', () => {
       this.eofSeen = true;
       this.base.activate(this.readEv, R_EOF);
@@ -285,7 +292,8 @@ export class SocketBufferevent extends Bufferevent {
       if (this.readPin !== 0) this.orphanPins.push(this.readPin);
       this.readPin = 0;
       this.readInScratch = true;
-      return (this.scratch ??= Buffer.allocUnsafe(MAX_SINGLE_READ));
+      this.readWant = READ_MAX;
+      return (this.scratch ??= Buffer.allocUnsafe(READ_MAX));
     }
     this.readInScratch = false;
     try {
@@ -293,9 +301,10 @@ export class SocketBufferevent extends Bufferevent {
       if (this.readPin !== 0) S.unpinChain(a, this.readPin);
       this.readPin = 0;
       for (const c of this.orphanPins.splice(0)) S.unpinChain(a, c);
-      let want = MAX_SINGLE_READ;
+      let want = this.readSize;
       const high = this.wmReadHigh;
       if (high > 0) want = Math.max(1, Math.min(want, high - S.length(a, h)));
+      this.readWant = want;
       const c = S.reserveTail(a, h, want);
       S.pinChain(a, c); // the chain's end must stay put until the read lands
       this.readPin = c;
@@ -314,6 +323,7 @@ export class SocketBufferevent extends Bufferevent {
       this.readPin = 0;
       return false;
     }
+    if (nread > 0) this.adaptReadSize(nread);
     const pinned = this.readPin;
     const scratch = this.readInScratch && nread > 0 ? Buffer.from(this.scratch!.subarray(0, nread)) : null;
     this.commitsPending++;
@@ -335,6 +345,22 @@ export class SocketBufferevent extends Bufferevent {
       return false;
     }
     return this.reading;
+  }
+
+  /** Grow the read size after a read that filled its region, shrink it after two that used a quarter or less. */
+  private adaptReadSize(nread: number): void {
+    const size = this.readSize;
+    if (nread >= this.readWant && this.readWant === size) {
+      this.readSize = Math.min(READ_MAX, (size + 32) * 2 - 32);
+      this.readSmall = false;
+    } else if (nread > size >>> 2) {
+      this.readSmall = false;
+    } else if (!this.readSmall) {
+      this.readSmall = true;
+    } else {
+      this.readSize = Math.max(READ_MIN, (size + 32) / 2 - 32);
+      this.readSmall = false;
+    }
   }
 
   /** Count (or copy) a completed read into the input and run the input's callbacks. @locks input lock */

@@ -5,12 +5,11 @@ import * as L from '../../src/index.ts';
 import { runUntil } from '../support/net.ts';
 
 /**
- * The write path hands libuv every chain of the output in one vectored write (no message split over two writes
- * waits behind Nagle's algorithm for the peer's delayed ACK), and the socket has TCP_NODELAY.
+ * The write path hands libuv every chain of the output in one vectored write, and reads adapt their size: a message
+ * is neither written nor read in pieces that would wait behind Nagle's algorithm for the peer's delayed ACK.
  */
 describe('socket writes are gathered', () => {
-  it('an output of several chains leaves in one writev, and the socket is set to no-delay', async () => {
-    const noDelay = vi.spyOn(net.Socket.prototype, 'setNoDelay');
+  it('an output of several chains leaves in one writev', async () => {
     const received: Buffer[] = [];
     const srv = net.createServer((c) => c.on('data', (d) => received.push(d))).listen(0, '127.0.0.1');
     await once(srv, 'listening');
@@ -20,8 +19,6 @@ describe('socket writes are gathered', () => {
     L.bufferevent_setcb(bev, null, null, (_b, what) => (connected ||= (what & L.BEV_EVENT_CONNECTED) !== 0), null);
     L.bufferevent_socket_connect(bev, { family: 'IPv4', address: '127.0.0.1', port: (srv.address() as net.AddressInfo).port });
     await runUntil(base, () => connected);
-    expect(noDelay).toHaveBeenCalledWith(true);
-    noDelay.mockRestore();
     // three chains in the output: each evbuffer_add_buffer moves the source's chain over as it is
     const out = L.bufferevent_get_output(bev);
     L.bufferevent_disable(bev, L.EV_WRITE);
@@ -45,6 +42,41 @@ describe('socket writes are gathered', () => {
     expect(Buffer.concat(received).toString()).toBe('a'.repeat(3000) + 'b'.repeat(3000) + 'c'.repeat(3000));
     L.bufferevent_free(bev);
     L.event_base_free(base);
+    srv.close();
+  });
+});
+
+describe('socket reads adapt their size', () => {
+  it('a quiet connection reads into a 1 KiB region; a burst grows reads to 64 KiB; small reads shrink them again', async () => {
+    let peer: net.Socket | null = null;
+    const srv = net.createServer((c) => (peer = c)).listen(0, '127.0.0.1');
+    await once(srv, 'listening');
+    const base = L.event_base_new();
+    const bev = L.bufferevent_socket_new(base, -1, L.BEV_OPT_CLOSE_ON_FREE)!;
+    let got = 0;
+    L.bufferevent_setcb(bev, (b) => {
+      const input = L.bufferevent_get_input(b);
+      got += L.evbuffer_get_length(input);
+      L.evbuffer_drain(input, L.evbuffer_get_length(input));
+    }, null, null, null);
+    L.bufferevent_enable(bev, L.EV_READ);
+    L.bufferevent_socket_connect(bev, { family: 'IPv4', address: '127.0.0.1', port: (srv.address() as net.AddressInfo).port });
+    await runUntil(base, () => peer !== null);
+    const state = bev as unknown as { readSize: number };
+    expect(state.readSize).toBe(1024 - 32); // one 1 KiB arena block
+    peer!.write(Buffer.alloc(1 << 20, 7)); // a burst: every read fills its region, so each doubles the next
+    await runUntil(base, () => got === 1 << 20);
+    expect(state.readSize).toBe(65536 - 32);
+    for (let i = 0; i < 12; i++) {
+      // one byte at a time, each read before the next write: every read uses a tiny part of its region
+      const want = got + 1;
+      peer!.write('x');
+      await runUntil(base, () => got === want);
+    }
+    expect(state.readSize).toBe(1024 - 32);
+    L.bufferevent_free(bev);
+    L.event_base_free(base);
+    peer!.destroy();
     srv.close();
   });
 });
