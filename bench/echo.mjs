@@ -2,7 +2,8 @@
 // workers) against what a Node user would pick instead (node:net on one thread, node:cluster with N processes) and
 // against libevent (ev_echo with one base and with -t N), all under the same load generator, in one run.
 //
-// usage: node bench/echo.mjs [-n SECONDS] [-r ROUNDS] [-t N] [--idle CONNS] [--quick] [--json]
+// usage: node bench/echo.mjs [-n SECONDS] [-r ROUNDS] [-t N] [--idle CONNS] [--servers a,b] [--loads a,b|none]
+//                            [--quick] [--json]
 //   Needs bench/c/build/loadgen (bash bench/c/build.sh, gcc); the libevent columns need Debian's libevent-dev
 //   (apt-get install -y libevent-dev) and are skipped with a note without it. dist/ must be built (npm run build).
 //
@@ -42,7 +43,7 @@ const haveLibevent = existsSync(`${build}/ev_echo`);
 if (!haveLibevent) log('# libevent columns skipped: apt-get install -y libevent-dev, then bash bench/c/build.sh');
 
 const node = process.execPath;
-const servers = [
+const allServers = [
   { name: 'bev-base', cmd: (p) => [node, ['bench/servers/bev-base.mjs', String(p)]] },
   { name: `bev-runtime-${threads}`, cmd: (p) => [node, ['bench/servers/bev-runtime.mjs', String(p), String(threads)]] },
   { name: 'net', cmd: (p) => [node, ['bench/servers/net.mjs', String(p)]] },
@@ -54,7 +55,7 @@ const servers = [
       ]
     : []),
 ];
-const loads = [
+const allLoads = [
   { name: 'pp_64x64', args: ['-m', 'pp', '-s', '64', '-c', '64'], field: 'msgs_per_s', unit: 'rt/s' },
   { name: 'pp_1024x64', args: ['-m', 'pp', '-s', '1024', '-c', '64'], field: 'msgs_per_s', unit: 'rt/s' },
   { name: 'pp_4096x64', args: ['-m', 'pp', '-s', '4096', '-c', '64'], field: 'msgs_per_s', unit: 'rt/s' },
@@ -63,6 +64,13 @@ const loads = [
   { name: 'stream_64x16', args: ['-m', 'stream', '-s', '64', '-c', '16'], field: 'MB_per_s', unit: 'MB/s' },
   { name: 'stream_4096x16', args: ['-m', 'stream', '-s', '4096', '-c', '16'], field: 'MB_per_s', unit: 'MB/s' },
 ];
+
+const pick = (list, flag) => {
+  const v = opt(flag, null);
+  return v === null ? list : list.filter((x) => v.split(',').includes(x.name));
+};
+const servers = pick(allServers, '--servers');
+const loads = pick(allLoads, '--loads');
 
 // ---- /proc: CPU and memory of a server and its child processes -----------------------------------------------------
 const TICK_US = 1e6 / 100; // USER_HZ is 100 on Linux
@@ -226,19 +234,21 @@ for (const l of loads) {
 }
 for (const srv of servers) if (idle[srv.name] !== undefined) log(`idle_${idleConns} ${srv.name}: ${Math.round(idle[srv.name])} B/conn`);
 
-// the ratios the project aims at
+// the ratios the project aims at (those whose servers and loads ran)
+const ran = (load, ...names) => summary.loads[load] !== undefined && names.every((n) => summary.loads[load][n] !== undefined);
 const ratio = (load, a, b) => summary.loads[load][a].median / summary.loads[load][b].median;
 const rt = `bev-runtime-${threads}`;
 const cl = `cluster-${threads}`;
 const lines = [];
 for (const load of ['pp_64x64', 'pp_4096x64']) {
+  if (!ran(load, rt) || servers.length < 2) continue;
   const best = Math.max(...servers.filter((s) => s.name !== rt).map((s) => summary.loads[load][s.name].median));
   lines.push(`target ${load}: ${rt} / fastest other = ${(summary.loads[load][rt].median / best).toFixed(2)}x (>= 0.95x)`);
 }
-for (const load of ['stream_4096x16', 'stream_64x16']) lines.push(`target ${load}: ${rt} / ${cl} = ${ratio(load, rt, cl).toFixed(2)}x (>= 1.1x)`);
-for (const l of loads) lines.push(`target ${l.name}: bev-base / net = ${ratio(l.name, 'bev-base', 'net').toFixed(2)}x (>= 1.0x)`);
+for (const load of ['stream_4096x16', 'stream_64x16']) if (ran(load, rt, cl)) lines.push(`target ${load}: ${rt} / ${cl} = ${ratio(load, rt, cl).toFixed(2)}x (>= 1.1x)`);
+for (const l of loads) if (ran(l.name, 'bev-base', 'net')) lines.push(`target ${l.name}: bev-base / net = ${ratio(l.name, 'bev-base', 'net').toFixed(2)}x (>= 1.0x)`);
 if (idle.net) {
-  for (const name of ['bev-base', rt]) lines.push(`target idle: ${name} / net = ${(idle[name] / idle.net).toFixed(2)}x memory per connection (<= 2x)`);
+  for (const name of ['bev-base', rt]) if (idle[name] !== undefined) lines.push(`target idle: ${name} / net = ${(idle[name] / idle.net).toFixed(2)}x memory per connection (<= 2x)`);
 }
 summary.targets = lines;
 for (const t of lines) log(t);

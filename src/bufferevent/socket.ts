@@ -37,17 +37,29 @@ function socketErrno(err: NodeJS.ErrnoException): number {
 
 /**
  * Read and write sizes.
- * Reads adapt, as libuv's and Netty's receive allocators do: a read lands in the free space at the end of the input's
- * last chain, sized READ_MIN at first and doubled after each read that filled it, up to READ_MAX; halved after two
- * reads in a row that used a quarter of it or less. Chains are arena blocks (powers of two) less the 32-byte block and
- * chain headers, so each size fills one block. A quiet connection therefore holds a 1 KiB region, not a 64 KiB one,
- * and a busy one reads up to 64 KiB at a time (a 16 KiB message arrives in one read).
+ * Reads adapt, as Netty's receive allocator does. A quiet connection (a new one, or one whose reads are small) holds
+ * no read memory: its next read lands in the thread's read slab and is copied into the input. A read bigger than
+ * READ_MIN makes the connection busy: from then on reads land, without a copy, in the free space at the end of the
+ * input's last chain, sized to the read just seen, doubled after each read that filled its region (up to READ_MAX),
+ * halved after two reads in a row that used a quarter of it or less, back to the slab at READ_MIN. Sizes are arena
+ * blocks (powers of two) less the 32-byte block and chain headers, so each fills one block; a 16 KiB message arrives
+ * in one read.
  * Writes are gathered, as libevent's evbuffer_write_atmost does with writev: one write hands libuv every chain of the
  * output up to MAX_SINGLE_WRITE bytes (at most MAX_WRITE_CHAINS chains) as one vectored write, so a message that spans
  * two chains leaves in one segment and never waits for the peer's delayed ACK behind Nagle's algorithm. The write
  * callback still fires after each completed write.
  */
 const READ_MIN = 1024 - 32;
+
+let slab: Buffer | null = null;
+/**
+ * The thread's read slab: where quiet connections (and reads that find the input's lock busy) land. One per thread is
+ * enough: libuv completes one stream's read (buffer, read, callback) before it starts another's, and the callback
+ * copies the bytes out before it returns. Plain memory: the bytes are copied into the input's shared memory.
+ */
+function readSlab(): Buffer {
+  return (slab ??= Buffer.allocUnsafeSlow(READ_MAX));
+}
 const READ_MAX = 65536 - 32;
 const MAX_SINGLE_WRITE = 256 * 1024;
 const MAX_WRITE_CHAINS = 64;
@@ -89,8 +101,11 @@ export class SocketBufferevent extends Bufferevent {
   /** @internal read regions abandoned while the input's lock was busy, unpinned at the next locked commit */
   orphanPins: number[] = [];
   /** @internal reads completed but not yet committed (waiting for the input's lock) */ commitsPending = 0;
-  /** @internal the current read target is `scratch` (the input's lock was busy when libuv asked) */ readInScratch = false;
-  /** @internal */ scratch: Buffer | null = null;
+  /**
+   * @internal The current read target is the thread's read slab (readSlab), not a region of the input: the connection
+   * is quiet (its reads are small), or the input's lock was busy when libuv asked. The bytes are copied out of it
+   * before the read callback returns.
+   */ readInSlab = false;
   /** @internal arena offset of the read region handed to libuv */ readAt = 0;
   /** @internal */ readEv: EvCallback;
   /** @internal */ writeEv: EvCallback;
@@ -286,16 +301,27 @@ export class SocketBufferevent extends Bufferevent {
   private readRegion(): Uint8Array {
     const a = this.input.a;
     const h = this.input.h;
-    if (!this.input.tryLock()) {
-      // another thread holds the input's lock: read into a private buffer, copied in when the lock is ours; the region
-      // handed out before is abandoned, and unpinned by the next commit (it needs the lock)
-      if (this.readPin !== 0) this.orphanPins.push(this.readPin);
+    const quiet = this.readSize === READ_MIN;
+    if (quiet || !this.input.tryLock()) {
+      // a quiet connection holds no memory of its own for its next read; a busy lock (another thread holds it) cannot
+      // hand out a region of the input. Either way the read lands in the thread's slab and is copied in.
+      if (this.readPin !== 0) {
+        if (quiet && this.input.tryLock()) {
+          S.unpinChain(a, this.readPin);
+          this.input.unlock();
+        } else {
+          this.orphanPins.push(this.readPin); // unpinned by the next commit (it needs the lock)
+        }
+      }
       this.readPin = 0;
-      this.readInScratch = true;
-      this.readWant = READ_MAX;
-      return (this.scratch ??= Buffer.allocUnsafe(READ_MAX));
+      this.readInSlab = true;
+      let want = READ_MAX;
+      const high = this.wmReadHigh;
+      if (high > 0) want = Math.max(1, Math.min(want, high - S.length(a, h)));
+      this.readWant = want;
+      return readSlab().subarray(0, want);
     }
-    this.readInScratch = false;
+    this.readInSlab = false;
     try {
       // Node asks again for a buffer without a read in between (e.g. when a connect completes): drop the old region
       if (this.readPin !== 0) S.unpinChain(a, this.readPin);
@@ -325,13 +351,16 @@ export class SocketBufferevent extends Bufferevent {
     }
     if (nread > 0) this.adaptReadSize(nread);
     const pinned = this.readPin;
-    const scratch = this.readInScratch && nread > 0 ? Buffer.from(this.scratch!.subarray(0, nread)) : null;
+    // bytes in the slab are taken at once when the commit runs now; if it must wait for the lock, they are copied out
+    // below, before the slab is handed to the next read
+    let copied: Uint8Array | null = this.readInSlab && nread > 0 ? readSlab().subarray(0, nread) : null;
     this.commitsPending++;
-    const sync = this.withBufferLock(this.input, () => this.commitRead(nread, pinned, scratch), () => {
+    const sync = this.withBufferLock(this.input, () => this.commitRead(nread, pinned, copied), () => {
       if (--this.commitsPending === 0 && this.inflight === null) this.releaseInflightWaiters();
       if (nread > 0) this.base.activate(this.readEv, R_DATA);
       if (this.readPausedIdle && this.base.running) this.resumeIfIdle(); // after a contended commit
     });
+    if (!sync && copied !== null) copied = Buffer.from(copied);
     if (!sync) {
       // the bytes wait for the lock (in the pinned region or a copy): read no more until they are in
       this.reading = false;
@@ -349,6 +378,12 @@ export class SocketBufferevent extends Bufferevent {
 
   /** Grow the read size after a read that filled its region, shrink it after two that used a quarter or less. */
   private adaptReadSize(nread: number): void {
+    if (this.readInSlab) {
+      // a read into the slab that a small region would not have held: the connection is busy, give it regions
+      if (nread > READ_MIN) this.readSize = Math.min(READ_MAX, Math.max(2 * READ_MIN + 32, 2 ** Math.ceil(Math.log2(nread + 32)) - 32));
+      this.readSmall = false;
+      return;
+    }
     const size = this.readSize;
     if (nread >= this.readWant && this.readWant === size) {
       this.readSize = Math.min(READ_MAX, (size + 32) * 2 - 32);
@@ -364,13 +399,13 @@ export class SocketBufferevent extends Bufferevent {
   }
 
   /** Count (or copy) a completed read into the input and run the input's callbacks. @locks input lock */
-  private commitRead(nread: number, pinned: number, scratch: Buffer | null): void {
+  private commitRead(nread: number, pinned: number, fromSlab: Uint8Array | null): void {
     const a = this.input.a;
     const h = this.input.h;
     if (nread > 0 && !this.dead) {
       const last = a.i32[(h + S.H_LAST) >>> 2]! >>> 0;
-      if (scratch !== null) {
-        S.addBytes(a, h, scratch, nread);
+      if (fromSlab !== null) {
+        S.addBytes(a, h, fromSlab, nread);
       } else if (last === pinned && S.chainStart(a, last) + S.chainLen(a, last) === this.readAt) {
         S.commitTail(a, h, nread); // the bytes landed exactly at the end: just count them
       } else {
@@ -392,12 +427,12 @@ export class SocketBufferevent extends Bufferevent {
    */
   private refreshReadRegion(): void {
     const s = this.sock;
-    if (!s || this.readInScratch) return;
+    if (!s) return;
     if (this.readPin !== 0) {
       S.unpinChain(this.input.a, this.readPin);
       this.readPin = 0;
     }
-    setReadBuffer(s, this.readRegion());
+    setReadBuffer(s, this.readRegion()); // a slab region too: its length is capped by the watermark as well
   }
 
   override readLimitChanged(): void {

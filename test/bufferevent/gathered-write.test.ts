@@ -47,7 +47,7 @@ describe('socket writes are gathered', () => {
 });
 
 describe('socket reads adapt their size', () => {
-  it('a quiet connection reads into a 1 KiB region; a burst grows reads to 64 KiB; small reads shrink them again', async () => {
+  it('a quiet connection holds no read region (it reads into the thread slab); a burst grows reads to 64 KiB regions; small reads shrink them back', async () => {
     let peer: net.Socket | null = null;
     const srv = net.createServer((c) => (peer = c)).listen(0, '127.0.0.1');
     await once(srv, 'listening');
@@ -62,11 +62,15 @@ describe('socket reads adapt their size', () => {
     L.bufferevent_enable(bev, L.EV_READ);
     L.bufferevent_socket_connect(bev, { family: 'IPv4', address: '127.0.0.1', port: (srv.address() as net.AddressInfo).port });
     await runUntil(base, () => peer !== null);
-    const state = bev as unknown as { readSize: number };
-    expect(state.readSize).toBe(1024 - 32); // one 1 KiB arena block
+    const state = bev as unknown as { readSize: number; readPin: number; readInSlab: boolean };
+    expect(state.readSize).toBe(1024 - 32); // quiet: the next read lands in the slab
+    expect(state.readInSlab).toBe(true);
+    expect(state.readPin).toBe(0); // no chain of the input is held for it
     peer!.write(Buffer.alloc(1 << 20, 7)); // a burst: every read fills its region, so each doubles the next
     await runUntil(base, () => got === 1 << 20);
     expect(state.readSize).toBe(65536 - 32);
+    expect(state.readInSlab).toBe(false); // busy: reads land in the input itself, without a copy
+    expect(state.readPin).not.toBe(0);
     for (let i = 0; i < 12; i++) {
       // one byte at a time, each read before the next write: every read uses a tiny part of its region
       const want = got + 1;
@@ -74,6 +78,8 @@ describe('socket reads adapt their size', () => {
       await runUntil(base, () => got === want);
     }
     expect(state.readSize).toBe(1024 - 32);
+    expect(state.readInSlab).toBe(true);
+    expect(state.readPin).toBe(0);
     L.bufferevent_free(bev);
     L.event_base_free(base);
     peer!.destroy();
