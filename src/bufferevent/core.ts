@@ -208,7 +208,8 @@ export abstract class Bufferevent {
   /** @internal True for a handle imported into a thread that does not own the bufferevent. */ readonly remote: boolean;
   /** @internal Request bits from other threads, waiting for remoteEv to run. */ remoteBits = 0;
   /** @internal */ private finalized = false;
-  /** @internal */ readonly remoteEv: EvCallback;
+  /** The event that applies other threads' requests on the owner (made by the first request). */
+  private remoteEvent: EvCallback | null = null;
 
   /** @internal With `attach`, a handle on an existing header (bufferevent_import); otherwise a new bufferevent. */
   constructor(base: EventBase, options: number, lockOff: number, attach?: { a: Arena; h: number }) {
@@ -223,7 +224,6 @@ export abstract class Bufferevent {
       this.input = new Evbuffer(a, a.i32[(h + O_INPUT) >>> 2]! >>> 0);
       this.output = new Evbuffer(a, a.i32[(h + O_OUTPUT) >>> 2]! >>> 0);
       this.deferred = new EvCallback(base, noop, 0);
-      this.remoteEv = this.deferred;
       return;
     }
     const a = localArena();
@@ -259,7 +259,6 @@ export abstract class Bufferevent {
       options & BEV_OPT_UNLOCK_CALLBACKS ? () => this.runDeferredUnlocked() : () => this.runDeferredLocked();
     // the unlocked runner releases the lock around user calls, so the base must not hold it for the whole run
     this.deferred = new EvCallback(base, runner, Math.floor(base.npriorities / 2), options & BEV_OPT_UNLOCK_CALLBACKS ? null : this.lockOfFn);
-    this.remoteEv = new EvCallback(base, () => this.onRemote(), Math.floor(base.npriorities / 2), this.lockOfFn);
   }
 
   /** @internal The lock for EvCallback.lockOf: the loop takes it without blocking before running our callbacks. */
@@ -336,7 +335,7 @@ export abstract class Bufferevent {
   /** @internal The mailbox delivered request bits for this bufferevent. @thread owner */
   remoteRequest(bits: number): void {
     this.remoteBits |= bits;
-    this.base.activate(this.remoteEv, 0);
+    this.base.activate((this.remoteEvent ??= new EvCallback(this.base, () => this.onRemote(), Math.floor(this.base.npriorities / 2), this.lockOfFn)), 0);
   }
 
   /** Owner side of requests made in other threads. @thread owner */
@@ -502,7 +501,7 @@ export abstract class Bufferevent {
   /** @internal Cancel internal events and the deferred runner (event_callback_finalize_many_). */
   cancelAll(): void {
     this.base.deactivate(this.deferred);
-    this.base.deactivate(this.remoteEv);
+    if (this.remoteEvent !== null) this.base.deactivate(this.remoteEvent);
     unregisterOwned(this.a, this.h); // its evbuffers unregister when they are freed (Evbuffer.release)
   }
 
@@ -1052,36 +1051,46 @@ export function checkBev(bev: unknown, name = 'bev'): Bufferevent {
 }
 
 /**
- * A pure timer owned by a bufferevent (ev_read / ev_write of pairs and filters, the generic timeout events).
+ * A pure timer owned by a bufferevent (ev_read / ev_write of pairs and filters, the generic timeout events). Its
+ * event and timer are made the first time it is armed: most connections never set a timeout.
  * @thread base owner only
  */
 export class BevTimer {
+  private pri: number;
+  private t: LongTimer | null = null;
+  private cb: EvCallback | null = null;
+  private readonly base: EventBase;
+  private readonly fn: () => void;
+  private readonly lockOf: (() => [Int32Array, number]) | null;
+  constructor(base: EventBase, fn: () => void, lockOf: (() => [Int32Array, number]) | null = null) {
+    this.base = base;
+    this.fn = fn;
+    this.lockOf = lockOf;
+    this.pri = Math.floor(base.npriorities / 2);
+  }
   /** The timer's priority follows its bufferevent's (bufferevent_priority_set). */
   set priority(p: number) {
-    this.cb.priority = p;
-  }
-  private readonly t = new LongTimer();
-  private readonly cb: EvCallback;
-  constructor(base: EventBase, fn: () => void, lockOf: (() => [Int32Array, number]) | null = null) {
-    this.cb = new EvCallback(base, fn, Math.floor(base.npriorities / 2), lockOf);
+    this.pri = p;
+    if (this.cb !== null) this.cb.priority = p;
   }
   get pending(): boolean {
-    return this.t.pending;
+    return this.t !== null && this.t.pending;
   }
   arm(ms: number): void {
     this.clear();
-    this.cb.base.nAdded++;
-    this.t.start(ms, () => {
-      this.cb.base.unpend();
-      this.cb.base.activate(this.cb, 1);
+    const cb = (this.cb ??= new EvCallback(this.base, this.fn, this.pri, this.lockOf));
+    this.base.nAdded++;
+    (this.t ??= new LongTimer()).start(ms, () => {
+      this.base.unpend();
+      this.base.activate(cb, 1);
     });
   }
   clear(): void {
-    if (this.t.pending) {
+    if (this.t !== null && this.t.pending) {
       this.t.clear();
-      this.cb.base.unpend();
+      this.base.unpend();
     }
-    this.cb.base.deactivate(this.cb);
+    if (this.cb !== null) this.base.deactivate(this.cb);
   }
 }
 

@@ -176,7 +176,15 @@ export class SocketBufferevent extends Bufferevent {
     this.free();
     return out;
   }
-  /** @internal */ readonly dnsEv: EvCallback;
+  /** The event a finished lookup activates (made by the first connect_hostname). */
+  private dnsEvent: EvCallback | null = null;
+  private get dnsEv(): EvCallback {
+    return (this.dnsEvent ??= new EvCallback(this.base, () => {
+      const r = this.dnsResult;
+      this.dnsResult = null;
+      if (r) this.lookupDone(r.err, r.addr);
+    }, this.sharedPriority, this.lockOfFn));
+  }
   private readonly onread: OnRead;
   private readonly loopStartHook = (): void => this.resumeIfIdle();
 
@@ -185,11 +193,6 @@ export class SocketBufferevent extends Bufferevent {
     const pri = Math.floor(base.npriorities / 2);
     this.readEv = new EvCallback(base, (res) => this.handleRead(res), pri, this.lockOfFn);
     this.writeEv = new EvCallback(base, (res) => this.handleWrite(res), pri, this.lockOfFn);
-    this.dnsEv = new EvCallback(base, () => {
-      const r = this.dnsResult;
-      this.dnsResult = null;
-      if (r) this.lookupDone(r.err, r.addr);
-    }, pri, this.lockOfFn);
     this.readTimer = new BevTimer(base, () => this.readTimeout(), this.lockOfFn);
     this.writeTimer = new BevTimer(base, () => this.writeTimeout(), this.lockOfFn);
     // libevent: input frozen at its end, output at its front; the socket alone appends to one and drains the other.
@@ -839,7 +842,7 @@ export class SocketBufferevent extends Bufferevent {
     if (c) c();
     else if (this.dnsResult !== null) {
       // answered but not yet delivered: free cancels it all the same (decision 6)
-      this.base.deactivate(this.dnsEv);
+      if (this.dnsEvent !== null) this.base.deactivate(this.dnsEvent);
       this.dnsResult = null;
       this.lookupDone(EVUTIL_EAI_CANCEL, null);
     }
@@ -935,7 +938,7 @@ export class SocketBufferevent extends Bufferevent {
       if (this.readEv.queued) return -1;
       this.readEv.priority = p;
       this.readTimer.priority = p; // the read timeout fires through ev_read
-      this.dnsEv.priority = p;
+      if (this.dnsEvent !== null) this.dnsEvent.priority = p;
       this.sharedPriority = p;
       if (this.writeEv.queued) return -1;
       this.writeEv.priority = p;
@@ -974,6 +977,7 @@ export class SocketBufferevent extends Bufferevent {
     }
     this.readTimer = new BevTimer(base, () => this.readTimeout(), this.lockOfFn);
     this.writeTimer = new BevTimer(base, () => this.writeTimeout(), this.lockOfFn);
+    this.dnsEvent = null; // made again, on this base, by the next lookup
     base.onLoopStart.add(this.loopStartHook);
     return 0;
   }
