@@ -153,6 +153,7 @@ async function loadgen(port, args) {
 }
 /** N connections that each echo one byte and stay open; returns the RSS growth per connection in bytes. */
 async function idleMemory(pid, port, n, sourceAddr) {
+  await new Promise((r) => setTimeout(r, 500)); // the server settles after start-up
   const before = rssKb(pid);
   const socks = [];
   const BATCH = 200;
@@ -195,9 +196,14 @@ for (let r = 0; r < rounds; r++) {
         cpuUsPerMsg: msgs > 0 ? (c1 - c0) / msgs : NaN,
       });
     }
-    if (r === 0 && idleConns > 0) {
-      idle[srv.name] = await idleMemory(s.child.pid, s.port, idleConns, `127.0.0.${2 + servers.indexOf(srv)}`);
-    }
+    await stopServer(s);
+  }
+}
+// idle memory on a fresh server of each kind (memory freed by earlier loads would hide the growth)
+if (idleConns > 0) {
+  for (const srv of servers) {
+    const s = await startServer(srv);
+    idle[srv.name] = await idleMemory(s.child.pid, s.port, idleConns, `127.0.0.${2 + servers.indexOf(srv)}`);
     await stopServer(s);
   }
 }

@@ -380,7 +380,11 @@ export function freeAll(a: Arena, h: number): void {
 export function moveAll(a: Arena, dst: number, sa: Arena, src: number, toFront: boolean): number {
   const n = length(sa, src);
   if (n === 0) return 0;
-  if (a !== sa || hasPinned(sa, src)) {
+  // Chains move between buffers of one arena. A pinned chain cannot move (a socket read or write is using its
+  // memory), except that a reading socket's input usually ends in its empty, pinned read region: the chains before it
+  // move and the region stays behind as the source's only chain. Anything else pinned: the bytes are copied.
+  const keep = a === sa ? pinnedEmptyTail(sa, src) : -1;
+  if (keep < 0) {
     const tmp = new Uint8Array(n);
     copyOut(sa, src, 0, tmp, 0, n);
     drain(sa, src, n);
@@ -390,7 +394,14 @@ export function moveAll(a: Arena, dst: number, sa: Arena, src: number, toFront: 
   }
   const i32 = a.i32;
   const sFirst = i32[(src + H_FIRST) >>> 2]! >>> 0;
-  const sLast = i32[(src + H_LAST) >>> 2]! >>> 0;
+  let sLast = i32[(src + H_LAST) >>> 2]! >>> 0;
+  if (keep !== 0) {
+    // move sFirst .. the chain before the kept region
+    let prev = sFirst;
+    while (chainNext(a, prev) !== keep) prev = chainNext(a, prev);
+    i32[(prev + C_NEXT) >>> 2] = 0;
+    sLast = prev;
+  }
   // Skip empty chains at the ends of dst so the invariant "only the sole/pinned chain is empty" holds.
   if (toFront) {
     const dFirst = i32[(dst + H_FIRST) >>> 2]! >>> 0;
@@ -423,19 +434,26 @@ export function moveAll(a: Arena, dst: number, sa: Arena, src: number, toFront: 
   }
   setLen(a, dst, length(a, dst) + n);
   a.f64[(dst + H_NADD) >>> 3]! += n;
-  i32[(src + H_FIRST) >>> 2] = 0;
-  i32[(src + H_LAST) >>> 2] = 0;
+  i32[(src + H_FIRST) >>> 2] = keep;
+  i32[(src + H_LAST) >>> 2] = keep;
   setLen(sa, src, 0);
   sa.f64[(src + H_FRONT) >>> 3]! += n;
   sa.f64[(src + H_NDEL) >>> 3]! += n;
   return n;
 }
 
-function hasPinned(a: Arena, h: number): boolean {
+/**
+ * Whether all of a buffer's chains can move: 0 when none is pinned; the last chain when only it is pinned, it holds
+ * no bytes and it is not the first (a socket's read region); -1 otherwise (the bytes must be copied).
+ */
+function pinnedEmptyTail(a: Arena, h: number): number {
+  const last = a.i32[(h + H_LAST) >>> 2]! >>> 0;
   for (let c = a.i32[(h + H_FIRST) >>> 2]! >>> 0; c !== 0; c = chainNext(a, c)) {
-    if (a.i32[(c + C_PINS) >>> 2]! > 0) return true;
+    if (a.i32[(c + C_PINS) >>> 2]! > 0) {
+      return c === last && chainLen(a, c) === 0 && c !== a.i32[(h + H_FIRST) >>> 2]! >>> 0 ? last : -1;
+    }
   }
-  return false;
+  return 0;
 }
 
 /**
