@@ -128,9 +128,11 @@ async function canConnect(port) {
 async function startServer(srv) {
   const port = nextPort++;
   const [cmd, args] = srv.cmd(port);
-  const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
   for (let i = 0; i < 200 && !(await canConnect(port)); i++) await new Promise((r) => setTimeout(r, 25));
-  if (!(await canConnect(port))) throw new Error(`${srv.name} did not start`);
+  if (!(await canConnect(port))) throw new Error(`${srv.name} did not start: ${err}`);
   return { child, port };
 }
 async function stopServer(s) {

@@ -43,7 +43,7 @@ for (const s of suites) {
   }
 }
 
-// Multi-core echo server: the runtime vs libevent's ev_echo -t 2, under loadgen (prints its own figures and ratios).
+// The side-by-side echo matrix (bench/echo.mjs): this library against node:net, node:cluster and libevent.
 const echo = spawnSync(process.execPath, ['bench/echo.mjs', '-n', String(Math.max(2, Number(secs)))], { cwd: root, encoding: 'utf8' });
 process.stdout.write(echo.stdout);
 if (echo.status !== 0) process.stderr.write(echo.stderr);
