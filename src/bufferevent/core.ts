@@ -261,8 +261,17 @@ export abstract class Bufferevent {
     this.deferred = new EvCallback(base, runner, Math.floor(base.npriorities / 2), options & BEV_OPT_UNLOCK_CALLBACKS ? null : this.lockOfFn);
   }
 
-  /** @internal The lock for EvCallback.lockOf: the loop takes it without blocking before running our callbacks. */
-  readonly lockOfFn = (): [Int32Array, number] => [this.a.i32, this.dead ? 0 : this.lockOff];
+  /**
+   * @internal The lock for EvCallback.lockOf: the loop takes it without blocking before running our callbacks. One
+   * tuple per bufferevent, refreshed at each call (the loop asks before every callback: no allocation per callback).
+   */
+  readonly lockOfFn = (): [Int32Array, number] => {
+    const t = this.lockTuple;
+    t[0] = this.a.i32;
+    t[1] = this.dead ? 0 : this.lockOff;
+    return t;
+  };
+  private readonly lockTuple: [Int32Array, number] = [null as never, 0];
 
   /** @internal Take one more reference (a pending lookup, a filter on its underlying). @locks held */
   addRef(): void {

@@ -1,3 +1,4 @@
+import type { Arena } from '../shm/arena.ts';
 import net from 'node:net';
 import dns from 'node:dns';
 import { EvCallback, EventBase, EV_READ, EV_WRITE } from '../event/base.ts';
@@ -51,6 +52,12 @@ function socketErrno(err: NodeJS.ErrnoException): number {
  */
 const READ_MIN = 1024 - 32;
 
+/** A view of the first `chains[k + 1]` live bytes of chain `chains[k]` (zero-copy: socket writes send these). */
+function liveBytes(a: Arena, chains: number[], k: number): Buffer {
+  const at = S.chainStart(a, chains[k]!);
+  return a.buf.subarray(at, at + chains[k + 1]!);
+}
+
 let slab: Buffer | null = null;
 /**
  * The thread's read slab: where quiet connections (and reads that find the input's lock busy) land. One per thread is
@@ -96,7 +103,7 @@ export class SocketBufferevent extends Bufferevent {
   private readSmall = false;
   /** @internal Length of the region handed out for the read in progress. */
   private readWant = 0;
-  /** @internal The write in flight: the chains it pinned and its byte count. */ inflight: { chains: number[]; n: number } | null = null;
+  /** @internal The write in flight: the chains it pinned (offset, length pairs) and its byte count. */ inflight: { chains: number[]; n: number } | null = null;
   /** @internal */ readPin = 0;
   /** @internal read regions abandoned while the input's lock was busy, unpinned at the next locked commit */
   orphanPins: number[] = [];
@@ -620,30 +627,29 @@ export class SocketBufferevent extends Bufferevent {
     a.sync(); // chains may have been added by another thread in a grown arena
     const h = this.output.h;
     const chains: number[] = [];
-    const views: Buffer[] = [];
     let n = 0;
     for (let c = a.i32[(h + S.H_FIRST) >>> 2]! >>> 0; c !== 0 && n < MAX_SINGLE_WRITE && chains.length < MAX_WRITE_CHAINS; c = S.chainNext(a, c)) {
       const len = Math.min(S.chainLen(a, c), MAX_SINGLE_WRITE - n);
       if (len === 0) continue;
-      const at = S.chainStart(a, c);
       S.pinChain(a, c); // the kernel reads this memory later: it must not move or be reused until the write is done
-      chains.push(c);
-      views.push(a.buf.subarray(at, at + len));
+      chains.push(c, len);
       n += len;
     }
     if (n === 0) return;
     this.inflight = { chains, n };
-    const done = (err: Error | null | undefined): void => this.writeDone(err ?? null);
-    if (views.length === 1) {
-      s.write(views[0]!, done);
+    if (chains.length === 2) {
+      s.write(liveBytes(a, chains, 0), this.onWriteDone);
       return;
     }
     // corked writes leave as one writev (Node's _writev): the last callback follows the whole vector
     s.cork();
-    for (let i = 0; i < views.length - 1; i++) s.write(views[i]!);
-    s.write(views[views.length - 1]!, done);
+    for (let k = 0; k < chains.length - 2; k += 2) s.write(liveBytes(a, chains, k));
+    s.write(liveBytes(a, chains, chains.length - 2), this.onWriteDone);
     s.uncork();
   }
+
+  /** The callback of every socket write (one function per bufferevent, not one per write). */
+  private readonly onWriteDone = (err: Error | null | undefined): void => this.writeDone(err ?? null);
 
   /** A write completed (libuv callback). Never blocks the loop on the output's lock: see withBufferLock. */
   private writeDone(err: Error | null): void {
@@ -652,7 +658,7 @@ export class SocketBufferevent extends Bufferevent {
     const a = this.output.a;
     if (this.output.freed) {
       this.inflight = null;
-      for (const c of f.chains) S.unpinChain(a, c); // finalized meanwhile: the chains were retired, and this frees them
+      for (let k = 0; k < f.chains.length; k += 2) S.unpinChain(a, f.chains[k]!); // finalized meanwhile: this frees them
       this.releaseInflightWaiters();
       return;
     }
@@ -661,7 +667,7 @@ export class SocketBufferevent extends Bufferevent {
         S.drain(a, this.output.h, f.n);
         this.lastWriteN += f.n;
       }
-      for (const c of f.chains) S.unpinChain(a, c);
+      for (let k = 0; k < f.chains.length; k += 2) S.unpinChain(a, f.chains[k]!);
       if (err === null && !this.dead) this.output.invokeCallbacks();
       this.inflight = null; // only now: the written bytes are gone from the output (detach relies on it)
     }, () => {
