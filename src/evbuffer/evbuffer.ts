@@ -12,7 +12,7 @@ import {
   rlockDepth,
   RLOCK_FLAG_OWNER_DIED,
 } from '../shm/rlock.ts';
-import { defineGroupKind, groupMember, recoverGroup, setGroupHead, GROUP_EVBUFFER } from '../shm/lock-group.ts';
+import { defineGroupKind, groupHead, groupMember, recoverGroup, setGroupHead, GROUP_EVBUFFER } from '../shm/lock-group.ts';
 import * as S from './storage.ts';
 import { codedError, freedError, rangeError, typeError } from '../errors.ts';
 import { postToOwner, reportDeliveryError, unregisterOwned } from '../shm/owner.ts';
@@ -258,7 +258,13 @@ export class Evbuffer {
   /** evbuffer_free. Drops the user's reference; the memory goes back to the arena when nothing else holds it. */
   free(): void {
     this.live();
+    const l = this.lockOff;
+    const i32 = this.a.i32;
+    // evbuffer_free inside evbuffer_lock of a buffer with a lock of its own: the caller's levels end with the buffer
+    // (no handle can unlock it any more), so a thread waiting for the lock wakes and sees the buffer gone
+    const held = l !== 0 && rlockDepth(i32, l) > 0 && groupHead(this.a, l) === groupMember(this.h, GROUP_EVBUFFER);
     this.release();
+    if (held) while (rlockDepth(this.a.i32, l) > 0) rlockUnlock(this.a.i32, l);
   }
 
   /** @internal Drop a reference without the liveness check (a bufferevent's finalization frees its dead buffers). */

@@ -383,7 +383,7 @@ export function moveAll(a: Arena, dst: number, sa: Arena, src: number, toFront: 
   // Chains move between buffers of one arena. A pinned chain cannot move (a socket read or write is using its
   // memory), except that a reading socket's input usually ends in its empty, pinned read region: the chains before it
   // move and the region stays behind as the source's only chain. Anything else pinned: the bytes are copied.
-  const keep = a === sa ? pinnedEmptyTail(sa, src) : -1;
+  let keep = a === sa ? pinnedEmptyTail(sa, src) : -1;
   if (keep < 0) {
     const tmp = new Uint8Array(n);
     copyOut(sa, src, 0, tmp, 0, n);
@@ -420,7 +420,14 @@ export function moveAll(a: Arena, dst: number, sa: Arena, src: number, toFront: 
     if (dLast !== 0 && chainLen(a, dLast) === 0 && i32[(dLast + C_PINS) >>> 2] === 0 && i32[(dst + H_FIRST) >>> 2] === dLast) {
       i32[(dst + H_FIRST) >>> 2] = 0;
       i32[(dst + H_LAST) >>> 2] = 0;
-      a.free(dLast);
+      // dst's empty chain goes to src, which is left without one: an echo's next message is added into it (no
+      // allocation and free per message)
+      if (keep === 0) {
+        i32[(dLast + C_MIS) >>> 2] = 0;
+        keep = dLast;
+      } else {
+        a.free(dLast);
+      }
     } else if (dLast !== 0 && chainLen(a, dLast) === 0) {
       // a pinned empty chain cannot be dropped; copy instead to keep the list valid
       const tmp = new Uint8Array(n);

@@ -326,10 +326,8 @@ export class Arena {
 }
 
 function classFor(bytes: number): number {
-  let cls = MIN_CLASS;
-  while (2 ** cls < bytes) cls++;
-  if (cls > MAX_CLASS) throw codedError('ERR_BEV_ARENA_FULL', `allocation of ${bytes} bytes is too large`);
-  return cls;
+  if (bytes > 2 ** MAX_CLASS) throw codedError('ERR_BEV_ARENA_FULL', `allocation of ${bytes} bytes is too large`);
+  return Math.max(MIN_CLASS, 32 - Math.clz32(bytes - 1)); // the smallest k with 2^k >= bytes
 }
 
 const arenasBySab = new WeakMap<SharedArrayBuffer, Arena>();

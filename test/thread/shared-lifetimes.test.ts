@@ -62,7 +62,7 @@ describe('shared lifetimes: freeing while other threads wait', () => {
 
   const evbufferCalls = ['evbuffer_add', 'evbuffer_lock', 'evbuffer_get_length'] as const;
   for (const call of evbufferCalls) {
-    it(`a worker blocked in ${call} on a locked evbuffer that its owner unlocks and frees gets ERR_BEV_FREED`, async () => {
+    it(`a worker blocked in ${call} on a locked evbuffer that its owner frees while holding the lock gets ERR_BEV_FREED`, async () => {
       const arena = localArena();
       const before = arena.liveBlocks();
       const buf = L.evbuffer_new();
@@ -74,8 +74,7 @@ describe('shared lifetimes: freeing while other threads wait', () => {
         L.evbuffer_lock(buf);
         const reply = w.call({ op: 'block', call, sharedBuf, gate: gate.buffer });
         await until(() => Atomics.load(gate, 0) === 1 && rlockHasWaiters(arena.i32, internal(buf).lockOff));
-        L.evbuffer_unlock(buf);
-        L.evbuffer_free(buf); // at once: the waiter is still asleep in the lock
+        L.evbuffer_free(buf); // still holding the lock: the waiter cannot get in first; the free ends our hold
         const next = L.evbuffer_new(); // allocations go on normally
         L.evbuffer_add(next, 'after');
         expect(await reply).toEqual({ ok: false, code: 'ERR_BEV_FREED' });
