@@ -51,6 +51,9 @@ function socketErrno(err: NodeJS.ErrnoException): number {
  * callback still fires after each completed write.
  */
 const READ_MIN = 1024 - 32;
+const READ_MAX = 65536 - 32;
+const MAX_SINGLE_WRITE = 256 * 1024;
+const MAX_WRITE_CHAINS = 64;
 
 /** A view of the first `chains[k + 1]` live bytes of chain `chains[k]` (zero-copy: socket writes send these). */
 function liveBytes(a: Arena, chains: number[], k: number): Buffer {
@@ -67,10 +70,6 @@ let slab: Buffer | null = null;
 function readSlab(): Buffer {
   return (slab ??= Buffer.allocUnsafeSlow(READ_MAX));
 }
-const READ_MAX = 65536 - 32;
-const MAX_SINGLE_WRITE = 256 * 1024;
-const MAX_WRITE_CHAINS = 64;
-
 
 // Result bits of the internal write event.
 const W_WRITABLE = 0x04;
@@ -325,10 +324,7 @@ export class SocketBufferevent extends Bufferevent {
       }
       this.readPin = 0;
       this.readInSlab = true;
-      let want = READ_MAX;
-      const high = this.wmReadHigh;
-      if (high > 0) want = Math.max(1, Math.min(want, high - S.length(a, h)));
-      this.readWant = want;
+      const want = (this.readWant = this.readCap(READ_MAX));
       return readSlab().subarray(0, want);
     }
     this.readInSlab = false;
@@ -337,10 +333,7 @@ export class SocketBufferevent extends Bufferevent {
       if (this.readPin !== 0) S.unpinChain(a, this.readPin);
       this.readPin = 0;
       for (const c of this.orphanPins.splice(0)) S.unpinChain(a, c);
-      let want = this.readSize;
-      const high = this.wmReadHigh;
-      if (high > 0) want = Math.max(1, Math.min(want, high - S.length(a, h)));
-      this.readWant = want;
+      const want = (this.readWant = this.readCap(this.readSize));
       const c = S.reserveTail(a, h, want);
       S.pinChain(a, c); // the chain's end must stay put until the read lands
       this.readPin = c;
@@ -384,6 +377,16 @@ export class SocketBufferevent extends Bufferevent {
       return false;
     }
     return this.reading;
+  }
+
+  /**
+   * `max`, or less so that the read cannot take the input past its read high watermark (at least 1). Called holding
+   * the input's lock, or on the slab path without it, where a length a moment old is enough: the commit runs the
+   * watermark callback, which suspends reading.
+   */
+  private readCap(max: number): number {
+    const high = this.wmReadHigh;
+    return high > 0 ? Math.max(1, Math.min(max, high - S.length(this.input.a, this.input.h))) : max;
   }
 
   /** Grow the read size after a read that filled its region, shrink it after two that used a quarter or less. */
@@ -628,7 +631,7 @@ export class SocketBufferevent extends Bufferevent {
     const h = this.output.h;
     const chains: number[] = [];
     let n = 0;
-    for (let c = a.i32[(h + S.H_FIRST) >>> 2]! >>> 0; c !== 0 && n < MAX_SINGLE_WRITE && chains.length < MAX_WRITE_CHAINS; c = S.chainNext(a, c)) {
+    for (let c = a.i32[(h + S.H_FIRST) >>> 2]! >>> 0; c !== 0 && n < MAX_SINGLE_WRITE && chains.length < 2 * MAX_WRITE_CHAINS; c = S.chainNext(a, c)) {
       const len = Math.min(S.chainLen(a, c), MAX_SINGLE_WRITE - n);
       if (len === 0) continue;
       S.pinChain(a, c); // the kernel reads this memory later: it must not move or be reused until the write is done
