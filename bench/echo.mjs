@@ -88,29 +88,27 @@ function descendants(pid) {
   }
   return all;
 }
-function cpuUs(pid) {
+/** Sum `read(pid)` over the server and its child processes (a process gone meanwhile counts 0). */
+function sumOverTree(pid, read) {
   let t = 0;
   for (const p of descendants(pid)) {
     try {
-      const f = readFileSync(`/proc/${p}/stat`, 'utf8').slice(readFileSync(`/proc/${p}/stat`, 'utf8').lastIndexOf(')') + 2).split(' ');
-      t += (Number(f[11]) + Number(f[12])) * TICK_US; // utime, stime (fields 14 and 15)
+      t += read(p);
     } catch {
       // gone meanwhile
     }
   }
   return t;
 }
+function cpuUs(pid) {
+  return sumOverTree(pid, (p) => {
+    const st = readFileSync(`/proc/${p}/stat`, 'utf8');
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * TICK_US; // utime, stime (fields 14 and 15)
+  });
+}
 function rssKb(pid) {
-  let kb = 0;
-  for (const p of descendants(pid)) {
-    try {
-      const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
-      if (m) kb += Number(m[1]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return kb;
+  return sumOverTree(pid, (p) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0));
 }
 
 // ---- running things -----------------------------------------------------------------------------------------------

@@ -4,6 +4,16 @@ import * as S from '../../src/evbuffer/storage.ts';
 
 const first = (h: number): number => localArena().i32[(h + S.H_FIRST) >>> 2]! >>> 0;
 
+/** Unpin, then give both buffers and their chains back. */
+function release(src: number, dst: number, pinned: number): void {
+  const a = localArena();
+  S.unpinChain(a, pinned);
+  for (const h of [src, dst]) {
+    S.freeAll(a, h);
+    a.free(h);
+  }
+}
+
 function buffer(): number {
   const a = localArena();
   const h = a.alloc(S.HDR_BYTES);
@@ -28,11 +38,7 @@ describe('moving chains out of a reading socket’s input', () => {
     expect(S.length(a, dst)).toBe(3000);
     S.validate(a, src);
     S.validate(a, dst);
-    S.unpinChain(a, region);
-    S.freeAll(a, src);
-    S.freeAll(a, dst);
-    a.free(src);
-    a.free(dst);
+    release(src, dst, region);
   });
 
   it('a pinned chain that holds bytes is copied from, and stays where it is', () => {
@@ -47,10 +53,6 @@ describe('moving chains out of a reading socket’s input', () => {
     expect(S.length(a, dst)).toBe(100);
     S.validate(a, src);
     S.validate(a, dst);
-    S.unpinChain(a, c);
-    S.freeAll(a, src);
-    S.freeAll(a, dst);
-    a.free(src);
-    a.free(dst);
+    release(src, dst, c);
   });
 });
