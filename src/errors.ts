@@ -14,6 +14,8 @@
  * | ERR_BEV_LOCK_ASSERT      | Error      | lock debugging: internal code that requires the lock ran without it        |
  * | ERR_BEV_ARENA_FULL       | RangeError | the shared-memory arena cannot grow further (4 GiB per thread)             |
  * | ERR_BEV_EVENT_ERROR      | Error      | a Duplex over a bufferevent got BEV_EVENT_ERROR (`errno` says which)       |
+ * | ERR_BEV_KEY_EXISTS       | Error      | a registry key is already published                                        |
+ * | ERR_BEV_REGISTRY_FULL    | RangeError | the runtime's registry holds as many keys as it was made for               |
  */
 export type ErrorCode =
   | 'ERR_INVALID_ARG_TYPE'
@@ -25,7 +27,9 @@ export type ErrorCode =
   | 'ERR_BEV_OWNER_DIED'
   | 'ERR_BEV_LOCK_ASSERT'
   | 'ERR_BEV_ARENA_FULL'
-  | 'ERR_BEV_EVENT_ERROR';
+  | 'ERR_BEV_EVENT_ERROR'
+  | 'ERR_BEV_KEY_EXISTS'
+  | 'ERR_BEV_REGISTRY_FULL';
 
 export interface CodedError extends Error {
   code: ErrorCode;
@@ -49,7 +53,7 @@ export function freedError(what: string): Error & CodedError {
 }
 
 export function codedError(code: ErrorCode, message: string): Error & CodedError {
-  return withCode(code === 'ERR_BEV_ARENA_FULL' ? new RangeError(message) : new Error(message), code);
+  return withCode(code === 'ERR_BEV_ARENA_FULL' || code === 'ERR_BEV_REGISTRY_FULL' ? new RangeError(message) : new Error(message), code);
 }
 
 function describe(v: unknown): string {

@@ -21,6 +21,8 @@ export { Evconnlistener } from './listener.ts';
 export type { Sockaddr } from './sockaddr.ts';
 export type { ErrorCode, CodedError } from './errors.ts';
 export { startRuntime, Runtime } from './runtime/runtime.ts';
+export { Registry, REGISTRY_KEY_MAX } from './runtime/registry.ts';
+export { threadLockWaits } from './shm/rlock.ts';
 export type { RuntimeOptions, ConnectionInfo } from './runtime/runtime.ts';
 export { offloadFilterNew } from './runtime/offload-filter.ts';
 export type { OffloadFilterOptions } from './runtime/offload-filter.ts';

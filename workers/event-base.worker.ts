@@ -7,6 +7,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type net from 'node:net';
 import * as L from '../src/index.ts';
+import { Arena, localArena } from '../src/shm/arena.ts';
+import { Registry } from '../src/runtime/registry.ts';
 
 interface Data {
   module: string;
@@ -14,16 +16,18 @@ interface Data {
   load: Int32Array;
   userData: unknown;
   reusePort: { host: string; port: number } | null;
+  registry: SharedArrayBuffer;
 }
 interface UserModule {
   onConnection?: (base: L.EventBase, socket: net.Socket, info: unknown) => void;
-  setup?: (base: L.EventBase, ctx: { index: number; workerData: unknown }) => void | Promise<void>;
+  setup?: (base: L.EventBase, ctx: { index: number; workerData: unknown; registry: Registry }) => void | Promise<void>;
   teardown?: (base: L.EventBase) => void | Promise<void>;
 }
 
 const data = workerData as Data;
 const port = parentPort!;
 const base = L.event_base_new();
+const registry = new Registry(data.registry, data.index);
 let open = 0;
 let listener: L.Evconnlistener | null = null;
 
@@ -40,9 +44,12 @@ async function main(): Promise<void> {
   const mod = (await import(data.module)) as UserModule;
   if (typeof mod.onConnection !== 'function') throw new TypeError(`${data.module} does not export onConnection(base, socket, info)`);
   const onConnection = mod.onConnection;
-  await mod.setup?.(base, { index: data.index, workerData: data.userData });
-  port.on('message', async (m: { type: string; socket?: net.Socket; info?: unknown; drainMs?: number }) => {
-    if (m.type === 'conn' && m.socket) {
+  await mod.setup?.(base, { index: data.index, workerData: data.userData, registry });
+  port.on('message', async (m: { type: string; socket?: net.Socket; info?: unknown; drainMs?: number; list?: SharedArrayBuffer[] }) => {
+    if (m.type === 'arenas' && m.list) {
+      for (const sab of m.list) Arena.attach(sab); // the other workers' memory: what they publish can be imported here
+      registry.rescan();
+    } else if (m.type === 'conn' && m.socket) {
       track(m.socket, true);
       try {
         onConnection(base, m.socket, m.info);
@@ -55,6 +62,7 @@ async function main(): Promise<void> {
       if (listener) L.evconnlistener_free(listener);
       listener = null;
       await mod.teardown?.(base);
+      registry.close();
       const deadline = Date.now() + (m.drainMs ?? 5000);
       while (open > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       L.event_base_loopbreak(base);
@@ -74,7 +82,7 @@ async function main(): Promise<void> {
     );
     if (!listener) throw new Error(`worker ${data.index}: cannot listen on port ${data.reusePort.port}`);
   }
-  port.postMessage({ type: 'ready' });
+  port.postMessage({ type: 'ready', arena: localArena().sab });
   await L.event_base_loop(base, L.EVLOOP_NO_EXIT_ON_EMPTY);
   L.event_base_free(base);
   process.exit(0);

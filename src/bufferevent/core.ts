@@ -541,6 +541,15 @@ export abstract class Bufferevent {
     Atomics.add(i32, (this.h + O_GEN) >>> 2, 1);
     this.a.free(this.h);
     if (lockOff !== 0 && threadsafe) this.a.unrefLock(lockOff);
+    const hooks = this.finalizeHooks;
+    this.finalizeHooks = null;
+    if (hooks) for (const fn of hooks) fn();
+  }
+
+  private finalizeHooks: Array<() => void> | null = null;
+  /** @internal Run `fn` on the owner once this bufferevent is finalized (the runtime registry drops its entry). */
+  onFinalize(fn: () => void): void {
+    (this.finalizeHooks ??= []).push(fn);
   }
 
   /** @internal Hook for types (a filter drops its reference on the underlying here). */

@@ -3,6 +3,8 @@ import net from 'node:net';
 import os from 'node:os';
 import { EventEmitter, once } from 'node:events';
 import { rangeError, typeError } from '../errors.ts';
+import { Arena } from '../shm/arena.ts';
+import { Registry, registryMemory } from './registry.ts';
 
 /**
  * The multi-core runtime: N event-base threads (worker_threads, one event base each) serving connections accepted
@@ -15,7 +17,8 @@ import { rangeError, typeError } from '../errors.ts';
  * The user module (ESM) exports:
  *   `onConnection(base, socket, info)`  required: serve `socket` (a net.Socket) on `base`, typically with
  *                                      `bufferevent_socket_new(base, socket, BEV_OPT_CLOSE_ON_FREE)`.
- *   `setup(base, ctx)`                 optional: run once when the worker starts (ctx = { index, workerData }).
+ *   `setup(base, ctx)`                 optional: run once when the worker starts (ctx = { index, workerData,
+ *                                      registry }: the worker's view of the registry, src/runtime/registry.ts).
  *   `teardown(base)`                   optional: run at shutdown, after the listener stopped and before draining.
  * A connection counts as open until its socket closes; shutdown waits (up to `drainMs`) for all to close.
  */
@@ -37,6 +40,10 @@ export interface RuntimeOptions {
   restart?: boolean;
   /** Passed to each worker's setup(). Must be structured-cloneable. */
   workerData?: unknown;
+  /** Keys the registry can hold at once (default 16384). */
+  registrySize?: number;
+  /** Open connections past which a new one is closed at once and counted in `rejected` (default: no limit). */
+  maxConnections?: number;
 }
 
 export interface ConnectionInfo {
@@ -51,6 +58,8 @@ interface Slot {
   ready: Promise<void>;
   /** set when the worker said it is ready, cleared when it exits */
   up: boolean;
+  /** the id of the worker's arena, once it said it is ready (its registry entries go when it exits) */
+  arenaId: number;
   exited: boolean;
   /** connections for this slot while its worker (re)starts */
   pending: Array<{ sock: net.Socket; info: ConnectionInfo }>;
@@ -63,7 +72,7 @@ const workerUrl = import.meta.url.endsWith('.ts')
   : new URL('./event-base.worker.js', import.meta.url);
 
 /**
- * Events: 'restart' (index) after a worker died and a new one was started for its slot; 'down' (index) when a slot is
+ * Events: 'reject' (remoteAddress, remotePort) when `maxConnections` closed a new connection; 'restart' (index) after a worker died and a new one was started for its slot; 'down' (index) when a slot is
  * given up (5 failed starts in 10 s); 'connection-error' (error, index) when the module's onConnection threw (that
  * connection was closed, the worker goes on).
  */
@@ -74,6 +83,10 @@ export class Runtime extends EventEmitter {
   readonly dispatched: number[];
   /** Workers started again after dying. */
   restarts = 0;
+  /** Connections closed at once because `maxConnections` were open. */
+  rejected = 0;
+  /** The main thread's view of the registry of published bufferevents (src/runtime/registry.ts). */
+  readonly registry: Registry;
   private readonly slots: Slot[] = [];
   private readonly load: Int32Array;
   private server: net.Server | null = null;
@@ -97,10 +110,17 @@ export class Runtime extends EventEmitter {
       throw rangeError('distribution', "'round-robin' or 'least-loaded'", opts.distribution);
     }
     if (typeof opts.module !== 'string' && !(opts.module instanceof URL)) throw typeError('module', 'a path or URL', opts.module);
+    for (const name of ['registrySize', 'maxConnections'] as const) {
+      const v = opts[name];
+      if (v === undefined) continue;
+      if (typeof v !== 'number') throw typeError(name, 'a number', v);
+      if (!Number.isInteger(v) || v < 1 || v > 1 << 22) throw rangeError(name, 'an integer from 1 to 4194304', v);
+    }
     this.opts = { distribution: 'round-robin', restart: true, ...opts, workers: n };
     this.moduleHref = opts.module instanceof URL ? opts.module.href : new URL(opts.module, `file://${process.cwd()}/`).href;
     this.load = new Int32Array(new SharedArrayBuffer(4 * n));
     this.dispatched = new Array(n).fill(0);
+    this.registry = new Registry(registryMemory(opts.registrySize ?? 16384), -1);
   }
 
   /** Open connections per worker, as the workers count them (shared memory). */
@@ -138,6 +158,7 @@ export class Runtime extends EventEmitter {
         index,
         load: this.load,
         userData: this.opts.workerData,
+        registry: this.registry.sab,
         reusePort: this.opts.reusePort ? { host: this.opts.host ?? '127.0.0.1', port: this.port } : null,
       },
     });
@@ -148,10 +169,11 @@ export class Runtime extends EventEmitter {
       rejectReady = rej;
     });
     ready.catch(() => {}); // a failed (re)start is handled by 'exit'; start() awaits the first ones itself
-    const slot: Slot = { worker, index, ready, up: false, exited: false, pending: this.slots[index]?.pending ?? [], restarts: this.slots[index]?.restarts ?? [] };
-    worker.on('message', (m: { type: string; message?: string }) => {
+    const slot: Slot = { worker, index, ready, up: false, arenaId: 0, exited: false, pending: this.slots[index]?.pending ?? [], restarts: this.slots[index]?.restarts ?? [] };
+    worker.on('message', (m: { type: string; message?: string; arena?: SharedArrayBuffer }) => {
       if (m.type === 'ready') {
         slot.up = true;
+        if (m.arena) this.shareArena(slot, m.arena);
         resolveReady();
         for (const p of slot.pending.splice(0)) this.send(slot, p.sock, p.info);
       } else if (m.type === 'error') rejectReady(new Error(m.message));
@@ -163,6 +185,7 @@ export class Runtime extends EventEmitter {
       slot.up = false;
       rejectReady(new Error(`worker ${index} exited before it was ready`));
       Atomics.store(this.load, index, 0);
+      if (slot.arenaId !== 0) this.registry.removeOwner(slot.arenaId); // its connections died with it
       // restart, unless this slot keeps dying (5 times within 10 s): then it stays down and gets no connections
       const now = Date.now();
       slot.restarts = slot.restarts.filter((t) => now - t < 10_000);
@@ -179,12 +202,31 @@ export class Runtime extends EventEmitter {
     this.slots[index] = slot;
   }
 
+  /**
+   * A worker's arena: attach it here (registry lookups on this thread) and send every worker the arenas of all the
+   * others, so each can import what the others publish.
+   */
+  private shareArena(slot: Slot, sab: SharedArrayBuffer): void {
+    slot.arenaId = Arena.attach(sab).id;
+    this.arenas.set(slot.index, sab);
+    const list = [...this.arenas.values()];
+    for (const s of this.slots) if (s.up && !s.exited) s.worker.postMessage({ type: 'arenas', list });
+    this.registry.rescan();
+  }
+  private readonly arenas = new Map<number, SharedArrayBuffer>();
+
   /** Hand a connection to a worker (round robin, least loaded, or by route key). You may call it with sockets you
    * accepted yourself (paused, e.g. from a server made with { pauseOnConnect: true }). */
   dispatch(sock: net.Socket, key?: string | null): number {
     sock.on('error', () => {}); // a reset before the worker has it must not crash this thread
     if (this.closing) {
       sock.destroy();
+      return -1;
+    }
+    if (this.opts.maxConnections !== undefined && this.openConnections().reduce((x, y) => x + y, 0) >= this.opts.maxConnections) {
+      this.rejected++;
+      sock.destroy();
+      this.emit('reject', sock.remoteAddress ?? '', sock.remotePort ?? 0);
       return -1;
     }
     const info: ConnectionInfo = {
@@ -232,6 +274,7 @@ export class Runtime extends EventEmitter {
     if (this.closing) return;
     this.closing = true;
     for (const s of this.slots) for (const p of s.pending.splice(0)) p.sock.destroy(); // before the server waits on them
+    this.registry.close();
     if (this.server) {
       const closed = once(this.server, 'close');
       this.server.close();

@@ -72,6 +72,12 @@ export function rlockReuse(i32: Int32Array, off: number): void {
   Atomics.store(i32, w + FLAGS, 0);
 }
 
+let waits = 0;
+/** Lock acquisitions on this thread that found the lock held by another thread and had to wait. */
+export function threadLockWaits(): number {
+  return waits;
+}
+
 type HolderCheck = (i32: Int32Array, off: number, holder: number) => void;
 let holderCheck: HolderCheck | null = null;
 /** Install the check a waiter runs after each timed-out slice (src/shm/robust.ts recovers dead holders). */
@@ -94,6 +100,7 @@ export function rlockLock(i32: Int32Array, off: number): void {
   }
   let c = Atomics.compareExchange(i32, w + STATE, 0, 1);
   if (c !== 0) {
+    waits++;
     if (c !== 2) c = Atomics.exchange(i32, w + STATE, 2);
     while (c !== 0) {
       if (Atomics.wait(i32, w + STATE, 2, WAIT_SLICE_MS) === 'timed-out') checkHolder(i32, w);
@@ -124,6 +131,7 @@ export function rlockTryLock(i32: Int32Array, off: number): boolean {
 export async function rlockLockAsync(i32: Int32Array, off: number): Promise<void> {
   const w = off >>> 2;
   if (rlockTryLock(i32, off)) return;
+  waits++;
   for (;;) {
     const c = Atomics.exchange(i32, w + STATE, 2);
     if (c === 0) break;

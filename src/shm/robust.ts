@@ -25,10 +25,19 @@ channel.onmessage = (e: unknown) => {
   if (typeof tag === 'number') recoverThread(tag);
 };
 
+/** Locks outside any arena that recovery covers too (the runtime's registry lock). */
+const extraLocks: Array<{ i32: Int32Array; off: number }> = [];
+
+/** Make recovery cover a lock that lives outside the arenas (once per lock and thread). @thread any */
+export function registerRecoverableLock(i32: Int32Array, off: number): void {
+  if (!extraLocks.some((l) => l.i32.buffer === i32.buffer && l.off === off)) extraLocks.push({ i32, off });
+}
+
 /** Recover every lock held by the thread with this tag, in the arenas this thread knows. Returns how many. */
 export function recoverThread(tag: number): number {
   let n = 0;
   for (const a of knownArenas) n += recoverArena(a, tag);
+  for (const l of extraLocks) if (recoverLockFrom(l.i32, l.off, tag)) n++;
   return n;
 }
 
