@@ -225,8 +225,10 @@ export class Runtime extends EventEmitter {
     }
     if (this.opts.maxConnections !== undefined && this.openConnections().reduce((x, y) => x + y, 0) >= this.opts.maxConnections) {
       this.rejected++;
+      const addr = sock.remoteAddress ?? '';
+      const port = sock.remotePort ?? 0;
       sock.destroy();
-      this.emit('reject', sock.remoteAddress ?? '', sock.remotePort ?? 0);
+      this.emit('reject', addr, port);
       return -1;
     }
     const info: ConnectionInfo = {
