@@ -12,17 +12,13 @@
 // /proc) over the loadgen run, divided by the messages echoed in it. Idle memory: N connections that each echoed one
 // byte and stay open; the figure is the server's RSS growth per connection (all its processes).
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
+import { root, options, machine, cpuUs, rssKb, median, fmt } from './lib.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const argv = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : dflt;
-};
+const opt = options(argv);
 const quick = argv.includes('--quick');
 const json = argv.includes('--json');
 const secs = Number(opt('-n', quick ? '1' : '2'));
@@ -71,45 +67,6 @@ const pick = (list, flag) => {
 };
 const servers = pick(allServers, '--servers');
 const loads = pick(allLoads, '--loads');
-
-// ---- /proc: CPU and memory of a server and its child processes -----------------------------------------------------
-const TICK_US = 1e6 / 100; // USER_HZ is 100 on Linux
-function descendants(pid) {
-  const all = [pid];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) all.push(...descendants(Number(d)));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return all;
-}
-/** Sum `read(pid)` over the server and its child processes (a process gone meanwhile counts 0). */
-function sumOverTree(pid, read) {
-  let t = 0;
-  for (const p of descendants(pid)) {
-    try {
-      t += read(p);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return t;
-}
-function cpuUs(pid) {
-  return sumOverTree(pid, (p) => {
-    const st = readFileSync(`/proc/${p}/stat`, 'utf8');
-    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) * TICK_US; // utime, stime (fields 14 and 15)
-  });
-}
-function rssKb(pid) {
-  return sumOverTree(pid, (p) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0));
-}
 
 // ---- running things -----------------------------------------------------------------------------------------------
 let nextPort = 20000 + Math.floor(Math.random() * 20000);
@@ -208,12 +165,7 @@ if (idleConns > 0) {
   }
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const fmt = (v) => (v >= 100 ? Math.round(v).toString() : v.toFixed(1));
-const summary = { machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}`, node: process.version, date: new Date().toISOString(), secs, rounds, threads, loads: {}, idleBytesPerConn: idle };
+const summary = { machine: machine(), node: process.version, date: new Date().toISOString(), secs, rounds, threads, loads: {}, idleBytesPerConn: idle };
 log(`# machine: ${summary.machine}, node ${summary.node}, ${summary.date}; ${rounds} rounds x ${secs} s, rotating order`);
 for (const l of loads) {
   const row = {};
