@@ -620,9 +620,15 @@ export class SocketBufferevent extends Bufferevent {
       }
     } finally {
       this.decrefAndUnlock();
+      this.issueWrite();
     }
   }
 
+  /**
+   * Take the output's chains for the next write (pinned: the kernel reads this memory later, it must not move or be
+   * reused until the write is done) and make their views. Runs under the lock; the write itself is issued by
+   * issueWrite after the lock is released, so a syscall never runs while other threads wait to append. @locks held
+   */
   private startWrite(): void {
     const s = this.sock;
     if (!s || s.destroyed) return;
@@ -634,20 +640,34 @@ export class SocketBufferevent extends Bufferevent {
     for (let c = a.i32[(h + S.H_FIRST) >>> 2]! >>> 0; c !== 0 && n < MAX_SINGLE_WRITE && chains.length < 2 * MAX_WRITE_CHAINS; c = S.chainNext(a, c)) {
       const len = Math.min(S.chainLen(a, c), MAX_SINGLE_WRITE - n);
       if (len === 0) continue;
-      S.pinChain(a, c); // the kernel reads this memory later: it must not move or be reused until the write is done
+      S.pinChain(a, c);
       chains.push(c, len);
       n += len;
     }
     if (n === 0) return;
     this.inflight = { chains, n };
-    if (chains.length === 2) {
-      s.write(liveBytes(a, chains, 0), this.onWriteDone);
+    const views: Uint8Array[] = [];
+    for (let k = 0; k < chains.length; k += 2) views.push(liveBytes(a, chains, k));
+    this.toIssue = { s, views };
+  }
+
+  /** The socket and views prepared by startWrite, to be written once the lock is released. */
+  private toIssue: { s: net.Socket; views: Uint8Array[] } | null = null;
+
+  /** Send what startWrite prepared. A destroyed socket reports an error to writeDone, which unpins. @locks not held */
+  private issueWrite(): void {
+    const w = this.toIssue;
+    if (w === null) return;
+    this.toIssue = null;
+    const { s, views } = w;
+    if (views.length === 1) {
+      s.write(views[0]!, this.onWriteDone);
       return;
     }
     // corked writes leave as one writev (Node's _writev): the last callback follows the whole vector
     s.cork();
-    for (let k = 0; k < chains.length - 2; k += 2) s.write(liveBytes(a, chains, k));
-    s.write(liveBytes(a, chains, chains.length - 2), this.onWriteDone);
+    for (let k = 0; k < views.length - 1; k++) s.write(views[k]!);
+    s.write(views[views.length - 1]!, this.onWriteDone);
     s.uncork();
   }
 

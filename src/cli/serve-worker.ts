@@ -12,7 +12,8 @@
  *
  * Bounds: a read high watermark on every connection; chat lines over maxLine drop their sender; in echo and chat a
  * connection whose queued output passes maxOutput is dropped (a writer never adds to an output already past it, so
- * what one connection queues is bounded by maxOutput plus one line or one read); timeouts drop idle connections.
+ * what one connection queues is bounded by maxOutput plus one read: in chat, the lines of one read, at most the
+ * read high watermark); timeouts drop idle connections.
  * Everything here runs on the worker's own thread, except that chat writes reach other workers' bufferevents under
  * their locks. @thread the worker
  */
@@ -187,46 +188,90 @@ function echoRead(bev: L.Bufferevent, c: Conn): void {
 
 // ---- chat --------------------------------------------------------------------------------------------------------
 
-const lineEnd = { eol_len: 0 };
-
+/**
+ * Take every complete line the input holds, in one block, and broadcast the block: the receivers get each of this
+ * sender's lines whole and in order, with one write per receiver per read instead of one per line.
+ */
 function chatRead(bev: L.Bufferevent, c: Conn): void {
   const input = L.bufferevent_get_input(bev);
-  for (;;) {
-    const at = L.evbuffer_search_eol(input, null, lineEnd, L.EVBUFFER_EOL_LF).pos;
-    if (at < 0 ? L.evbuffer_get_length(input) > cfg.maxLine : at > cfg.maxLine) {
+  const n = L.evbuffer_get_length(input);
+  if (n === 0) return;
+  const view = L.evbuffer_pullup(input, -1)!;
+  const last = view.lastIndexOf(10);
+  // every line, and the unfinished one after the last newline, must fit --max-line
+  for (let from = 0; ; ) {
+    const at = view.indexOf(10, from);
+    if ((at < 0 ? n : at) - from > cfg.maxLine) {
       drop(c, `line longer than --max-line (${cfg.maxLine} bytes)`);
       return;
     }
-    if (at < 0) return;
-    const line = Buffer.allocUnsafe(at + 1);
-    L.evbuffer_remove(input, line);
-    counters[STAT.bytesIn]! += line.length;
-    broadcast(c.key!, line);
+    if (at < 0) break;
+    from = at + 1;
   }
+  if (last < 0) return;
+  const block = Buffer.from(view.subarray(0, last + 1)); // a copy: the view is only valid until the input changes
+  L.evbuffer_drain(input, last + 1);
+  counters[STAT.bytesIn]! += block.length;
+  broadcast(c.key!, block);
 }
 
-/** Write one line into every other published connection. A receiver already past maxOutput gets nothing more: its
- * owner drops it (its output callback saw the write that crossed the bound). */
-function broadcast(from: string, line: Buffer): void {
+/**
+ * Write a block of whole lines into every other published connection. A receiver whose lock another thread holds
+ * right now (its owner writing to its socket, the other worker writing to it) is put aside and done after the rest,
+ * so one busy receiver does not make this thread sleep while the others wait. A receiver already past maxOutput gets
+ * nothing more: its owner drops it (its output callback saw the write that crossed the bound).
+ */
+function broadcast(from: string, block: Buffer): void {
+  let busy: L.Bufferevent[] | null = null;
   for (const [key, peer] of peers) {
     if (key === from) continue;
     try {
+      const out = L.bufferevent_get_output(peer);
+      if (!out.tryLock()) {
+        (busy ??= []).push(peer);
+        continue;
+      }
+      try {
+        deliver(peer, out, block);
+      } finally {
+        out.unlock();
+      }
+    } catch (e) {
+      lost(key, e);
+    }
+  }
+  if (busy === null) return;
+  for (const peer of busy) {
+    try {
+      const out = L.bufferevent_get_output(peer);
       L.bufferevent_lock(peer);
       try {
-        const out = L.bufferevent_get_output(peer);
-        const q = L.evbuffer_get_length(out);
-        if (q > cfg.maxOutput) continue;
-        L.bufferevent_write(peer, line);
-        counters[STAT.bytesOut]! += line.length;
-        queued(q + line.length);
+        deliver(peer, out, block);
       } finally {
         L.bufferevent_unlock(peer);
       }
     } catch (e) {
-      const code = (e as { code?: string }).code;
-      if (code === 'ERR_BEV_FREED') peers.delete(key); // it left; its 'leave' is on its way
-      else if (code !== 'ERR_BEV_OWNER_DIED') throw e;
+      lost(null, e);
     }
+  }
+}
+
+/** One receiver, its lock held. */
+function deliver(peer: L.Bufferevent, out: L.Evbuffer, block: Buffer): void {
+  const q = L.evbuffer_get_length(out);
+  if (q > cfg.maxOutput) return;
+  L.bufferevent_write(peer, block);
+  counters[STAT.bytesOut]! += block.length;
+  queued(q + block.length);
+}
+
+/** A receiver that went away while we wrote: forget it (its 'leave' is on its way). */
+function lost(key: string | null, e: unknown): void {
+  const code = (e as { code?: string }).code;
+  if (code === 'ERR_BEV_FREED') {
+    if (key !== null) peers.delete(key);
+  } else if (code !== 'ERR_BEV_OWNER_DIED') {
+    throw e;
   }
 }
 

@@ -171,6 +171,7 @@ export async function serve(o: ServeOptions): Promise<number> {
     bytesIn: sum('bytesIn'),
     bytesOut: sum('bytesOut'),
     peakQueued: Math.max(...rows.map((r) => r.peakQueued)),
+    lockWaits: sum('lockWaits'),
     restarts: rt.restarts,
   };
   if (o.json) console.log(JSON.stringify({ summary }));

@@ -125,9 +125,15 @@ export class Registry extends EventEmitter {
   /** @internal the runtime makes these; `worker` is this thread's worker index (-1 on the main thread) */
   constructor(sab: SharedArrayBuffer, worker: number) {
     super();
+    if (!(sab instanceof SharedArrayBuffer)) throw typeError('sab', 'the SharedArrayBuffer of a registry (registryMemory)', sab);
+    const slots = sab.byteLength >= HEADER_WORDS * 4 ? new Int32Array(sab)[CAPACITY]! : 0;
+    if (slots < 16 || (slots & (slots - 1)) !== 0 || sab.byteLength !== (HEADER_WORDS + slots * SLOT_WORDS) * 4) {
+      throw typeError('sab', 'the SharedArrayBuffer of a registry (registryMemory)', sab);
+    }
+    if (typeof worker !== 'number' || !Number.isInteger(worker) || worker < -1) throw typeError('worker', 'a worker index (-1 for the main thread)', worker);
     this.sab = sab;
     this.i32 = new Int32Array(sab);
-    this.slots = this.i32[CAPACITY]!;
+    this.slots = slots;
     this.worker = worker;
     registerRecoverableLock(this.i32, LOCK * 4);
     this.on('newListener', (ev: string) => {

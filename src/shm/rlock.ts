@@ -15,9 +15,10 @@ import { codedError } from '../errors.ts';
  * | 3    | refs    | Atomics.add by users        | any          | objects using this lock (bufferevent, evbuffers...) |
  * | 4    | flags   | Atomics.or / and            | any          | bit 0 OWNER_DIED: recovered from a dead holder      |
  *
- * Protocol (Drepper, "Futexes are tricky", mutex #2): acquire by CAS 0->1; if contended, exchange the state to 2 and
- * `Atomics.wait` on it while it is 2; release by decrementing: if the old value was 2, store 0 and notify one waiter.
- * No wake-up is lost: a waiter only sleeps while the word is still 2, and every release from 2 notifies.
+ * Protocol (Drepper, "Futexes are tricky", mutex #2): acquire by CAS 0->1; if contended, spin briefly re-trying the
+ * CAS, then exchange the state to 2 and `Atomics.wait` on it while it is 2; release by decrementing: if the old value
+ * was 2, store 0 and notify the waiters (all of them: see rlockUnlock). No wake-up is lost: a waiter only sleeps
+ * while the word is still 2, and every release from 2 notifies.
  * The owner word is published with Atomics.store after the CAS, and read with Atomics.load: a thread compares it to
  * its own tag to detect recursion, which is exact because only the holder ever writes its own tag there.
  *
@@ -41,6 +42,8 @@ export const RLOCK_FLAG_OWNER_DIED = 1;
 /** Set (with OWNER_DIED) once an internal operation has validated the data after a recovery. */
 export const RLOCK_FLAG_VALIDATED = 2;
 const WAIT_SLICE_MS = 50;
+/** Reads of the lock word before a contended acquire sleeps (about a microsecond or two). */
+const SPIN = 200;
 
 let lockDebugging = process.env.BUFFEREVENT_LOCK_DEBUG === '1';
 
@@ -73,9 +76,14 @@ export function rlockReuse(i32: Int32Array, off: number): void {
 }
 
 let waits = 0;
+let sliceTimeouts = 0;
 /** Lock acquisitions on this thread that found the lock held by another thread and had to wait. */
 export function threadLockWaits(): number {
   return waits;
+}
+/** Synchronous wait slices on this thread that ended by timing out rather than by a release's notify. */
+export function rlockSliceTimeouts(): number {
+  return sliceTimeouts;
 }
 
 type HolderCheck = (i32: Int32Array, off: number, holder: number) => void;
@@ -101,9 +109,17 @@ export function rlockLock(i32: Int32Array, off: number): void {
   let c = Atomics.compareExchange(i32, w + STATE, 0, 1);
   if (c !== 0) {
     waits++;
+    // Critical sections are short (a few stores, an append): spin a little before sleeping, as glibc's adaptive
+    // mutexes do; a futex sleep and wake-up costs tens of microseconds.
+    for (let k = 0; k < SPIN && c !== 0; k++) if (Atomics.load(i32, w + STATE) === 0) c = Atomics.compareExchange(i32, w + STATE, 0, 1);
+  }
+  if (c !== 0) {
     if (c !== 2) c = Atomics.exchange(i32, w + STATE, 2);
     while (c !== 0) {
-      if (Atomics.wait(i32, w + STATE, 2, WAIT_SLICE_MS) === 'timed-out') checkHolder(i32, w);
+      if (Atomics.wait(i32, w + STATE, 2, WAIT_SLICE_MS) === 'timed-out') {
+        sliceTimeouts++;
+        checkHolder(i32, w);
+      }
       c = Atomics.exchange(i32, w + STATE, 2);
     }
   }
@@ -153,7 +169,11 @@ export function rlockUnlock(i32: Int32Array, off: number): void {
   // Release: the old value tells whether anyone may be sleeping.
   if (Atomics.sub(i32, w + STATE, 1) !== 1) {
     Atomics.store(i32, w + STATE, 0);
-    Atomics.notify(i32, w + STATE, 1);
+    // Wake every waiter, not one: a waiter may be an Atomics.waitAsync of a thread that is itself blocked in a
+    // synchronous wait on this lock (an owner's loop waiting asynchronously, then its callback locking the same
+    // bufferevent). Waking only that one would leave the blocked thread asleep for a whole wait slice. Waiters are
+    // at most a few threads; the ones that lose the race sleep again.
+    Atomics.notify(i32, w + STATE);
   }
 }
 

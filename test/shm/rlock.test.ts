@@ -2,7 +2,8 @@ import { describe, it, expect } from 'vitest';
 import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
 import { localArena } from '../../src/shm/arena.ts';
-import { RLOCK_NUMBYTES, rlockInit, rlockLock, rlockUnlock, rlockTryLock, rlockLockAsync, rlockDepth } from '../../src/shm/rlock.ts';
+import { existsSync } from 'node:fs';
+import { RLOCK_NUMBYTES, rlockInit, rlockLock, rlockUnlock, rlockTryLock, rlockLockAsync, rlockDepth, rlockSliceTimeouts } from '../../src/shm/rlock.ts';
 
 const fixture = new URL('../fixtures/rlock-worker.ts', import.meta.url);
 
@@ -84,4 +85,30 @@ describe('RLock (recursive futex lock in shared memory)', () => {
     await holder.terminate();
     s.free();
   });
+  it.runIf(existsSync(`/proc/self/task/${process.pid}/wchan`))(
+    'a release wakes a thread blocked in the lock even when the same thread also waits for it asynchronously',
+    async () => {
+      const s = setup();
+      const holder = start(s, 'hold-until-parent-sleeps');
+      while (Atomics.load(s.a.i32, s.gateIdx) !== 1) {
+        const r = Atomics.waitAsync(s.a.i32, s.gateIdx, 0, 1000);
+        if (r.async) await r.value;
+      }
+      const released = once(holder, 'message');
+      const pending = rlockLockAsync(s.a.i32, s.lockOff); // this thread's first waiter: an asynchronous one
+      Atomics.store(s.a.i32, s.gateIdx, 2);
+      Atomics.notify(s.a.i32, s.gateIdx);
+      const before = rlockSliceTimeouts();
+      rlockLock(s.a.i32, s.lockOff); // the second, blocking; the holder releases once this thread sleeps here
+      // woken by the release itself, not by the end of a wait slice (a release that woke only the first waiter
+      // would have woken the asynchronous one, which cannot run while this thread is blocked)
+      expect(rlockSliceTimeouts()).toBe(before);
+      rlockUnlock(s.a.i32, s.lockOff);
+      await pending;
+      rlockUnlock(s.a.i32, s.lockOff);
+      await released;
+      await holder.terminate();
+      s.free();
+    },
+  );
 });
