@@ -44,6 +44,8 @@ const allServers = [
   { name: `bev-runtime-${threads}`, cmd: (p) => [node, ['bench/servers/bev-runtime.mjs', String(p), String(threads)]] },
   { name: 'net', cmd: (p) => [node, ['bench/servers/net.mjs', String(p)]] },
   { name: `cluster-${threads}`, cmd: (p) => [node, ['bench/servers/net.mjs', String(p), String(threads)]] },
+  // the command a user runs (npm start), with its default bounds (idle timeout, watermarks, output cap)
+  { name: `serve-${threads}`, cmd: (p) => [node, ['dist/cli.js', 'serve', '--threads', String(threads), '--port', String(p), '--quiet', '--max-conns', '100000']] },
   ...(haveLibevent
     ? [
         { name: 'libevent', cmd: (p) => [`${build}/ev_echo`, ['-p', String(p), '-T', '3600']] },

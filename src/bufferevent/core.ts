@@ -1094,15 +1094,18 @@ export class BevTimer {
   get pending(): boolean {
     return this.t !== null && this.t.pending;
   }
+  /** Arm for `ms`, replacing a pending deadline (the running Node timer is kept when it fires first). */
   arm(ms: number): void {
-    this.clear();
-    const cb = (this.cb ??= new EvCallback(this.base, this.fn, this.pri, this.lockOf));
+    if (this.t !== null && this.t.pending) this.base.unpend();
+    if (this.cb !== null) this.base.deactivate(this.cb);
+    this.cb ??= new EvCallback(this.base, this.fn, this.pri, this.lockOf);
     this.base.nAdded++;
-    (this.t ??= new LongTimer()).start(ms, () => {
-      this.base.unpend();
-      this.base.activate(cb, 1);
-    });
+    (this.t ??= new LongTimer()).start(ms, this.fire);
   }
+  private readonly fire = (): void => {
+    this.base.unpend();
+    this.base.activate(this.cb!, 1);
+  };
   clear(): void {
     if (this.t !== null && this.t.pending) {
       this.t.clear();

@@ -95,6 +95,9 @@ export function onConnection(base: L.EventBase, socket: net.Socket, info: { remo
   // Chat callbacks lock other connections (broadcast), so they must not run holding their own lock: two workers
   // each inside a read callback would wait for each other's lock forever (AB-BA).
   const threadsafe = cfg.mode === 'chat' ? L.BEV_OPT_THREADSAFE | L.BEV_OPT_DEFER_CALLBACKS | L.BEV_OPT_UNLOCK_CALLBACKS : 0;
+  // Chat traffic is one-way per receiver: with Nagle's algorithm a receiver that only reads ACKs late (delayed ACK),
+  // and each small write behind an unacknowledged one waits up to 40 ms. Lines go out as they are written.
+  if (cfg.mode === 'chat') socket.setNoDelay(true);
   const bev = L.bufferevent_socket_new(base, socket, L.BEV_OPT_CLOSE_ON_FREE | threadsafe)!;
   const c = open(bev, remote);
   if (cfg.mode === 'echo') {
@@ -217,59 +220,82 @@ function chatRead(bev: L.Bufferevent, c: Conn): void {
 
 /**
  * Write a block of whole lines into every other published connection. A receiver whose lock another thread holds
- * right now (its owner writing to its socket, the other worker writing to it) is put aside and done after the rest,
- * so one busy receiver does not make this thread sleep while the others wait. A receiver already past maxOutput gets
- * nothing more: its owner drops it (its output callback saw the write that crossed the bound).
+ * right now (its owner reading or writing its socket, the other worker writing to it) is not waited for: the block
+ * goes to that receiver's backlog here, and the backlog is written on a later turn of this thread's loop, before
+ * anything newer for that receiver, so each receiver still gets this sender's lines in order. On a machine with more
+ * busy threads than cores a lock holder can be descheduled for milliseconds; waiting for it would stall every
+ * other receiver.
  */
 function broadcast(from: string, block: Buffer): void {
-  let busy: L.Bufferevent[] | null = null;
   for (const [key, peer] of peers) {
     if (key === from) continue;
-    try {
-      const out = L.bufferevent_get_output(peer);
-      if (!out.tryLock()) {
-        (busy ??= []).push(peer);
-        continue;
-      }
-      try {
-        deliver(peer, out, block);
-      } finally {
-        out.unlock();
-      }
-    } catch (e) {
-      lost(key, e);
+    const b = backlog.get(peer);
+    if (b !== undefined) {
+      b.blocks.push(block);
+      continue;
     }
-  }
-  if (busy === null) return;
-  for (const peer of busy) {
-    try {
-      const out = L.bufferevent_get_output(peer);
-      L.bufferevent_lock(peer);
-      try {
-        deliver(peer, out, block);
-      } finally {
-        L.bufferevent_unlock(peer);
+    if (!writeTo(peer, key, [block], false)) {
+      backlog.set(peer, { key, blocks: [block], tries: 0 });
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flushBacklog);
       }
-    } catch (e) {
-      lost(null, e);
     }
   }
 }
 
-/** One receiver, its lock held. */
-function deliver(peer: L.Bufferevent, out: L.Evbuffer, block: Buffer): void {
-  const q = L.evbuffer_get_length(out);
-  if (q > cfg.maxOutput) return;
-  L.bufferevent_write(peer, block);
-  counters[STAT.bytesOut]! += block.length;
-  queued(q + block.length);
+/** Blocks waiting for a busy receiver's lock, per receiver, in order. */
+const backlog = new Map<L.Bufferevent, { key: string; blocks: Buffer[]; tries: number }>();
+let flushScheduled = false;
+/** Turns of the loop a backlog waits for its receiver's lock before this thread blocks on it. */
+const BACKLOG_TRIES = 32;
+
+function flushBacklog(): void {
+  flushScheduled = false;
+  for (const [peer, b] of backlog) if (writeTo(peer, b.key, b.blocks, ++b.tries > BACKLOG_TRIES)) backlog.delete(peer);
+  if (backlog.size > 0) {
+    flushScheduled = true;
+    setImmediate(flushBacklog);
+  }
+}
+
+/**
+ * Write blocks into one receiver under its lock: false (nothing written) when the lock is busy and `wait` is not
+ * set. A receiver already past maxOutput gets nothing more: its owner drops it (its output callback saw the write
+ * that crossed the bound). A receiver that went away is forgotten.
+ */
+function writeTo(peer: L.Bufferevent, key: string, blocks: Buffer[], wait: boolean): boolean {
+  try {
+    const out = L.bufferevent_get_output(peer);
+    // the output's lock is the bufferevent's; bufferevent_lock also holds a reference, which bufferevent_unlock drops
+    const tried = out.tryLock();
+    if (!tried) {
+      if (!wait) return false;
+      L.bufferevent_lock(peer);
+    }
+    try {
+      for (const block of blocks) {
+        const q = L.evbuffer_get_length(out);
+        if (q > cfg.maxOutput) break;
+        L.bufferevent_write(peer, block);
+        counters[STAT.bytesOut]! += block.length;
+        queued(q + block.length);
+      }
+    } finally {
+      if (tried) out.unlock();
+      else L.bufferevent_unlock(peer);
+    }
+  } catch (e) {
+    lost(key, e);
+  }
+  return true;
 }
 
 /** A receiver that went away while we wrote: forget it (its 'leave' is on its way). */
-function lost(key: string | null, e: unknown): void {
+function lost(key: string, e: unknown): void {
   const code = (e as { code?: string }).code;
   if (code === 'ERR_BEV_FREED') {
-    if (key !== null) peers.delete(key);
+    peers.delete(key);
   } else if (code !== 'ERR_BEV_OWNER_DIED') {
     throw e;
   }
@@ -333,6 +359,8 @@ function finishThenClose(c: Conn): void {
 /** Shutdown: stop reading everywhere, let each connection write what it has queued, then close it. */
 export function teardown(): void {
   if (flushTimer) clearInterval(flushTimer);
+  for (const [peer, b] of backlog) writeTo(peer, b.key, b.blocks, true);
+  backlog.clear();
   for (const c of [...conns.values()]) {
     c.partner = null;
     finishThenClose(c);

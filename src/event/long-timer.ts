@@ -1,41 +1,66 @@
 /**
- * A one-shot timer for any delay libevent accepts. Node's setTimeout fires at once (with a TimeoutOverflowWarning)
- * for delays above 2^31-1 ms (about 24.8 days); a longer delay is run as a chain of shorter timers toward the same
- * deadline. Unref'd: an event base keeps itself alive through its own count of pending events. @thread the creator
+ * A one-shot timer for any delay libevent accepts, cheap to push back. Node's setTimeout fires at once (with a
+ * TimeoutOverflowWarning) for delays above 2^31-1 ms (about 24.8 days); a longer delay runs as a chain of shorter
+ * timers toward the same deadline.
+ *
+ * Pushing the deadline back (a bufferevent's read or write timeout after each read or write) keeps the Node timer
+ * that is already running: when it fires early it is re-armed for the time left. Only a deadline earlier than the
+ * running timer replaces it. So a busy connection with a timeout costs one clock read per re-arm, not a clearTimeout
+ * and a setTimeout.
+ *
+ * Unref'd: an event base keeps itself alive through its own count of pending events. @thread the creator
  */
 const MAX_NODE_DELAY = 2 ** 31 - 1;
+/** A timer that fires this close to its deadline (ms) counts as due: Node's clock and performance.now() differ. */
+const DUE_SLACK_MS = 1;
 
 export class LongTimer {
   private t: NodeJS.Timeout | null = null;
+  /** When the running Node timer fires (performance.now() time). */
+  private fireAt = 0;
+  private deadline = 0;
+  private fn: (() => void) | null = null;
 
   /** True while armed. */
   get pending(): boolean {
-    return this.t !== null;
+    return this.fn !== null;
   }
 
-  /** Run `fn` once after `ms` milliseconds (replacing an armed timer). */
+  /** Run `fn` once after `ms` milliseconds (replacing an armed deadline). */
   start(ms: number, fn: () => void): void {
-    this.clear();
-    const deadline = performance.now() + ms;
-    const step = (): void => {
-      const left = deadline - performance.now();
-      if (left > MAX_NODE_DELAY) {
-        this.t = setTimeout(step, MAX_NODE_DELAY);
-      } else {
-        this.t = setTimeout(() => {
-          this.t = null;
-          fn();
-        }, Math.max(0, left));
-      }
-      this.t.unref();
-    };
-    step();
+    const now = performance.now();
+    this.deadline = now + ms;
+    this.fn = fn;
+    if (this.t !== null && this.fireAt <= this.deadline) return; // it fires first and re-arms for the rest
+    this.schedule(now);
   }
 
   clear(): void {
+    this.fn = null;
     if (this.t !== null) {
       clearTimeout(this.t);
       this.t = null;
     }
   }
+
+  private schedule(now: number): void {
+    if (this.t !== null) clearTimeout(this.t);
+    const delay = Math.min(Math.max(0, this.deadline - now), MAX_NODE_DELAY);
+    this.fireAt = now + delay;
+    this.t = setTimeout(this.onFire, delay);
+    this.t.unref();
+  }
+
+  private readonly onFire = (): void => {
+    this.t = null;
+    const fn = this.fn;
+    if (fn === null) return;
+    const now = performance.now();
+    if (this.deadline - now > DUE_SLACK_MS) {
+      this.schedule(now);
+      return;
+    }
+    this.fn = null;
+    fn();
+  };
 }

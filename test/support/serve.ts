@@ -128,6 +128,7 @@ export async function startServe(args: string[]): Promise<Served> {
 /** A client that collects what it receives; `until(n)` resolves once n bytes arrived in total. */
 export async function connect(port: number): Promise<{ sock: net.Socket; received(): Buffer; until(n: number): Promise<Buffer>; closed: Promise<void> }> {
   const sock = net.connect(port, '127.0.0.1');
+  sock.setNoDelay(true); // a client that only writes would otherwise wait for the server's delayed ACKs
   sock.on('error', () => {});
   const chunks: Buffer[] = [];
   let total = 0;
