@@ -6,7 +6,7 @@ export const AF_UNIX = 1;
 export const AF_INET = 2;
 export const AF_INET6 = 10;
 
-/** A socket address in any of the accepted shapes (API.md "Sockaddr"). */
+/** A socket address in any of the accepted shapes: `{ family, address, port }` or a C-style sockaddr_in. */
 export type Sockaddr =
   | { family: number | 'IPv4' | 'IPv6'; address: string; port: number }
   | { sin_family: number; sin_port: number; sin_addr: { s_addr: number } };

@@ -1,10 +1,10 @@
 /**
  * Bad input to every exported function that takes arguments.
  *
- * API.md: "a call the C API would let crash (wrong type, freed object, value out of range) throws a
+ * The rule: a call the C API would let crash (wrong type, freed object, value out of range) throws a
  * TypeError/RangeError/Error whose `code` is a stable ERR_* string; nothing is corrupted and nothing already buffered
- * is lost", and "a constructor that returns NULL on failure returns null (never throws for a failure libevent reports
- * as NULL)".
+ * is lost; a constructor that returns NULL on failure returns null (it never throws for a failure libevent reports
+ * as NULL).
  *
  * The table below has one row per exported function (the export's own name); every row lists calls with bad input and
  * what each must do. A test enumerates the module's exports and fails when a function is missing from the table, so
@@ -12,7 +12,7 @@
  * (a standalone evbuffer and both evbuffers of a bufferevent) are compared: a rejected call must leave them as they
  * were.
  *
- * "Freed" follows API.md: a bufferevent is freed once its last reference went (here: bufferevent_free, then one
+ * "Freed": a bufferevent is freed once its last reference went (here: bufferevent_free, then one
  * EVLOOP_NONBLOCK iteration, which runs its finalizer); its evbuffers are freed with it.
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -721,7 +721,7 @@ const table: Record<string, Row> = {
     T('n_vec is a string', (fx) => [fx.buf, 16, EMPTY_IOVEC(), '1']),
     R('n_vec is negative', (fx) => [fx.buf, 16, EMPTY_IOVEC(), -1]),
     R('n_vec is larger than vec', (fx) => [fx.buf, 16, EMPTY_IOVEC(), 2]),
-    // libevent returns -1 for n_vecs < 1 (buffer.c); API.md keeps int statuses "exactly as libevent".
+    // libevent returns -1 for n_vecs < 1 (buffer.c); int statuses are kept exactly as libevent's.
     N('n_vec is 0: -1 as in libevent', (fx) => [fx.buf, 16, [], 0], -1),
   ],
   evbuffer_commit_space: [
@@ -891,7 +891,7 @@ describe('bad input to every exported function', () => {
     if (row === 'no arguments') continue;
     describe(name, () => {
       for (const c of row) {
-        // BUG rows: see `bug` (and the report in the brief's reply); the row is expected to fail until fixed.
+        // BUG rows: see `bug`; the row is expected to fail until fixed.
         const test = c.bug ? it.fails : it;
         test(`${title(c)}; buffered data stays intact`, async () => {
           const args = c.args(fx);

@@ -31,7 +31,7 @@ function nullFilter(src: Evbuffer, dst: Evbuffer, limit: number): number {
 /**
  * A filtering bufferevent (bufferevent_filter.c) over an underlying bufferevent.
  *
- * Project decisions (libevent-semantics.md): a THREADSAFE filter shares one lock with its underlying (giving the
+ * Project decisions (docs/libevent-notes.md): a THREADSAFE filter shares one lock with its underlying (giving the
  * underlying a lock if it had none), so there is a single lock order and no AB-BA deadlock (C19); a filter returning
  * BEV_ERROR reports ERROR|READING or ERROR|WRITING; on the underlying's EOF the input filter gets one BEV_FINISHED pass
  * before the EOF is passed on (C12).

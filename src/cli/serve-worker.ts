@@ -95,9 +95,6 @@ export function onConnection(base: L.EventBase, socket: net.Socket, info: { remo
   // Chat callbacks lock other connections (broadcast), so they must not run holding their own lock: two workers
   // each inside a read callback would wait for each other's lock forever (AB-BA).
   const threadsafe = cfg.mode === 'chat' ? L.BEV_OPT_THREADSAFE | L.BEV_OPT_DEFER_CALLBACKS | L.BEV_OPT_UNLOCK_CALLBACKS : 0;
-  // Chat traffic is one-way per receiver: with Nagle's algorithm a receiver that only reads ACKs late (delayed ACK),
-  // and each small write behind an unacknowledged one waits up to 40 ms. Lines go out as they are written.
-  if (cfg.mode === 'chat') socket.setNoDelay(true);
   const bev = L.bufferevent_socket_new(base, socket, L.BEV_OPT_CLOSE_ON_FREE | threadsafe)!;
   const c = open(bev, remote);
   if (cfg.mode === 'echo') {

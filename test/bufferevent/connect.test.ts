@@ -1,6 +1,5 @@
 /**
- * bufferevent_socket_connect and bufferevent_socket_connect_hostname (libevent-semantics.md A.7, A.10;
- * decisions 6 and 11), with a real UDP DNS server on 127.0.0.1 for the evdns cases.
+ * bufferevent_socket_connect and bufferevent_socket_connect_hostname (docs/libevent-notes.md), with a real UDP DNS server on 127.0.0.1 for the evdns cases.
  */
 import { describe, it, expect, afterEach, beforeEach } from 'vitest';
 import net from 'node:net';

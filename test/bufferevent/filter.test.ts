@@ -1,5 +1,5 @@
 /**
- * Filtering bufferevents over pairs (libevent-semantics.md A.2, A.4, A.6, A.9, A.11, A.13, A.14 and Decisions 1, 2):
+ * Filtering bufferevents over pairs (docs/libevent-notes.md):
  * input and output passes, limits, result codes, flush, EOF, free and lock sharing.
  *
  * Layout used throughout: `p0` and `p1` are a pair; filters sit on `p0` (the writing side, `f0`) and/or `p1` (the

@@ -1,5 +1,5 @@
 /**
- * The generic bufferevent machinery (libevent-semantics.md A.3-A.9, A.14): callbacks, watermarks, enable/disable,
+ * The generic bufferevent machinery (docs/libevent-notes.md): callbacks, watermarks, enable/disable,
  * deferred delivery, reference counts and free, triggers, locks and the generic timers of pairs and filters.
  * Every behaviour that applies to both runs over a plain pair and over a null filter on each end of a pair.
  */
@@ -506,7 +506,7 @@ describe.each(KINDS)('reference counts and free (%s)', (kind) => {
   });
 
   // BUG: core.ts decrefAndUnlock marks only the bufferevent dead; its evbuffers keep working until finalization runs
-  // on the loop, although API.md says every call on its evbuffers throws once the last reference is gone.
+  // on the loop, although every call on its evbuffers must throw once the last reference is gone.
   it('the evbuffers of a bufferevent throw ERR_BEV_FREED as soon as its last reference is gone', async () => {
     const e = makeEnds(kind);
     const input = L.bufferevent_get_input(e.a);

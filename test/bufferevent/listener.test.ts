@@ -1,5 +1,5 @@
 /**
- * evconnlistener (API.md "Across threads" table; libevent's listener.c behaviour): binding, the accept callback,
+ * evconnlistener (libevent's listener.c behaviour): binding, the accept callback,
  * enable/disable, get_fd/get_port, free, and handing accepted sockets to socket bufferevents.
  */
 import { describe, it, expect, afterEach, beforeEach } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * Bufferevent pairs (libevent-semantics.md A.2, A.6, A.9, A.12, A.13, A.14): synchronous transfers under one shared
+ * Bufferevent pairs (docs/libevent-notes.md): synchronous transfers under one shared
  * lock, deferred callbacks, watermarks, flush, free of one end, and the write timer of Decision 7.
  */
 import { describe, it, expect } from 'vitest';

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import * as L from '../../src/index.ts';
 import { runFor } from '../support/net.ts';
 
-/** Regressions found by reviewing the code against libevent's behaviour (libevent-semantics.md Part A). */
+/** Regressions found by reviewing the code against libevent's behaviour (docs/libevent-notes.md). */
 describe('libevent behaviours found in review', () => {
   it('a zero timeval means no timeout on a socket bufferevent (evutil_timerisset)', async () => {
     const base = L.event_base_new();

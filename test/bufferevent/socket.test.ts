@@ -1,5 +1,5 @@
 /**
- * Socket bufferevents over loopback TCP (libevent-semantics.md A.6, A.7, A.10; API.md conventions for fds).
+ * Socket bufferevents over loopback TCP (docs/libevent-notes.md).
  * Peers are plain `node:net` sockets unless a test needs two bufferevents.
  */
 import { describe, it, expect, afterEach, beforeEach } from 'vitest';

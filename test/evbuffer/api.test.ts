@@ -1,7 +1,7 @@
 /**
  * The evbuffer API of the libevent-compatible face: return codes, truncation, argument errors, freezing, lines,
  * searching, pointers, peek, reserve/commit, references, callbacks, the obsolete names and locking
- * (libevent-semantics.md A.14, A.15, A.17; API.md "Evbuffers").
+ * (docs/libevent-notes.md).
  *
  * Many cases are ports of libevent's own test/regress_buffer.c (test_evbuffer_readln, _search, _search_eol,
  * _ptr_set, _peek, _peek_first_gt, _freeze, _copyout, _callbacks, _add_reference, _find, _prepend); each says which.
