@@ -7,6 +7,7 @@
 // usage: node bench/servers/chat-cluster.mjs PORT N      (PORT 0: any free port; all workers get the same one) prints
 //        "listening on 127.0.0.1:PORT" once all N workers accept; exits 0 on SIGTERM (its workers with it).
 import net from 'node:net';
+import { wholeLines } from './lines.mjs';
 import cluster from 'node:cluster';
 
 const port = Number(process.argv[2] ?? 0);
@@ -44,19 +45,13 @@ if (cluster.isPrimary) {
   const clients = new Set();
   const server = net.createServer((c) => {
     clients.add(c);
-    let rest = null;
-    c.on('data', (d) => {
-      const nl = d.lastIndexOf(10);
-      if (nl < 0) {
-        rest = rest ? Buffer.concat([rest, d]) : d;
-        return;
-      }
-      let out = nl + 1 === d.length ? d : d.subarray(0, nl + 1);
-      if (rest) out = Buffer.concat([rest, out]);
-      rest = nl + 1 === d.length ? null : d.subarray(nl + 1);
-      for (const o of clients) if (o !== c) o.write(out);
-      process.send(out.toString('latin1'));
-    });
+    c.on(
+      'data',
+      wholeLines((out) => {
+        for (const o of clients) if (o !== c) o.write(out);
+        process.send(out.toString('latin1'));
+      }),
+    );
     c.on('close', () => clients.delete(c));
     c.on('error', () => {});
   });

@@ -4,23 +4,18 @@
 // usage: node bench/servers/chat-net.mjs PORT      (PORT 0: any free port) prints "listening on 127.0.0.1:PORT" once
 //        it accepts, the way `dist/cli.js serve` does (bench/chat.mjs reads the port from it); exits 0 on SIGTERM.
 import net from 'node:net';
+import { wholeLines } from './lines.mjs';
 
 const port = Number(process.argv[2] ?? 0);
 const clients = new Set();
 const server = net.createServer((c) => {
   clients.add(c);
-  let rest = null; // the partial line at the end of the last read
-  c.on('data', (d) => {
-    const nl = d.lastIndexOf(10);
-    if (nl < 0) {
-      rest = rest ? Buffer.concat([rest, d]) : d;
-      return;
-    }
-    let out = nl + 1 === d.length ? d : d.subarray(0, nl + 1);
-    if (rest) out = Buffer.concat([rest, out]);
-    rest = nl + 1 === d.length ? null : d.subarray(nl + 1);
-    for (const o of clients) if (o !== c) o.write(out);
-  });
+  c.on(
+    'data',
+    wholeLines((out) => {
+      for (const o of clients) if (o !== c) o.write(out);
+    }),
+  );
   c.on('close', () => clients.delete(c));
   c.on('error', () => {});
 });
