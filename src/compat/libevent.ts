@@ -352,7 +352,8 @@ export function bufferevent_trigger_event(bev: Bufferevent, what: number, option
 export function bufferevent_pair_new(b: EventBase, options: number, pair: Bufferevent[]): number {
   const eb = checkBase(b);
   if (!Array.isArray(pair)) throw typeError('pair', 'an array to fill', pair);
-  const o = Bufferevent.checkOptions(options);
+  // libevent forces BEV_OPT_DEFER_CALLBACKS on pairs before it checks the options, so UNLOCK_CALLBACKS alone is valid
+  const o = Bufferevent.checkOptions(options >>> 0 === options ? (options | BEV_OPT_DEFER_CALLBACKS) >>> 0 : options);
   if (o === null) return -1;
   const [x, y] = pairNew(eb, o);
   pair[0] = x;

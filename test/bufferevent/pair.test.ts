@@ -87,13 +87,23 @@ describe('bufferevent_pair_new', () => {
     await closePair(p);
   });
 
-  it('returns -1 and fills nothing for UNLOCK_CALLBACKS without DEFER_CALLBACKS', async () => {
-    const base = L.event_base_new();
-    const pair: Bev[] = [];
-    expect(L.bufferevent_pair_new(base, L.BEV_OPT_UNLOCK_CALLBACKS, pair)).toBe(-1);
-    expect(L.bufferevent_pair_new(base, L.BEV_OPT_UNLOCK_CALLBACKS | L.BEV_OPT_THREADSAFE, pair)).toBe(-1);
-    expect(pair).toEqual([]);
-    L.event_base_free(base);
+  it('accepts UNLOCK_CALLBACKS alone: DEFER_CALLBACKS is forced on pairs before the options are checked', async () => {
+    for (const extra of [0, L.BEV_OPT_THREADSAFE]) {
+      const base = L.event_base_new();
+      const pair: Bev[] = [];
+      expect(L.bufferevent_pair_new(base, L.BEV_OPT_UNLOCK_CALLBACKS | extra, pair)).toBe(0);
+      let reads = 0;
+      L.bufferevent_setcb(pair[1]!, () => reads++, null, null, null);
+      L.bufferevent_enable(pair[1]!, L.EV_READ);
+      L.bufferevent_write(pair[0]!, 'x');
+      expect(reads).toBe(0); // deferred: the callback waits for the loop
+      await L.event_base_loop(base, L.EVLOOP_NONBLOCK);
+      expect(reads).toBe(1);
+      L.bufferevent_free(pair[0]!);
+      L.bufferevent_free(pair[1]!);
+      await L.event_base_loop(base, L.EVLOOP_NONBLOCK);
+      L.event_base_free(base);
+    }
   });
 
   it('accepts UNLOCK_CALLBACKS with DEFER_CALLBACKS, with or without THREADSAFE', async () => {
