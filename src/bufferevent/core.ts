@@ -1106,12 +1106,18 @@ export class BevTimer {
     this.base.unpend();
     this.base.activate(this.cb!, 1);
   };
+  /** Disarm (the Node timer is kept for the next arm: LongTimer.disarm). */
   clear(): void {
     if (this.t !== null && this.t.pending) {
-      this.t.clear();
+      this.t.disarm();
       this.base.unpend();
     }
     if (this.cb !== null) this.base.deactivate(this.cb);
+  }
+  /** Disarm and let the Node timer go: the bufferevent is going away. */
+  dispose(): void {
+    this.clear();
+    this.t?.clear();
   }
 }
 

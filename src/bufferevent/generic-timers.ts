@@ -56,9 +56,10 @@ export class GenericTimers {
     return 0;
   }
 
+  /** The bufferevent is going away. */
   cancel(): void {
-    this.read.clear();
-    this.write.clear();
+    this.read.dispose();
+    this.write.dispose();
   }
 }
 

@@ -1004,6 +1004,8 @@ export class SocketBufferevent extends Bufferevent {
       cb.base = base;
       cb.priority = pri;
     }
+    this.readTimer.dispose();
+    this.writeTimer.dispose();
     this.readTimer = new BevTimer(base, () => this.readTimeout(), this.lockOfFn);
     this.writeTimer = new BevTimer(base, () => this.writeTimeout(), this.lockOfFn);
     this.dnsEvent = null; // made again, on this base, by the next lookup
@@ -1015,6 +1017,8 @@ export class SocketBufferevent extends Bufferevent {
     super.cancelAll();
     this.delRead();
     this.delWrite();
+    this.readTimer.dispose();
+    this.writeTimer.dispose();
     this.base.deactivate(this.readEv);
   }
 

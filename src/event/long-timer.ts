@@ -35,12 +35,22 @@ export class LongTimer {
     this.schedule(now);
   }
 
+  /** Disarm and stop the Node timer. */
   clear(): void {
     this.fn = null;
     if (this.t !== null) {
       clearTimeout(this.t);
       this.t = null;
     }
+  }
+
+  /**
+   * Disarm, keeping the Node timer: a later `start` whose deadline is not earlier reuses it, and if it fires first it
+   * does nothing. For timers that are disarmed and re-armed all the time (a write timeout, disarmed whenever the
+   * output empties). The stale timer holds only this object; call `clear` when the owner goes away.
+   */
+  disarm(): void {
+    this.fn = null;
   }
 
   private schedule(now: number): void {
