@@ -21,6 +21,7 @@ import { wrapSocket, socketFromFd, newSocket, unwrapSocket, socketFd, freshSocke
 import { toSockaddr, AF_INET, AF_INET6, AF_UNSPEC, type ResolvedSockaddr } from '../sockaddr.ts';
 import { intArg } from '../validate.ts';
 import { rlockLockAsync, rlockUnlock } from '../shm/rlock.ts';
+import { reportDeliveryError } from '../shm/owner.ts';
 import { typeError, rangeError } from '../errors.ts';
 import { EvdnsBase } from '../dns/evdns.ts';
 import { EVUTIL_EAI_CANCEL, EVUTIL_EAI_NONAME, EVUTIL_EAI_AGAIN, EVUTIL_EAI_FAIL, EVUTIL_EAI_FAMILY, EVUTIL_EAI_NODATA } from '../dns/eai.ts';
@@ -726,15 +727,17 @@ export class SocketBufferevent extends Bufferevent {
       after();
       return true;
     }
-    void rlockLockAsync(buf.a.i32, buf.lockOff).then(() => {
-      try {
-        buf.a.sync();
-        if (!buf.freed) locked();
-      } finally {
-        rlockUnlock(buf.a.i32, buf.lockOff);
-      }
-      after();
-    });
+    void rlockLockAsync(buf.a.i32, buf.lockOff)
+      .then(() => {
+        try {
+          buf.a.sync();
+          if (!buf.freed) locked();
+        } finally {
+          rlockUnlock(buf.a.i32, buf.lockOff);
+        }
+        after();
+      })
+      .catch(reportDeliveryError); // a user callback threw outside the loop's call stack: the running loop ends with it
     return false;
   }
 

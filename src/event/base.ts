@@ -203,6 +203,9 @@ export class EventBase {
       try {
         if (this.running && !this.freed) cb.fn(res);
         else this.activate(cb, res); // the loop stopped meanwhile: run it when the loop runs again
+      } catch (err) {
+        // ran outside the loop's own call stack: the loop ends with the error, as for a callback that throws in it
+        this.deliveryErrors.push(err);
       } finally {
         rlockUnlock(lk[0], lk[1]);
         this.kick();

@@ -133,6 +133,30 @@ describe('the owning loop and contended locks', () => {
     for (const x of [...a, ...b]) L.bufferevent_free(x);
     L.event_base_free(base);
   });
+  it('a callback that throws after waiting for its lock ends the loop with its error (no unhandled rejection)', async () => {
+    const base = L.event_base_new();
+    const a: L.Bufferevent[] = [];
+    L.bufferevent_pair_new(base, L.BEV_OPT_THREADSAFE, a);
+    const boom = new Error('thrown by the read callback');
+    L.bufferevent_setcb(a[1]!, () => {
+      throw boom;
+    }, null, null, null);
+    L.bufferevent_enable(a[1]!, L.EV_READ);
+    L.bufferevent_write(a[0]!, 'x'); // the read callback is pending (deferred) before the other thread takes the lock
+    const gate = new SharedArrayBuffer(4);
+    const h = new Helper('bev-worker.ts');
+    expect((await h.call({ op: 'lock-hold', shared: L.bufferevent_export(a[1]!), gate })).result).toBe('locked');
+    const loop = L.event_base_loop(base, L.EVLOOP_NO_EXIT_ON_EMPTY).then(() => null, (e: unknown) => e); // handled at once
+    const released = new Promise((r) => h.w.once('message', r));
+    Atomics.store(new Int32Array(gate), 0, 1);
+    Atomics.notify(new Int32Array(gate), 0);
+    await released;
+    expect(await loop).toBe(boom);
+    await h.close();
+    for (const x of a) L.bufferevent_free(x);
+    await L.event_base_loop(base, L.EVLOOP_NONBLOCK);
+    L.event_base_free(base);
+  });
 });
 
 describe('socket I/O while another thread holds the bufferevent lock', () => {
