@@ -376,8 +376,19 @@ export class Evbuffer {
         this.unlock();
       }
     };
-    if (this.tryLock()) run();
-    else this.lockAsync().then(run).catch(reportDeliveryError); // the owner's loop does not block on it
+    // Freed by another thread after its change (the notice arrives after the free): nothing to deliver.
+    const unlessFreed = (e: unknown): void => {
+      if ((e as { code?: string }).code !== 'ERR_BEV_FREED') reportDeliveryError(e);
+    };
+    let locked: boolean;
+    try {
+      locked = this.tryLock();
+    } catch (e) {
+      unlessFreed(e);
+      return;
+    }
+    if (locked) run();
+    else this.lockAsync().then(run).catch(unlessFreed); // the owner's loop does not block on it
   }
 
   /** @internal Writes queued because taking the lock would have deadlocked (see lockForRemoteWrite). */

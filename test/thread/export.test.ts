@@ -99,6 +99,26 @@ describe('bufferevents shared across threads', () => {
     await h.close();
     L.evbuffer_free(buf);
   });
+
+  it("a buffer another thread changed and then freed: the owner's loop drops the change notice and runs on", async () => {
+    const base = L.event_base_new();
+    const buf = L.evbuffer_new();
+    L.evbuffer_enable_locking(buf, null);
+    let called = 0;
+    L.evbuffer_add_cb(buf, () => called++, null);
+    const h = new Helper('bev-worker.ts');
+    // the add and the free both happen before this thread's loop runs: the notice of the add is served after the free
+    expect(await h.call({ op: 'evbuffer-add', sharedBuf: L.evbuffer_export(buf), data: 'abc', thenFree: true })).toEqual({ ok: true, result: 0 });
+    const loop = L.event_base_loop(base, L.EVLOOP_NO_EXIT_ON_EMPTY).then((r) => r, (e: unknown) => e);
+    let ticks = 0;
+    const t = L.event_new(base, -1, L.EV_PERSIST, () => ticks++ === 3 && L.event_base_loopexit(base, null), null);
+    L.event_add(t, { tv_sec: 0, tv_usec: 1000 });
+    expect(await loop).toBe(0);
+    expect(called).toBe(0); // no callback for a buffer that is gone
+    L.event_free(t);
+    await h.close();
+    L.event_base_free(base);
+  });
 });
 
 describe('the owning loop and contended locks', () => {
