@@ -32,7 +32,7 @@ export interface ServeConfig {
  * | lockWaits  | lock acquisitions on this worker that waited for another thread           |
  * | buffered   | bytes queued for output on this worker's connections, sampled at the flush |
  * | peakQueued | the most bytes ever queued on one connection right after a write to it     |
- * | served     | connections this worker has served                                        |
+ * | served     | client connections this worker has served                                 |
  * | peers      | chat: connections this worker writes lines to (its own and the others')    |
  */
 export const STAT = { bytesIn: 0, bytesOut: 1, drops: 2, lockWaits: 3, buffered: 4, peakQueued: 5, served: 6, peers: 7 } as const;

@@ -97,6 +97,7 @@ export function onConnection(base: L.EventBase, socket: net.Socket, info: { remo
   const threadsafe = cfg.mode === 'chat' ? L.BEV_OPT_THREADSAFE | L.BEV_OPT_DEFER_CALLBACKS | L.BEV_OPT_UNLOCK_CALLBACKS : 0;
   const bev = L.bufferevent_socket_new(base, socket, L.BEV_OPT_CLOSE_ON_FREE | threadsafe)!;
   const c = open(bev, remote);
+  counters[STAT.served]!++; // clients only: a proxy's upstream connections are not counted
   if (cfg.mode === 'echo') {
     setcb(bev, echoRead, null, onEvent, c);
   } else if (cfg.mode === 'chat') {
@@ -132,7 +133,6 @@ export function onConnection(base: L.EventBase, socket: net.Socket, info: { remo
 function open(bev: L.Bufferevent, remote: string): Conn {
   const c: Conn = { bev, remote, key: null, partner: null, closing: false };
   conns.set(bev, c);
-  counters[STAT.served]!++;
   L.bufferevent_setwatermark(bev, L.EV_READ, 0, cfg.readHigh);
   if (timeouts) L.bufferevent_set_timeouts(bev, timeouts, timeouts);
   L.bufferevent_enable(bev, L.EV_READ | L.EV_WRITE);

@@ -3,6 +3,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import * as L from '../../src/index.ts';
 import { Registry, registryMemory } from '../../src/runtime/registry.ts';
+import { tcpPair } from '../support/net.ts';
 
 const handler = new URL('../fixtures/registry-handler.ts', import.meta.url);
 
@@ -122,6 +123,31 @@ describe('registry: published bufferevents under keys', () => {
     expect(reg.keys()).toEqual([]);
     reg.close();
     L.bufferevent_free(b!);
+    L.event_base_free(base);
+  });
+
+  it('a published connection that is detached to move it leaves; attached again it can be published again', async () => {
+    const base = L.event_base_new();
+    const reg = new Registry(registryMemory(8), -1);
+    const { client, server } = await tcpPair();
+    const bev = L.bufferevent_socket_new(base, server, L.BEV_OPT_CLOSE_ON_FREE | L.BEV_OPT_THREADSAFE)!;
+    const joined = next(reg, 'join', 'conn');
+    reg.publish('conn', bev);
+    await joined;
+    const left = next(reg, 'leave', 'conn');
+    const detached = await L.bufferevent_socket_detach(bev);
+    await L.event_base_loop(base, L.EVLOOP_NONBLOCK); // the old bufferevent is finalized from the loop
+    await left;
+    expect(reg.lookup('conn')).toBeNull();
+    const moved = L.bufferevent_socket_attach(base, detached)!;
+    const back = next(reg, 'join', 'conn');
+    reg.publish('conn', moved);
+    await back;
+    expect(reg.lookup('conn')).toBe(moved);
+    reg.close();
+    L.bufferevent_free(moved);
+    await L.event_base_loop(base, L.EVLOOP_NONBLOCK);
+    client.destroy();
     L.event_base_free(base);
   });
 
