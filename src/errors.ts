@@ -52,6 +52,16 @@ export function freedError(what: string): Error & CodedError {
   return withCode(new Error(`${what} has been freed`), 'ERR_BEV_FREED');
 }
 
+/**
+ * True for an error this library threw on purpose (an ERR_BEV_* code: freed object, full arena, wrong thread, ...).
+ * Constructors that return null where libevent returns NULL swallow only the other kind (Node's and libuv's errors
+ * about the fd or the address); these they let through.
+ */
+export function isLibraryError(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_BEV_');
+}
+
 export function codedError(code: ErrorCode, message: string): Error & CodedError {
   return withCode(code === 'ERR_BEV_ARENA_FULL' || code === 'ERR_BEV_REGISTRY_FULL' ? new RangeError(message) : new Error(message), code);
 }

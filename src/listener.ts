@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { EvCallback, EventBase } from './event/base.ts';
 import { toSockaddr } from './sockaddr.ts';
-import { freedError, typeError } from './errors.ts';
+import { freedError, isLibraryError, typeError } from './errors.ts';
 import { fnOrNull, intArg, maskArg } from './validate.ts';
 
 export const LEV_OPT_LEAVE_SOCKETS_BLOCKING = 1 << 0;
@@ -153,8 +153,9 @@ export function evconnlistenerNewBind(base: unknown, cb: unknown, ptr: unknown, 
       return null;
     }
     return lev;
-  } catch {
-    return null;
+  } catch (e) {
+    if (isLibraryError(e)) throw e;
+    return null; // the address cannot be bound: libevent reports NULL
   }
 }
 

@@ -55,6 +55,7 @@ import {
   BEV_NORMAL,
   BEV_FLUSH,
   BEV_FINISHED,
+  TYPE_CODES,
   type BevDataCb,
   type BevEventCb,
 } from '../bufferevent/core.ts';
@@ -72,7 +73,7 @@ export { bufferevent_export, bufferevent_import, evbuffer_export, evbuffer_impor
 export type { SharedBufferevent, SharedEvbuffer } from '../thread/export.ts';
 import { AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6, htons as htons16, htonl as htonl32, parseSockaddrPort } from '../sockaddr.ts';
 import { enableLockDebugging } from '../shm/rlock.ts';
-import { typeError, rangeError } from '../errors.ts';
+import { typeError, rangeError, isLibraryError } from '../errors.ts';
 import { fnOrNull, intArg, flagArg, sockaddrPortCheck, ptrArg } from '../validate.ts';
 
 export {
@@ -201,7 +202,8 @@ export function bufferevent_socket_new(b: EventBase, fd: net.Socket | number, op
   if (o === null) return null;
   try {
     return socketNew(eb, f, o);
-  } catch {
+  } catch (e) {
+    if (isLibraryError(e)) throw e; // a full arena is not a bad fd
     return null; // e.g. an fd that is not a socket: libevent reports NULL
   }
 }
@@ -212,8 +214,10 @@ function sock(bev: unknown): SocketBufferevent | null {
 export function bufferevent_socket_connect(bev: Bufferevent, sa: Sockaddr | null, _socklen?: unknown): number {
   const s = sock(bev);
   if (!s) {
-    checkBev(bev).live();
-    return -1;
+    const b = checkBev(bev);
+    b.live();
+    if (b.remote && b.sharedType === TYPE_CODES.socket) b.ownerOnly('bufferevent_socket_connect'); // say so, as setfd does
+    return -1; // not a socket bufferevent, as in libevent
   }
   s.live();
   sockaddrPortCheck(sa); // a port outside 0..65535 is a RangeError before anything starts
@@ -222,7 +226,9 @@ export function bufferevent_socket_connect(bev: Bufferevent, sa: Sockaddr | null
 export function bufferevent_socket_connect_hostname(bev: Bufferevent, dns: EvdnsBase | null, family: number, hostname: string, port: number): number {
   const s = sock(bev);
   if (!s) {
-    checkBev(bev).live();
+    const b = checkBev(bev);
+    b.live();
+    if (b.remote && b.sharedType === TYPE_CODES.socket) b.ownerOnly('bufferevent_socket_connect_hostname');
     return -1;
   }
   s.live();

@@ -121,6 +121,22 @@ describe('bufferevents shared across threads', () => {
   });
 });
 
+describe('owner-only calls on an imported handle', () => {
+  it('bufferevent_socket_connect on an imported socket says ERR_BEV_WRONG_THREAD; on an imported pair it is -1', async () => {
+    const base = L.event_base_new();
+    const s = L.bufferevent_socket_new(base, -1, L.BEV_OPT_THREADSAFE)!;
+    const pair: L.Bufferevent[] = [];
+    L.bufferevent_pair_new(base, L.BEV_OPT_THREADSAFE, pair);
+    const h = new Helper('bev-worker.ts');
+    expect(await h.call({ op: 'socket-connect', shared: L.bufferevent_export(s), port: 9 })).toEqual({ ok: false, code: 'ERR_BEV_WRONG_THREAD' });
+    expect(await h.call({ op: 'socket-connect', shared: L.bufferevent_export(pair[0]!), port: 9 })).toEqual({ ok: true, result: -1 });
+    await h.close();
+    for (const x of [s, ...pair]) L.bufferevent_free(x);
+    await L.event_base_loop(base, L.EVLOOP_NONBLOCK);
+    L.event_base_free(base);
+  });
+});
+
 describe('the owning loop and contended locks', () => {
   it('does not block on a bufferevent locked by another thread: other callbacks run, the locked one runs after unlock', async () => {
     const base = L.event_base_new();
