@@ -700,6 +700,10 @@ export class SocketBufferevent extends Bufferevent {
         const e = err as NodeJS.ErrnoException;
         this.errnoWrite = socketErrno(e);
         this.base.activate(this.writeEv, W_ERROR);
+      } else if (this.writecb === null && this.base.running && !this.dead) {
+        // No write callback to run: what the write event does (start the next write, or stop writing, re-arm the
+        // write timeout) is invisible to the order of callbacks, so it runs now instead of one loop turn later.
+        this.handleWrite(W_DONE);
       } else {
         this.base.activate(this.writeEv, W_DONE);
       }
