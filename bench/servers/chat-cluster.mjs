@@ -6,8 +6,7 @@
 // strings (byte-exact) under the default JSON serialization of the IPC channel.
 // usage: node bench/servers/chat-cluster.mjs PORT N      (PORT 0: any free port; all workers get the same one) prints
 //        "listening on 127.0.0.1:PORT" once all N workers accept; exits 0 on SIGTERM (its workers with it).
-import net from 'node:net';
-import { wholeLines } from './lines.mjs';
+import { chatServer } from './lines.mjs';
 import cluster from 'node:cluster';
 
 const port = Number(process.argv[2] ?? 0);
@@ -42,19 +41,7 @@ if (cluster.isPrimary) {
     process.exit(0);
   });
 } else {
-  const clients = new Set();
-  const server = net.createServer((c) => {
-    clients.add(c);
-    c.on(
-      'data',
-      wholeLines((out) => {
-        for (const o of clients) if (o !== c) o.write(out);
-        process.send(out.toString('latin1'));
-      }),
-    );
-    c.on('close', () => clients.delete(c));
-    c.on('error', () => {});
-  });
+  const { server, clients } = chatServer((out) => process.send(out.toString('latin1')));
   process.on('message', (m) => {
     if (typeof m !== 'string') return;
     const b = Buffer.from(m, 'latin1');

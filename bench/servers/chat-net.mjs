@@ -3,21 +3,9 @@
 // so lines go out whole; each read's complete lines go out as one write per receiver.
 // usage: node bench/servers/chat-net.mjs PORT      (PORT 0: any free port) prints "listening on 127.0.0.1:PORT" once
 //        it accepts, the way `dist/cli.js serve` does (bench/chat.mjs reads the port from it); exits 0 on SIGTERM.
-import net from 'node:net';
-import { wholeLines } from './lines.mjs';
+import { chatServer } from './lines.mjs';
 
 const port = Number(process.argv[2] ?? 0);
-const clients = new Set();
-const server = net.createServer((c) => {
-  clients.add(c);
-  c.on(
-    'data',
-    wholeLines((out) => {
-      for (const o of clients) if (o !== c) o.write(out);
-    }),
-  );
-  c.on('close', () => clients.delete(c));
-  c.on('error', () => {});
-});
+const { server } = chatServer();
 server.listen({ port, host: '127.0.0.1', backlog: 4096 }, () => console.log(`listening on 127.0.0.1:${server.address().port}`));
 process.on('SIGTERM', () => process.exit(0));

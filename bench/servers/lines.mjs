@@ -1,5 +1,8 @@
-// The line framing both Node chat servers use: a data handler that holds a connection's partial last line until its
-// "\n" arrives and passes each read's complete lines on as one block.
+// What both Node chat servers share: the line framing (a connection's partial last line is held until its "\n"
+// arrives; each read's complete lines go on as one block) and the local fan-out (each block is written to every
+// other connection of this process, then handed to `relay`, if any).
+import net from 'node:net';
+
 export function wholeLines(onBlock) {
   let rest = null; // the partial line at the end of the last read
   return (d) => {
@@ -13,4 +16,22 @@ export function wholeLines(onBlock) {
     rest = nl + 1 === d.length ? null : d.subarray(nl + 1);
     onBlock(out);
   };
+}
+
+/** A chat server of this process's connections; `clients` is the set of them. */
+export function chatServer(relay = null) {
+  const clients = new Set();
+  const server = net.createServer((c) => {
+    clients.add(c);
+    c.on(
+      'data',
+      wholeLines((out) => {
+        for (const o of clients) if (o !== c) o.write(out);
+        relay?.(out);
+      }),
+    );
+    c.on('close', () => clients.delete(c));
+    c.on('error', () => {});
+  });
+  return { server, clients };
 }
