@@ -2,10 +2,10 @@
  * The runtime module of `bufferevent serve`: what each event-base worker does with the connections handed to it.
  *
  * - echo:  every byte read is moved to the output (evbuffer_add_buffer: chains are relinked, not copied).
- * - chat:  each connection is a THREADSAFE bufferevent published in the runtime's registry; a line read on any of
- *          them is written, with one bufferevent_write per receiver, into every other published connection, on
- *          whichever worker owns it. One write per line keeps lines whole; one sender's lines are written in order
- *          by one thread, so they arrive in order everywhere.
+ * - chat:  each connection is a THREADSAFE bufferevent published in the runtime's registry; the complete lines of
+ *          each read are written as one block, with one bufferevent_write per receiver, into every other published
+ *          connection, on whichever worker owns it. A block is whole lines and one write, so lines arrive whole;
+ *          one sender's blocks are written in order by one thread, so they arrive in order everywhere.
  * - proxy: each client is relayed to the upstream, with the read/write watermark backpressure of libevent's
  *          le-proxy sample in both directions: when a side's output passes maxOutput its partner stops reading
  *          until the output drains to half of it.
@@ -154,7 +154,7 @@ function drop(c: Conn, why: string): void {
   close(c);
 }
 
-function onEvent(bev: L.Bufferevent, what: number, c: Conn): void {
+function onEvent(_bev: L.Bufferevent, what: number, c: Conn): void {
   if (what & L.BEV_EVENT_TIMEOUT) {
     drop(c, `idle for ${cfg.idleTimeout} s (--idle-timeout)`);
   } else if (what & L.BEV_EVENT_CONNECTED) {
@@ -166,7 +166,6 @@ function onEvent(bev: L.Bufferevent, what: number, c: Conn): void {
     }
     close(c);
   }
-  void bev;
 }
 
 // ---- echo --------------------------------------------------------------------------------------------------------
