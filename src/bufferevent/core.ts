@@ -1100,7 +1100,7 @@ export class BevTimer {
     if (this.cb !== null) this.base.deactivate(this.cb);
     this.cb ??= new EvCallback(this.base, this.fn, this.pri, this.lockOf);
     this.base.nAdded++;
-    (this.t ??= new LongTimer()).start(ms, this.fire);
+    (this.t ??= new LongTimer()).start(ms, this.fire, this.base.now());
   }
   private readonly fire = (): void => {
     this.base.unpend();

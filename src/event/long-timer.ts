@@ -26,9 +26,8 @@ export class LongTimer {
     return this.fn !== null;
   }
 
-  /** Run `fn` once after `ms` milliseconds (replacing an armed deadline). */
-  start(ms: number, fn: () => void): void {
-    const now = performance.now();
+  /** Run `fn` once after `ms` milliseconds from `now` (replacing an armed deadline). */
+  start(ms: number, fn: () => void, now = performance.now()): void {
     this.deadline = now + ms;
     this.fn = fn;
     if (this.t !== null && this.fireAt <= this.deadline) return; // it fires first and re-arms for the rest
