@@ -647,22 +647,29 @@ export class SocketBufferevent extends Bufferevent {
     }
     if (n === 0) return;
     this.inflight = { chains, n };
+    this.issueSock = s;
+    if (chains.length === 2) {
+      this.issueViews = liveBytes(a, chains, 0); // one chain, the common case: no array
+      return;
+    }
     const views: Uint8Array[] = [];
     for (let k = 0; k < chains.length; k += 2) views.push(liveBytes(a, chains, k));
-    this.toIssue = { s, views };
+    this.issueViews = views;
   }
 
-  /** The socket and views prepared by startWrite, to be written once the lock is released. */
-  private toIssue: { s: net.Socket; views: Uint8Array[] } | null = null;
+  /** The socket and the view(s) prepared by startWrite, to be written once the lock is released. */
+  private issueSock: net.Socket | null = null;
+  private issueViews: Uint8Array | Uint8Array[] | null = null;
 
   /** Send what startWrite prepared. A destroyed socket reports an error to writeDone, which unpins. @locks not held */
   private issueWrite(): void {
-    const w = this.toIssue;
-    if (w === null) return;
-    this.toIssue = null;
-    const { s, views } = w;
-    if (views.length === 1) {
-      s.write(views[0]!, this.onWriteDone);
+    const s = this.issueSock;
+    const views = this.issueViews;
+    if (s === null || views === null) return;
+    this.issueSock = null;
+    this.issueViews = null;
+    if (!Array.isArray(views)) {
+      s.write(views, this.onWriteDone);
       return;
     }
     // corked writes leave as one writev (Node's _writev): the last callback follows the whole vector
@@ -712,6 +719,7 @@ export class SocketBufferevent extends Bufferevent {
 
   private releaseInflightWaiters(): void {
     const waiters = this.inflightWaiters;
+    if (waiters.length === 0) return; // the common case: no detach waiting, no new array per write
     this.inflightWaiters = [];
     for (const w of waiters) queueMicrotask(w);
   }
