@@ -16,6 +16,7 @@
  * | ERR_BEV_EVENT_ERROR      | Error      | a Duplex over a bufferevent got BEV_EVENT_ERROR (`errno` says which)       |
  * | ERR_BEV_KEY_EXISTS       | Error      | a registry key is already published                                        |
  * | ERR_BEV_REGISTRY_FULL    | RangeError | the runtime's registry holds as many keys as it was made for               |
+ * | ERR_BEV_NODE_VERSION     | Error      | the package was imported on a Node older than it supports                  |
  */
 export type ErrorCode =
   | 'ERR_INVALID_ARG_TYPE'
@@ -29,7 +30,8 @@ export type ErrorCode =
   | 'ERR_BEV_ARENA_FULL'
   | 'ERR_BEV_EVENT_ERROR'
   | 'ERR_BEV_KEY_EXISTS'
-  | 'ERR_BEV_REGISTRY_FULL';
+  | 'ERR_BEV_REGISTRY_FULL'
+  | 'ERR_BEV_NODE_VERSION';
 
 export interface CodedError extends Error {
   code: ErrorCode;

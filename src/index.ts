@@ -7,6 +7,7 @@
  * - the classes underneath (`EventBase`, `Evbuffer`, `Bufferevent` and its types), whose camelCase methods are the
  *   same operations with the same checks.
  */
+import './require-node.ts'; // first (imports are evaluated in order): an older Node fails here with one clear error
 import './shm/robust.ts'; // robust locks: watch for worker deaths in every thread that loads the package
 export * from './compat/libevent.ts';
 // The classes, for `instanceof` and their camelCase methods. Objects come from the flat API's constructors

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { UsageError } from './args.ts';
+import { MIN_NODE, atLeast } from '../node-version.ts';
 import { parseServe, serve, serveHelp } from './serve.ts';
 
 /** The package root: two levels up from src/cli/, one from dist/. */
@@ -70,6 +71,10 @@ function bench(argv: string[]): number {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (!atLeast(process.versions.node, MIN_NODE)) {
+    console.error(`bufferevent: needs Node >= ${MIN_NODE}; this is Node ${process.versions.node}`);
+    return 1;
+  }
   const [cmd, ...rest] = argv;
   if (cmd === undefined) {
     console.error(help);
