@@ -112,6 +112,11 @@ export class Evconnlistener {
     this.cb = fnOrNull<EvconnlistenerCb>(cb, 'cb');
   }
 
+  /** `using lev = ...`: evconnlistener_free at the end of the scope (nothing when it was freed already). */
+  [Symbol.dispose](): void {
+    if (!this.freed) this.free();
+  }
+
   /** evconnlistener_free. The listening socket is closed (Node owns no other reference to it); queued, not yet
    * delivered connections are closed too. */
   free(): void {

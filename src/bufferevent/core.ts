@@ -1026,6 +1026,12 @@ export abstract class Bufferevent {
     }
   }
 
+  /** `using bev = ...`: bufferevent_free at the end of the scope (nothing when it was freed already). On an imported
+   * handle this frees the shared bufferevent, as bufferevent_free does. */
+  [Symbol.dispose](): void {
+    if (!this.dead) this.free();
+  }
+
   /** bufferevent_free: drop the callbacks and the user's reference; finalization follows from the loop. */
   free(): void {
     this.live();

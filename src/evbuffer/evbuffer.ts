@@ -255,6 +255,16 @@ export class Evbuffer {
     this.unlock();
   }
 
+  /** `using buf = evbuffer_new()`: evbuffer_free at the end of the scope (nothing when it was freed already). */
+  [Symbol.dispose](): void {
+    if (this.freed) return;
+    try {
+      this.free();
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'ERR_BEV_FREED') throw e; // freed meanwhile, by another handle
+    }
+  }
+
   /** evbuffer_free. Drops the user's reference; the memory goes back to the arena when nothing else holds it. */
   free(): void {
     this.live();

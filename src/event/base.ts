@@ -339,6 +339,14 @@ export class EventBase {
     return 0;
   }
 
+  /** `await using base = event_base_new()`: event_base_free at the end of the scope, after one non-blocking turn of
+   * the loop so that bufferevents freed in the scope are finalized first (nothing when it was freed already). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.freed) return;
+    if (!this.running) await this.loop(EVLOOP_NONBLOCK);
+    if (!this.freed) this.free();
+  }
+
   /** event_base_free: runs pending finalizers, then the base is gone. */
   free(): void {
     this.live();

@@ -271,6 +271,11 @@ export class Runtime extends EventEmitter {
     slot.worker.postMessage({ type: 'conn', socket: sock, info }, [sock as unknown as TransferListItem]);
   }
 
+  /** `await using rt = await startRuntime(...)`: close() at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
   /** Stop accepting, let the workers drain (up to drainMs) and close; resolves when no thread or handle is left. */
   async close(drainMs = 5000): Promise<void> {
     if (this.closing) return;
