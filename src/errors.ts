@@ -37,8 +37,48 @@ export interface CodedError extends Error {
   code: ErrorCode;
 }
 
+/** Every ERR_BEV_* code, as constants (`ERROR_CODES.ERR_BEV_FREED === 'ERR_BEV_FREED'`). */
+export const ERROR_CODES = Object.freeze({
+  ERR_BEV_FREED: 'ERR_BEV_FREED',
+  ERR_BEV_WRONG_THREAD: 'ERR_BEV_WRONG_THREAD',
+  ERR_BEV_NOT_THREADSAFE: 'ERR_BEV_NOT_THREADSAFE',
+  ERR_BEV_LOCK_NOT_HELD: 'ERR_BEV_LOCK_NOT_HELD',
+  ERR_BEV_OWNER_DIED: 'ERR_BEV_OWNER_DIED',
+  ERR_BEV_LOCK_ASSERT: 'ERR_BEV_LOCK_ASSERT',
+  ERR_BEV_ARENA_FULL: 'ERR_BEV_ARENA_FULL',
+  ERR_BEV_EVENT_ERROR: 'ERR_BEV_EVENT_ERROR',
+  ERR_BEV_KEY_EXISTS: 'ERR_BEV_KEY_EXISTS',
+  ERR_BEV_REGISTRY_FULL: 'ERR_BEV_REGISTRY_FULL',
+  ERR_BEV_NODE_VERSION: 'ERR_BEV_NODE_VERSION',
+} as const satisfies { [K in Exclude<ErrorCode, 'ERR_INVALID_ARG_TYPE' | 'ERR_OUT_OF_RANGE'>]: K });
+
+/**
+ * The brand of the library's own errors. A registered symbol, so that an error thrown by another copy of this
+ * package in the same process (two versions installed side by side) is recognized too.
+ */
+const BRAND = Symbol.for('bufferevent.error');
+
+/**
+ * `err instanceof BuffereventError` is true for every error this library throws with an ERR_BEV_* code (they are
+ * `Error`s, or `RangeError`s for a full arena or registry), from any copy of the package. The argument errors stay
+ * Node's `TypeError`/`RangeError` with `ERR_INVALID_ARG_TYPE`/`ERR_OUT_OF_RANGE`.
+ */
+export class BuffereventError extends Error {
+  declare readonly code: ErrorCode;
+  constructor(message: string, code: ErrorCode) {
+    if (typeof code !== 'string' || !code.startsWith('ERR_BEV_')) throw typeError('code', 'an ERR_BEV_* code (ERROR_CODES)', code);
+    super(String(message));
+    Object.defineProperty(this, 'code', { value: code, enumerable: true, writable: false, configurable: true });
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+  static override [Symbol.hasInstance](x: unknown): boolean {
+    return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[BRAND] === true;
+  }
+}
+
 function withCode<E extends Error>(err: E, code: ErrorCode): E & CodedError {
   Object.defineProperty(err, 'code', { value: code, enumerable: true, writable: false, configurable: true });
+  if (code.startsWith('ERR_BEV_')) Object.defineProperty(err, BRAND, { value: true });
   return err as E & CodedError;
 }
 

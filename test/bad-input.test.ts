@@ -584,6 +584,7 @@ const table: Record<string, Row> = {
     T('constructed with a SharedArrayBuffer that is not a registry', () => [new SharedArrayBuffer(64), 0]),
   ],
   threadLockWaits: 'no arguments',
+  BuffereventError: [T('code is a number', () => ['message', 5]), T('code is not an ERR_BEV_ code', () => ['message', 'ENOENT'])],
   Runtime: [T('constructed with no arguments', () => []), T('constructed with a string', () => ['opts'])],
   evbuffer_free: bufArg(),
   evbuffer_get_length: bufArg(),
