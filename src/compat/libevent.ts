@@ -467,8 +467,15 @@ export function evbuffer_drain(b: Evbuffer, size: number): number {
 export function evbuffer_pullup(b: Evbuffer, size: number): Uint8Array | null {
   return buf(b).pullup(size);
 }
-export function evbuffer_readln(b: Evbuffer, nReadOut: { n_read?: number } | null, eolStyle: number): string | null {
-  return buf(b).readln(nReadOut, eolStyle);
+/**
+ * evbuffer_readln. The optional `encoding` (not in libevent) says what the line is returned as: 'latin1' (the
+ * default: one char per byte, as libevent returns bytes), 'utf8', or 'buffer' for a Uint8Array.
+ */
+export function evbuffer_readln(b: Evbuffer, nReadOut: { n_read?: number } | null, eolStyle: number): string | null;
+export function evbuffer_readln(b: Evbuffer, nReadOut: { n_read?: number } | null, eolStyle: number, encoding: 'latin1' | 'utf8'): string | null;
+export function evbuffer_readln(b: Evbuffer, nReadOut: { n_read?: number } | null, eolStyle: number, encoding: 'buffer'): Uint8Array | null;
+export function evbuffer_readln(b: Evbuffer, nReadOut: { n_read?: number } | null, eolStyle: number, encoding: unknown = 'latin1'): string | Uint8Array | null {
+  return buf(b).readln(nReadOut, eolStyle, encoding);
 }
 export function evbuffer_search(b: Evbuffer, what: Uint8Array | string, size: unknown, start: EvbufferPtr | null): EvbufferPtr {
   const x = buf(b);
@@ -544,7 +551,7 @@ export function evbuffer_add_reference(b: Evbuffer, data: Uint8Array, size: unkn
 }
 // obsolete (buffer_compat.h)
 export function evbuffer_readline(b: Evbuffer): string | null {
-  return buf(b).readln(null, EVBUFFER_EOL_ANY);
+  return buf(b).readln(null, EVBUFFER_EOL_ANY, 'latin1') as string | null;
 }
 export function evbuffer_find(b: Evbuffer, what: Uint8Array | string, size?: unknown): number {
   return buf(b).find(what, size);

@@ -877,34 +877,45 @@ export class Evbuffer {
   }
 
   /** evbuffer_readln: the next line as a latin1 string (one char per byte) without its EOL, or null. */
-  readln(nReadOut: unknown, style: unknown): string | null {
+  /**
+   * evbuffer_readln. `encoding` says what a line is returned as: 'utf8' (the default of this method), 'latin1' (one
+   * char per byte, the flat API's default, as libevent's bytes) or 'buffer' (a Uint8Array copy). A line ends at an
+   * EOL, so a UTF-8 character split across two reads is never cut in half. `n_read` is the line's length in bytes.
+   */
+  readln(nReadOut: unknown, style: unknown, encoding: unknown = 'utf8'): string | Uint8Array | null {
     this.live();
     const out = objOrNull<{ n_read?: number }>(nReadOut, 'n_read_out');
     const st = eolStyle(style);
-    const line = this.readlnLocked(st);
+    if (encoding !== 'utf8' && encoding !== 'latin1' && encoding !== 'buffer') {
+      throw typeof encoding === 'string' ? rangeError('encoding', "'utf8', 'latin1' or 'buffer'", encoding) : typeError('encoding', "'utf8', 'latin1' or 'buffer'", encoding);
+    }
+    const n = { bytes: 0 };
+    const line = this.readlnLocked(st, encoding, n);
     // the caller's object is written once the buffer is consistent and unlocked: a throwing setter loses nothing
-    if (out) out.n_read = line === null ? 0 : line.length;
+    if (out) out.n_read = n.bytes;
     return line;
   }
 
-  private readlnLocked(st: number): string | null {
+  /** The next line, decoded (or a Uint8Array copy for 'buffer'), drained with its EOL; null when there is none. */
+  private readlnLocked(st: number, encoding: 'utf8' | 'latin1' | 'buffer', n: { bytes: number }): string | Uint8Array | null {
     this.lock();
-    let line: string | null = null;
+    let line: string | Uint8Array | null = null;
     try {
       if (this.flags() & S.F_FROZEN_START) return null;
       const [pos, elen] = this.findEol(0, st);
       if (pos < 0) return null;
       const a = this.a;
       const first = a.i32[(this.h + S.H_FIRST) >>> 2]! >>> 0;
-      if (S.chainLen(a, first) >= pos) {
+      if (encoding !== 'buffer' && S.chainLen(a, first) >= pos) {
         const at = S.chainStart(a, first);
-        line = a.buf.toString('latin1', at, at + pos);
+        line = a.buf.toString(encoding, at, at + pos); // decoded in place: no copy
       } else {
         const tmp = Buffer.allocUnsafe(pos);
         S.copyOut(a, this.h, 0, tmp, 0, pos);
-        line = tmp.toString('latin1', 0, pos);
+        line = encoding === 'buffer' ? tmp : tmp.toString(encoding, 0, pos);
       }
       S.drain(a, this.h, pos + elen);
+      n.bytes = pos;
       return line;
     } finally {
       if (line !== null) this.done();

@@ -42,7 +42,7 @@ function run(seed: number, steps: number, locked: boolean) {
         const style = r() < 0.5 ? EVBUFFER_EOL_LF : EVBUFFER_EOL_CRLF;
         const nl = ma.buf.indexOf(10);
         const out: { n_read?: number } = {};
-        const line = a.readln(out, style);
+        const line = a.readln(out, style, 'latin1') as string | null;
         if (nl < 0) { expect(line).toBeNull(); break; }
         let end = nl;
         if (style === EVBUFFER_EOL_CRLF && nl > 0 && ma.buf[nl - 1] === 13) end = nl - 1;
