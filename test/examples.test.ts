@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import net from 'node:net';
 import crypto from 'node:crypto';
 import * as L from '../src/index.ts';
+import { expectNoSocketHandles } from './support/net.ts';
 import { main as connectMain } from '../examples/connect.ts';
 import { main as httpClientMain } from '../examples/http-client.ts';
 import { main as watermarksMain } from '../examples/watermarks.ts';
@@ -124,9 +125,7 @@ function fibonacciDigits(length: number): string {
 
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
-  await new Promise((resolve) => setTimeout(resolve, 20)); // let closed handles go
-  const open = process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'TCPServerWrap' || r === 'UDPWrap');
-  expect(open).toEqual([]);
+  await expectNoSocketHandles(); // closed handles go within the limit; one left open fails with its kind
 });
 
 // ---- connect.ts ----------------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import { describe, it, expect, afterEach, beforeEach } from 'vitest';
 import net from 'node:net';
 import fs from 'node:fs';
 import * as L from '../../src/index.ts';
-import { tcpPair, tcpServer, refusedPort, closeLeftovers, forgetSockets, socketHandleCount, runUntil, runFor, waitFor, collect, drainString, expectNoSocketHandles } from '../support/net.ts';
+import { tcpPair, tcpServer, refusedPort, closeLeftovers, forgetSockets, socketHandleCount, runUntil, runFor, waitFor, collect, drainString, expectNoSocketHandles, ioBarrier } from '../support/net.ts';
 import { prng, randInt, randBytes } from '../support/prng.ts';
 
 /** bufferevent_setcb with typed callbacks (the flat API takes `unknown`). */
@@ -731,7 +731,7 @@ describe('free and CLOSE_ON_FREE (A.9)', () => {
     const bev = L.bufferevent_socket_new(base, client, L.BEV_OPT_CLOSE_ON_FREE)!;
     const peer = collect(server);
     L.bufferevent_free(bev);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await ioBarrier(); // a FIN sent by the free would have arrived by now
     expect(peer.ended()).toBe(false); // not yet: finalization waits for the loop or event_base_free
     L.event_base_free(base);
     await waitFor(() => peer.ended());

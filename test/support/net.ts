@@ -111,6 +111,20 @@ export async function waitFor(pred: () => boolean, limitMs = 10_000): Promise<vo
   }
 }
 
+/**
+ * A loopback round trip on a connection of its own: once it resolves, whatever a socket of this process sent to
+ * another before the call (data, a FIN) has been delivered to Node too. For "nothing happened" checks without a sleep.
+ */
+export async function ioBarrier(): Promise<void> {
+  const { client, server } = await tcpPair();
+  const got = new Promise((resolve) => server.once('data', resolve));
+  server.resume();
+  client.write('.');
+  await got;
+  client.destroy();
+  server.destroy();
+}
+
 const SOCKET_KINDS = ['TCPSocketWrap', 'TCPServerWrap', 'UDPWrap'];
 
 /** How many TCP/UDP handles are open (ref'd) now. */
