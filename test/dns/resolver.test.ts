@@ -22,6 +22,7 @@ import {
   evutil_gai_strerror,
 } from '../../src/dns/eai.ts';
 import { startDnsServer } from '../support/dns-server.ts';
+import { waitFor } from '../support/net.ts';
 import type { DnsRecordSpec, DnsTestServer } from '../support/dns-server.ts';
 
 const AF_UNSPEC = 0;
@@ -325,11 +326,13 @@ describe('UdpResolver', () => {
       const calls: number[] = [];
       resolver.lookup('v4.test', AF_INET, (err) => calls.push(err)).cancel();
       const slow = resolver.lookup('slow.test', AF_UNSPEC, (err) => calls.push(err));
-      await sleep(20);
+      await waitFor(() => server.queries.some((q) => q.name === 'slow.test')); // cancelled after its query went out
       slow.cancel();
       slow.cancel(); // idempotent
       resolver.lookup('127.0.0.1', AF_INET, (err) => calls.push(err)).cancel();
-      await sleep(150);
+      // a later lookup of the same unanswered name times out after the cancelled one would have: by then it has not
+      // called back either
+      expect((await lookup(resolver, 'slow.test', AF_INET)).err).toBe(EVUTIL_EAI_AGAIN);
       expect(calls).toEqual([]);
       expect(server.queries.length).toBeGreaterThanOrEqual(1);
       // The resolver still works afterwards.
@@ -341,8 +344,7 @@ describe('UdpResolver', () => {
     await withDns([TABLE], {}, async ({ resolver, server }) => {
       const got: Result[] = [];
       resolver.lookup('slow.test', AF_INET, (err, addrs) => got.push({ err, addrs }));
-      await sleep(20);
-      expect(server.queries).toHaveLength(1);
+      await waitFor(() => server.queries.length === 1);
       // A numeric answer not yet delivered is pending too.
       resolver.lookup('::1', AF_INET6, (err, addrs) => got.push({ err, addrs }));
       resolver.close(true);
@@ -350,10 +352,10 @@ describe('UdpResolver', () => {
         { err: EVUTIL_EAI_CANCEL, addrs: [] },
         { err: EVUTIL_EAI_CANCEL, addrs: [] },
       ]);
-      await sleep(20);
-      expect(got).toHaveLength(2);
-      // Closed: later lookups fail, asynchronously; nameservers are refused.
+      // Closed: later lookups fail, asynchronously; nameservers are refused. Once that failure arrived, nothing more
+      // came for the cancelled two.
       expect(await lookup(resolver, 'v4.test', AF_INET)).toEqual({ err: EVUTIL_EAI_FAIL, addrs: [] });
+      expect(got).toHaveLength(2);
       expect(resolver.addNameserver('127.0.0.1')).toBe(-1);
     });
 
@@ -362,7 +364,7 @@ describe('UdpResolver', () => {
       resolver.lookup('slow.test', AF_INET, (err) => got.push(err));
       resolver.lookup('127.0.0.1', AF_INET, (err) => got.push(err));
       resolver.close(false);
-      await sleep(50);
+      expect((await lookup(resolver, 'v4.test', AF_INET)).err).toBe(EVUTIL_EAI_FAIL); // delivered after the dropped ones would be
       expect(got).toEqual([]);
     });
   });
