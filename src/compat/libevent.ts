@@ -550,8 +550,11 @@ export function evbuffer_add_reference(b: Evbuffer, data: Uint8Array, size: unkn
   return buf(b).addReference(data, size, cleanupfn, arg);
 }
 // obsolete (buffer_compat.h)
-export function evbuffer_readline(b: Evbuffer): string | null {
-  return buf(b).readln(null, EVBUFFER_EOL_ANY, 'latin1') as string | null;
+export function evbuffer_readline(b: Evbuffer): string | null;
+export function evbuffer_readline(b: Evbuffer, encoding: 'latin1' | 'utf8'): string | null;
+export function evbuffer_readline(b: Evbuffer, encoding: 'buffer'): Uint8Array | null;
+export function evbuffer_readline(b: Evbuffer, encoding: unknown = 'latin1'): string | Uint8Array | null {
+  return buf(b).readln(null, EVBUFFER_EOL_ANY, encoding);
 }
 export function evbuffer_find(b: Evbuffer, what: Uint8Array | string, size?: unknown): number {
   return buf(b).find(what, size);

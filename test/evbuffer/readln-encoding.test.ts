@@ -17,6 +17,16 @@ describe('evbuffer_readln encodings', () => {
     L.evbuffer_free(b);
   });
 
+  it('evbuffer_readline (EOL_ANY) takes the same encoding argument', () => {
+    const b = L.evbuffer_new();
+    L.evbuffer_add(b, 'día\r\nnoche\n');
+    expect(L.evbuffer_readline(b, 'utf8')).toBe('día');
+    expect(Buffer.from(L.evbuffer_readline(b, 'buffer')!).toString()).toBe('noche');
+    L.evbuffer_add(b, 'día\n');
+    expect(L.evbuffer_readline(b)).toBe(Buffer.from('día').toString('latin1'));
+    L.evbuffer_free(b);
+  });
+
   it('a character split across two adds (two chains) comes back whole', () => {
     const b = L.evbuffer_new();
     const check = Buffer.from('a✓b\r\n'); // ✓ is 3 bytes: split after its first byte
