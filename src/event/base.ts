@@ -224,14 +224,32 @@ export class EventBase {
   }
 
   /** event_base_loop. Resolves 0 on a normal exit, 1 when nothing was pending or active, -1 on error. */
-  async loop(flags: unknown): Promise<number> {
+  /**
+   * event_base_loop. `options.signal` (not in libevent; `base.loop(flags, { signal })` or `base.loop({ signal })`): an
+   * abort ends the loop as event_base_loopbreak does, and the loop's promise then rejects with an AbortError whose
+   * `cause` is the signal's reason.
+   */
+  async loop(flags: unknown = 0, options?: { signal?: AbortSignal }): Promise<number> {
     this.live();
     this.inThread();
+    if (typeof flags === 'object' && flags !== null) {
+      options = flags as { signal?: AbortSignal }; // base.loop({ signal }): flags 0
+      flags = 0;
+    }
     const f = maskArg(flags, 'flags');
+    const signal = abortSignalOption(options);
+    if (signal?.aborted) throw abortError(signal);
     if (this.running) return -1; // libevent: "already running"
     this.running = true;
     this.gotExit = false;
     this.gotBreak = false;
+    let aborted = false;
+    const onAbort = (): void => {
+      aborted = true;
+      this.gotBreak = true;
+      this.kick();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     const keepAlive = setInterval(noop, 1 << 30); // a pending promise does not keep Node alive; this does
     let retval = 0;
     // requests from other threads (src/shm/owner.ts) are served while this loop runs; an error that user code throws
@@ -297,11 +315,13 @@ export class EventBase {
       retval = -1;
       throw err;
     } finally {
+      signal?.removeEventListener('abort', onAbort);
       unlisten(sink);
       clearInterval(keepAlive);
       this.wake = null;
       this.running = false;
     }
+    if (aborted) throw abortError(signal!);
     return retval;
   }
 
@@ -367,6 +387,24 @@ export class EventBase {
 }
 
 function noop(): void {}
+/** `options` of a call that takes `{ signal }`: the signal, or undefined. */
+function abortSignalOption(options: unknown): AbortSignal | undefined {
+  if (options === undefined || options === null) return undefined;
+  if (typeof options !== 'object') throw typeError('options', 'an object', options);
+  const signal = (options as { signal?: unknown }).signal;
+  if (signal === undefined) return undefined;
+  if (!(signal instanceof AbortSignal)) throw typeError('options.signal', 'an AbortSignal', signal);
+  return signal;
+}
+
+/** The error an aborted operation rejects with, as Node's own APIs do (name 'AbortError', code 'ABORT_ERR'). */
+function abortError(signal: AbortSignal): Error {
+  const e = new Error('The operation was aborted', { cause: signal.reason });
+  e.name = 'AbortError';
+  Object.defineProperty(e, 'code', { value: 'ABORT_ERR', enumerable: true });
+  return e;
+}
+
 function yieldToIo(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
