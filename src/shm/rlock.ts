@@ -111,9 +111,15 @@ export function rlockLock(i32: Int32Array, off: number): void {
     waits++;
     // Critical sections are short (a few stores, an append): spin a little before sleeping, as glibc's adaptive
     // mutexes do; a futex sleep and wake-up costs tens of microseconds.
-    for (let k = 0; k < SPIN && c !== 0; k++) if (Atomics.load(i32, w + STATE) === 0) c = Atomics.compareExchange(i32, w + STATE, 0, 1);
-  }
-  if (c !== 0) {
+    // The holder is named in the same step that takes the lock, before any loop back-edge: V8 can terminate a worker
+    // (Worker.terminate) at a back-edge, and a lock taken but not yet named could never be recovered from it.
+    for (let k = 0; k < SPIN; k++) {
+      if (Atomics.load(i32, w + STATE) === 0 && Atomics.compareExchange(i32, w + STATE, 0, 1) === 0) {
+        i32[w + OWNER] = THREAD_TAG;
+        i32[w + DEPTH] = 1;
+        return;
+      }
+    }
     if (c !== 2) c = Atomics.exchange(i32, w + STATE, 2);
     while (c !== 0) {
       if (Atomics.wait(i32, w + STATE, 2, WAIT_SLICE_MS) === 'timed-out') {
@@ -121,6 +127,11 @@ export function rlockLock(i32: Int32Array, off: number): void {
         checkHolder(i32, w);
       }
       c = Atomics.exchange(i32, w + STATE, 2);
+      if (c === 0) {
+        i32[w + OWNER] = THREAD_TAG; // named before the back-edge (see above)
+        i32[w + DEPTH] = 1;
+        return;
+      }
     }
   }
   i32[w + OWNER] = THREAD_TAG; // inside the critical section: published to other threads by the release below
