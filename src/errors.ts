@@ -94,6 +94,11 @@ export function freedError(what: string): Error & CodedError {
   return withCode(new Error(`${what} has been freed`), 'ERR_BEV_FREED');
 }
 
+/** True for ERR_BEV_FREED: the object was freed (perhaps by another thread) before or while the call ran. */
+export function isFreedError(e: unknown): boolean {
+  return (e as { code?: unknown } | null)?.code === 'ERR_BEV_FREED';
+}
+
 /**
  * True for an error this library threw on purpose (an ERR_BEV_* code: freed object, full arena, wrong thread, ...).
  * Constructors that return null where libevent returns NULL swallow only the other kind (Node's and libuv's errors

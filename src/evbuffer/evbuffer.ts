@@ -14,7 +14,7 @@ import {
 } from '../shm/rlock.ts';
 import { defineGroupKind, groupHead, groupMember, recoverGroup, setGroupHead, GROUP_EVBUFFER } from '../shm/lock-group.ts';
 import * as S from './storage.ts';
-import { codedError, freedError, rangeError, typeError } from '../errors.ts';
+import { codedError, freedError, isFreedError, rangeError, typeError } from '../errors.ts';
 import { postToOwner, reportDeliveryError, unregisterOwned } from '../shm/owner.ts';
 import { KIND_EVBUF } from '../shm/mailbox.ts';
 import { inputSize, outBytes, sizeArg, ssizeArg, fnOrNull, objOrNull, intArg, isBytes } from '../validate.ts';
@@ -107,6 +107,12 @@ function bytesOf(data: Uint8Array | string, n: number): Uint8Array {
  * call any method. Callbacks added with `add_cb` are functions of the thread that added them; they run in the
  * thread that made the change, with the lock held (libevent's rule), and only in a thread that has them.
  */
+/** A change notice for a buffer that another thread freed after its change has nothing to deliver; other errors go to
+ * the running loop. */
+function reportUnlessFreed(e: unknown): void {
+  if (!isFreedError(e)) reportDeliveryError(e);
+}
+
 export class Evbuffer {
   /** A brand that only real instances carry (an object made from the prototype or a Proxy does not). */
   readonly #real = true;
@@ -261,7 +267,7 @@ export class Evbuffer {
     try {
       this.free();
     } catch (e) {
-      if ((e as { code?: string }).code !== 'ERR_BEV_FREED') throw e; // freed meanwhile, by another handle
+      if (!isFreedError(e)) throw e; // freed meanwhile, by another handle
     }
   }
 
@@ -386,19 +392,15 @@ export class Evbuffer {
         this.unlock();
       }
     };
-    // Freed by another thread after its change (the notice arrives after the free): nothing to deliver.
-    const unlessFreed = (e: unknown): void => {
-      if ((e as { code?: string }).code !== 'ERR_BEV_FREED') reportDeliveryError(e);
-    };
     let locked: boolean;
     try {
       locked = this.tryLock();
     } catch (e) {
-      unlessFreed(e);
+      reportUnlessFreed(e);
       return;
     }
     if (locked) run();
-    else this.lockAsync().then(run).catch(unlessFreed); // the owner's loop does not block on it
+    else this.lockAsync().then(run).catch(reportUnlessFreed); // the owner's loop does not block on it
   }
 
   /** @internal Writes queued because taking the lock would have deadlocked (see lockForRemoteWrite). */
@@ -889,15 +891,17 @@ export class Evbuffer {
     if (encoding !== 'utf8' && encoding !== 'latin1' && encoding !== 'buffer') {
       throw typeof encoding === 'string' ? rangeError('encoding', "'utf8', 'latin1' or 'buffer'", encoding) : typeError('encoding', "'utf8', 'latin1' or 'buffer'", encoding);
     }
-    const n = { bytes: 0 };
-    const line = this.readlnLocked(st, encoding, n);
+    const line = this.readlnLocked(st, encoding);
     // the caller's object is written once the buffer is consistent and unlocked: a throwing setter loses nothing
-    if (out) out.n_read = n.bytes;
+    if (out) out.n_read = line === null ? 0 : this.lineBytes;
     return line;
   }
 
+  /** The byte length of the line readlnLocked returned last (no object per call for it). */
+  private lineBytes = 0;
+
   /** The next line, decoded (or a Uint8Array copy for 'buffer'), drained with its EOL; null when there is none. */
-  private readlnLocked(st: number, encoding: 'utf8' | 'latin1' | 'buffer', n: { bytes: number }): string | Uint8Array | null {
+  private readlnLocked(st: number, encoding: 'utf8' | 'latin1' | 'buffer'): string | Uint8Array | null {
     this.lock();
     let line: string | Uint8Array | null = null;
     try {
@@ -915,7 +919,7 @@ export class Evbuffer {
         line = encoding === 'buffer' ? tmp : tmp.toString(encoding, 0, pos);
       }
       S.drain(a, this.h, pos + elen);
-      n.bytes = pos;
+      this.lineBytes = pos;
       return line;
     } finally {
       if (line !== null) this.done();
