@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { UsageError } from './args.ts';
 import { MIN_NODE, atLeast } from '../node-version.ts';
 import { parseServe, serve, serveHelp } from './serve.ts';
+import { parseStress, stress, stressHelp } from './stress.ts';
 
 /** The package root: two levels up from src/cli/, one from dist/. */
 const root = new URL(import.meta.url.endsWith('.ts') ? '../../' : '../', import.meta.url);
@@ -18,6 +19,7 @@ const help = `Usage: bufferevent <command> [options]
 
 Commands:
   serve     a multi-core echo, chat or proxy server on shared bufferevents (bufferevent serve --help)
+  stress    the thread-safety stress tester: seeded scenarios, replayable failures (bufferevent stress --help)
   bench     the side-by-side benchmarks against node:net, node:cluster and libevent (bufferevent bench --help)
 
 Options:
@@ -96,8 +98,16 @@ async function main(argv: string[]): Promise<number> {
     }
     return serve(o);
   }
+  if (cmd === 'stress') {
+    const o = parseStress(rest);
+    if (o === null) {
+      console.log(stressHelp);
+      return 0;
+    }
+    return stress(o);
+  }
   if (cmd === 'bench') return bench(rest);
-  throw new UsageError(`unknown command ${JSON.stringify(cmd)} (commands: serve, bench)`);
+  throw new UsageError(`unknown command ${JSON.stringify(cmd)} (commands: serve, stress, bench)`);
 }
 
 main(process.argv.slice(2)).then(

@@ -1,5 +1,6 @@
 import { THREAD_TAG } from './thread-id.ts';
 import { codedError } from '../errors.ts';
+import { schedHook, SP_LOCK, SP_TRYLOCK, SP_UNLOCK, SP_RELEASED } from './sched-hook.ts';
 
 /**
  * RLock: a recursive futex lock living in shared memory. The JS object holds no lock state; every thread that can see
@@ -106,6 +107,7 @@ export function rlockLock(i32: Int32Array, off: number): void {
     i32[w + DEPTH]!++;
     return;
   }
+  if (schedHook !== null) schedHook(SP_LOCK, i32, off);
   let c = Atomics.compareExchange(i32, w + STATE, 0, 1);
   if (c !== 0) {
     waits++;
@@ -145,6 +147,7 @@ export function rlockTryLock(i32: Int32Array, off: number): boolean {
     i32[w + DEPTH]!++;
     return true;
   }
+  if (schedHook !== null) schedHook(SP_TRYLOCK, i32, off);
   if (Atomics.compareExchange(i32, w + STATE, 0, 1) !== 0) return false;
   Atomics.store(i32, w + OWNER, THREAD_TAG);
   i32[w + DEPTH] = 1;
@@ -176,6 +179,7 @@ export function rlockUnlock(i32: Int32Array, off: number): void {
     throw codedError('ERR_BEV_LOCK_NOT_HELD', 'unlock of a lock this thread does not hold');
   }
   if (--i32[w + DEPTH]! > 0) return;
+  if (schedHook !== null) schedHook(SP_UNLOCK, i32, off);
   i32[w + OWNER] = 0; // ordered before the release by the Atomics.sub below
   // Release: the old value tells whether anyone may be sleeping.
   if (Atomics.sub(i32, w + STATE, 1) !== 1) {
@@ -186,6 +190,7 @@ export function rlockUnlock(i32: Int32Array, off: number): void {
     // at most a few threads; the ones that lose the race sleep again.
     Atomics.notify(i32, w + STATE);
   }
+  if (schedHook !== null) schedHook(SP_RELEASED, i32, off);
 }
 
 /** True when this thread holds the lock. */
