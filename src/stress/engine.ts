@@ -350,7 +350,7 @@ export interface Shrunk {
  * Make a controlled failure smaller: fewer operations, fewer actors, then fewer context switches in its schedule,
  * keeping only changes after which it still fails (any forbidden outcome). Each attempt is a deterministic rerun.
  */
-export async function shrink(pool: StressPool, sc: Scenario, failing: TrialResult, budget = 80): Promise<Shrunk> {
+export async function shrink(pool: StressPool, sc: Scenario, failing: TrialResult, budget = 150): Promise<Shrunk> {
   let best = failing;
   let attempts = 0;
   const tryRun = async (spec: TrialSpec): Promise<boolean> => {
@@ -363,34 +363,35 @@ export async function shrink(pool: StressPool, sc: Scenario, failing: TrialResul
     }
     return false;
   };
-  // 1. fewer operations per actor, then fewer actors, each with a fresh schedule from the same seed
-  for (let progress = true; progress; ) {
-    progress = false;
-    const s = best.spec;
-    for (const ops of [1, 2, Math.floor(s.ops / 4), Math.floor(s.ops / 2), s.ops - 1]) {
-      if (ops >= 1 && ops < s.ops && (await tryRun({ ...s, ops, schedule: null }))) {
-        progress = true;
-        break;
-      }
-    }
-    const s2 = best.spec;
-    if (s2.actors > sc.minActors && (s2.kill === null || s2.kill.victim < s2.actors - 1)) {
-      if (await tryRun({ ...s2, actors: s2.actors - 1, schedule: null })) progress = true;
-    }
-  }
-  // 2. fewer context switches: replay the schedule with one switch removed (the running actor keeps going)
+  // 1. fewer operations per actor, then fewer actors: first following the failing schedule as far as it goes (a
+  //    lenient replay), then with a few fresh seeds
+  const variants = (s: TrialSpec, change: Partial<TrialSpec>): TrialSpec[] => [
+    { ...s, ...change, schedule: best.schedule },
+    ...[0, 1, 2].map((j) => ({ ...s, ...change, seed: trialSeed(s.seed, 1000 + j), schedule: null })),
+  ];
   for (let progress = true; progress && attempts < budget; ) {
     progress = false;
-    const sched = best.schedule;
-    for (let k = sched.length - 1; k > 0 && attempts < budget; k--) {
-      if (sched[k] === sched[k - 1]) continue;
-      const cand = sched.slice(0, k).concat(sched.slice(k).map((c) => (c === sched[k] ? sched[k - 1]! : c)));
-      const before = preemptions(best.schedule);
-      if ((await tryRun({ ...best.spec, schedule: cand })) && preemptions(best.schedule) < before) {
-        progress = true;
-        break;
+    const s = best.spec;
+    const smaller = [...new Set([1, 2, Math.floor(s.ops / 4), Math.floor(s.ops / 2), s.ops - 1])].filter((n) => n >= 1 && n < s.ops);
+    const shapes: Partial<TrialSpec>[] = smaller.map((ops) => ({ ops }));
+    if (s.actors > sc.minActors && (s.kill === null || s.kill.victim < s.actors - 1)) shapes.push({ actors: s.actors - 1 });
+    search: for (const shape of shapes) {
+      for (const v of variants(s, shape)) {
+        if (await tryRun(v)) {
+          progress = true;
+          break search;
+        }
       }
     }
+  }
+  // 2. fewer context switches: replay the schedule with one switch removed (the running actor keeps going), from
+  //    the last switch to the first, keeping every removal after which it still fails
+  for (let k = best.schedule.length - 1; k > 0 && attempts < budget; k--) {
+    const sched = best.schedule;
+    if (k >= sched.length || sched[k] === sched[k - 1]) continue;
+    const cand = sched.slice(0, k).concat(sched.slice(k).map((c) => (c === sched[k] ? sched[k - 1]! : c)));
+    const before = best;
+    if ((await tryRun({ ...best.spec, schedule: cand })) && preemptions(best.schedule) >= preemptions(before.schedule)) best = before;
   }
   // 3. the final case once more, traced
   const traced = await runTrial(pool, sc, { ...best.spec, schedule: best.schedule }, true);
