@@ -10,7 +10,6 @@ import { parseArgs } from 'node:util';
 import { UsageError } from './args.ts';
 import { MIN_NODE, atLeast } from '../node-version.ts';
 import { parseServe, serve, serveHelp } from './serve.ts';
-import { parseStress, stress, stressHelp } from './stress.ts';
 
 /** The package root: two levels up from src/cli/, one from dist/. */
 const root = new URL(import.meta.url.endsWith('.ts') ? '../../' : '../', import.meta.url);
@@ -99,6 +98,8 @@ async function main(argv: string[]): Promise<number> {
     return serve(o);
   }
   if (cmd === 'stress') {
+    // loaded here, after the version check: the stress engine loads the library itself
+    const { parseStress, stress, stressHelp } = await import('./stress.ts');
     const o = parseStress(rest);
     if (o === null) {
       console.log(stressHelp);

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { SLOT_WORDS, type Inject, type TrialParams } from './actor.ts';
+import { SLOT_WORDS, S_DONE, S_LOCKED, S_PROGRESS, type Inject, type TrialParams } from './actor.ts';
 import { newControl, readControl, resetControl, preemptions, STATUS_DEADLOCK, STATUS_DIVERGED, STATUS_LOG_FULL, type Policy } from './scheduler.ts';
 import { zeroCounts, type ActorResult, type CheckOutput, type Counts, type Expectation, type Scenario } from './scenario.ts';
 
@@ -224,11 +224,13 @@ async function killLater(pool: StressPool, spec: TrialSpec, slots: Int32Array, d
   const base = k.victim * SLOT_WORDS;
   const gate = new Int32Array(new SharedArrayBuffer(4));
   const wantHeld = (k.at & 1) === 1;
-  const opsBefore = k.at >>> 1;
-  for (let spins = 0; spins < 200_000; spins++) {
-    if (Atomics.load(slots, base + 5) === 1) return; // finished before its time came
-    if (Atomics.load(slots, base + 4) >= opsBefore && (!wantHeld || Atomics.load(slots, base + 3) === 1)) break;
-    Atomics.wait(gate, 0, 0, 0.05);
+  const target = (k.at >>> 1) % Math.max(1, spec.ops >> 1); // within the first half of its operations
+  for (let spins = 0; spins < 400_000; spins++) {
+    if (Atomics.load(slots, base + S_DONE) === 1) return; // finished before its time came
+    const p = Atomics.load(slots, base + S_PROGRESS);
+    // held: wait for a moment inside the lock, but do not let the victim run out of operations waiting for one
+    if (p >= target && (!wantHeld || Atomics.load(slots, base + S_LOCKED) === 1 || p >= spec.ops - 2)) break;
+    Atomics.wait(gate, 0, 0, 0.02);
   }
   dead[k.victim] = true;
   await w.terminate();

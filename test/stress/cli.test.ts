@@ -101,7 +101,7 @@ describe('bufferevent stress', () => {
   });
 
   it.each(['random', 'controlled'])('--kill-workers: writers die, holding the lock too; the lock is recovered and the stream stays whole (%s)', async (mode) => {
-    const { code, s } = await json(['--scenario', 'records', '--scenario', 'nested', '--threads', '3', '--ops', '3000', '--seed', '77', '--mode', mode, '--kill-workers']);
+    const { code, s } = await json(['--scenario', 'records', '--scenario', 'nested', '--threads', '3', '--ops', '6000', '--seed', '77', '--mode', mode, '--kill-workers']);
     expect(s.violations, JSON.stringify(s.failure)).toBe(0);
     expect(code).toBe(0);
     expect(s.deaths).toBeGreaterThan(0);
