@@ -6,7 +6,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { preemptions, formatSchedule, type Policy } from './scheduler.ts';
-import { StressPool, runTrial, shrink, trialSeed, replayFile, environment, type Mode, type ReplayFile, type TrialSpec } from './engine.ts';
+import { StressPool, runTrial, shrink, reproduce, trialSeed, replayFile, environment, type Mode, type ReplayFile, type TrialSpec } from './engine.ts';
 import { userScenario } from './user.ts';
 import type { Expectation } from './scenario.ts';
 
@@ -38,10 +38,13 @@ export interface StressFailure {
   /** the same schedule, shrunk to fewer context switches, still failing */
   shrunk: number[];
   preemptions: number;
-  /** pass back as `options.replay` (or save as JSON for `bufferevent stress --replay`) */
-  replay: ReplayFile;
+  /** pass back as `options.replay` (or save as JSON for `bufferevent stress --replay`); null when a free-running
+   * failure could not be reproduced under the controlled scheduler */
+  replay: ReplayFile | null;
   /** readable form of the shrunk schedule */
   text: string;
+  /** what the (reproduced, shrunk) failing run saw: its forbidden outcomes and the first problems */
+  details: string[];
 }
 
 export interface StressTestReport {
@@ -89,15 +92,18 @@ export async function runStressTest(module: string | URL, options: StressTestOpt
       }
       if (r.violation) {
         const bad = r.check.outcomes.find((o) => o.expectation === 'forbidden')!;
-        const small = spec.mode === 'controlled' ? (await shrink(pool, sc, r, 40)).trial : r;
+        // a free-running failure is looked for again under the controlled scheduler, to be replayable
+        const ctl = spec.mode === 'controlled' ? r : await reproduce(pool, sc, r);
+        const small = ctl ? (await shrink(pool, sc, ctl, 40)).trial : null;
         failure = {
           outcome: bad.outcome,
           seed: spec.seed,
-          schedule: r.schedule,
-          shrunk: small.schedule,
-          preemptions: preemptions(small.schedule),
-          replay: replayFile(small),
-          text: `actor per step: ${formatSchedule(small.schedule)}`,
+          schedule: ctl?.schedule ?? [],
+          shrunk: small?.schedule ?? [],
+          preemptions: small ? preemptions(small.schedule) : 0,
+          replay: small ? replayFile(small) : null,
+          text: small ? `actor per step: ${formatSchedule(small.schedule)}` : 'not reproduced under the controlled scheduler',
+          details: (small ?? r).check.outcomes.filter((o) => o.expectation === 'forbidden').map((o) => o.outcome).concat((small ?? r).check.details),
         };
         break;
       }

@@ -19,7 +19,7 @@ describe('bufferevent/stress harness', () => {
     expect(r.failure!.preemptions).toBeGreaterThan(0);
     expect(r.outcomes.find((o) => o.outcome === '[0,0,1]')?.expectation).toBe('forbidden');
     // the replay runs that exact schedule again and fails the same way
-    const again = await runStressTest(counter, { replay: r.failure!.replay });
+    const again = await runStressTest(counter, { replay: r.failure!.replay! });
     expect(again.failure?.outcome).toBe('[0,0,1]');
   });
 

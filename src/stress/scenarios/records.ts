@@ -13,6 +13,7 @@ import {
   S_START,
   S_PROGRESS,
   S_DONE,
+  S_LOCKED,
 } from '../actor.ts';
 import { checkStream, concat, encodeRecord, headerAt, RECORD_HEADER, splitRecord } from '../records.ts';
 import { streamOutcomes, type CheckInput, type CheckOutput, type CollectCtx, type Scenario } from '../scenario.ts';
@@ -204,6 +205,12 @@ function checkRecords(input: CheckInput): CheckOutput {
     out.outcomes.push({ outcome: 'a locked reader saw the front in the middle of a record', expectation: 'forbidden' });
     out.details.push(`${badFront} peek(s) under the lock found no record header at the front`);
     out.counts.torn = (out.counts.torn ?? 0) + badFront;
+  }
+  // a writer that died between its lock call's return and its unlock call held the lock: someone must be told
+  const heldDeaths = dead.filter((d, a) => d && slot({ slots }, a, S_LOCKED) === 1).length;
+  if (told < heldDeaths) {
+    out.outcomes.push({ outcome: 'a death inside the lock was never reported', expectation: 'forbidden' });
+    out.details.push(`${heldDeaths} writer(s) died holding the lock, ${told} ERR_BEV_OWNER_DIED report(s)`);
   }
   if (told > deaths) {
     out.outcomes.push({ outcome: 'ERR_BEV_OWNER_DIED told more than once per death', expectation: 'forbidden' });
