@@ -17,6 +17,7 @@
  * | ERR_BEV_KEY_EXISTS       | Error      | a registry key is already published                                        |
  * | ERR_BEV_REGISTRY_FULL    | RangeError | the runtime's registry holds as many keys as it was made for               |
  * | ERR_BEV_NODE_VERSION     | Error      | the package was imported on a Node older than it supports                  |
+ * | ERR_BEV_NO_RATE_LIMIT    | Error      | decrementing a bufferevent's rate limit when it has none (libevent asserts) |
  */
 export type ErrorCode =
   | 'ERR_INVALID_ARG_TYPE'
@@ -31,7 +32,8 @@ export type ErrorCode =
   | 'ERR_BEV_EVENT_ERROR'
   | 'ERR_BEV_KEY_EXISTS'
   | 'ERR_BEV_REGISTRY_FULL'
-  | 'ERR_BEV_NODE_VERSION';
+  | 'ERR_BEV_NODE_VERSION'
+  | 'ERR_BEV_NO_RATE_LIMIT';
 
 export interface CodedError extends Error {
   code: ErrorCode;
@@ -50,6 +52,7 @@ export const ERROR_CODES = Object.freeze({
   ERR_BEV_KEY_EXISTS: 'ERR_BEV_KEY_EXISTS',
   ERR_BEV_REGISTRY_FULL: 'ERR_BEV_REGISTRY_FULL',
   ERR_BEV_NODE_VERSION: 'ERR_BEV_NODE_VERSION',
+  ERR_BEV_NO_RATE_LIMIT: 'ERR_BEV_NO_RATE_LIMIT',
 } as const satisfies { [K in Exclude<ErrorCode, 'ERR_INVALID_ARG_TYPE' | 'ERR_OUT_OF_RANGE'>]: K });
 
 /**

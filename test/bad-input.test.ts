@@ -179,6 +179,41 @@ class Fx {
     });
   }
 
+  get cfg(): L.TokenBucketCfg {
+    return this.once('cfg', () => L.ev_token_bucket_cfg_new(1000, 2000, 1000, 2000, null)!);
+  }
+  get freedCfg(): L.TokenBucketCfg {
+    return this.once('freedCfg', () => {
+      const c = L.ev_token_bucket_cfg_new(1000, 2000, 1000, 2000, null)!;
+      L.ev_token_bucket_cfg_free(c);
+      return c;
+    });
+  }
+  get group(): L.RateLimitGroup {
+    return this.once('group', () => L.bufferevent_rate_limit_group_new(this.base, this.cfg)!, (g) => {
+      try {
+        L.bufferevent_rate_limit_group_free(g);
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'ERR_BEV_FREED') throw err;
+      }
+    });
+  }
+  get freedGroup(): L.RateLimitGroup {
+    return this.once('freedGroup', () => {
+      const g = L.bufferevent_rate_limit_group_new(this.base, this.cfg)!;
+      L.bufferevent_rate_limit_group_free(g);
+      return g;
+    });
+  }
+  /** A socket bufferevent with a rate limit (the decrement calls need one). */
+  get limited(): Bev {
+    return this.once('limited', () => {
+      const b = L.bufferevent_socket_new(this.base, -1, L.BEV_OPT_CLOSE_ON_FREE)!;
+      L.bufferevent_set_rate_limit(b, this.cfg);
+      return b;
+    }, freeIfLive);
+  }
+
   /** The live buffers that hold data, made so far (for the "nothing buffered is lost" check). */
   dataHolders(): [string, Buf][] {
     const out: [string, Buf][] = [];
@@ -271,6 +306,16 @@ const dnsArg = (rest: Args = () => []): Case[] => [
   T('dns_base is a string', (fx) => ['dns', ...rest(fx)]),
   T('dns_base is an event base', (fx) => [fx.base, ...rest(fx)]),
   F('dns_base was freed', (fx) => [fx.freedDns, ...rest(fx)]),
+];
+const cfgArg = (name: string, args: (fx: Fx, c: unknown) => unknown[]): Case[] => [
+  T(`${name} is null`, (fx) => args(fx, null)),
+  T(`${name} is a plain object`, (fx) => args(fx, { read_rate: 1 })),
+  F(`${name} was freed`, (fx) => args(fx, fx.freedCfg)),
+];
+const groupArg = (rest: Args = () => []): Case[] => [
+  T('group is null', (fx) => [null, ...rest(fx)]),
+  T('group is a bufferevent', (fx) => [fx.bev, ...rest(fx)]),
+  F('group was freed', (fx) => [fx.freedGroup, ...rest(fx)]),
 ];
 const levArg = (rest: Args = () => []): Case[] => [
   T('listener is null', (fx) => [null, ...rest(fx)]),
@@ -407,6 +452,53 @@ const table: Record<string, Row> = {
   evtimer_add: [...evArg(() => [null]), ...timeval('tv', (fx, tv) => [fx.ev, tv])],
   evtimer_del: evArg(),
   evtimer_pending: [...evArg(() => [null]), T('tv_out is a string', (fx) => [fx.ev, 'tv'])],
+
+  // ---- rate limits ----
+  ev_token_bucket_cfg_new: [
+    ...sizeCases('read_rate', (_fx, v) => [v, 10, 1, 1, null]),
+    ...sizeCases('read_burst', (_fx, v) => [1, v, 1, 1, null]),
+    ...sizeCases('write_rate', (_fx, v) => [1, 1, v, 10, null]),
+    ...sizeCases('write_burst', (_fx, v) => [1, 1, 1, v, null]),
+    ...timeval('tick_len', (_fx, tv) => [1, 1, 1, 1, tv]),
+    N('a rate above its burst: NULL as in libevent', () => [2, 1, 1, 1, null], null),
+  ],
+  ev_token_bucket_cfg_free: cfgArg('cfg', (_fx, c) => [c]),
+  bufferevent_set_rate_limit: [...bevArg(() => [null]), ...cfgArg('cfg', (fx, c) => [fx.sock, c]).filter((c) => !c.what.endsWith('is null'))],
+  bufferevent_get_token_bucket_cfg: bevArg(),
+  bufferevent_rate_limit_group_new: [...baseArg((fx) => [fx.cfg]), ...cfgArg('cfg', (fx, c) => [fx.base, c])],
+  bufferevent_rate_limit_group_free: groupArg(),
+  bufferevent_rate_limit_group_set_cfg: [
+    T('group is a bufferevent', (fx) => [fx.bev, fx.cfg]),
+    F('group was freed', (fx) => [fx.freedGroup, fx.cfg]),
+    N('group is null: -1 as in libevent', (fx) => [null, fx.cfg], -1),
+    N('cfg is null: -1 as in libevent', (fx) => [fx.group, null], -1),
+    ...cfgArg('cfg', (fx, c) => [fx.group, c]).filter((c) => !c.what.endsWith('is null')),
+  ],
+  bufferevent_rate_limit_group_set_min_share: [...groupArg(() => [64]), ...sizeCases('share', (fx, v) => [fx.group, v])],
+  bufferevent_rate_limit_group_export: groupArg(),
+  bufferevent_rate_limit_group_import: [
+    T('shared is null', () => [null]),
+    T('shared is a plain object', () => [{}]),
+    T('shared is a bufferevent descriptor', (fx) => [{ __bufferevent: 1, sab: new SharedArrayBuffer(8), h: 0, gen: 0 }]),
+  ],
+  bufferevent_add_to_rate_limit_group: [...bevArg((fx) => [fx.group]), ...groupArg().map((c) => ({ ...c, args: (fx: Fx) => [fx.sock, ...c.args(fx)] }))],
+  bufferevent_remove_from_rate_limit_group: bevArg(),
+  bufferevent_get_read_limit: bevArg(),
+  bufferevent_get_write_limit: bevArg(),
+  bufferevent_get_max_to_read: bevArg(),
+  bufferevent_get_max_to_write: bevArg(),
+  bufferevent_decrement_read_limit: [...bevArg(() => [1]), ...intCases('decr', (fx, v) => [fx.limited, v])],
+  bufferevent_decrement_write_limit: [...bevArg(() => [1]), ...intCases('decr', (fx, v) => [fx.limited, v])],
+  bufferevent_rate_limit_group_get_read_limit: groupArg(),
+  bufferevent_rate_limit_group_get_write_limit: groupArg(),
+  bufferevent_rate_limit_group_decrement_read: [...groupArg(() => [1]), ...intCases('decr', (fx, v) => [fx.group, v])],
+  bufferevent_rate_limit_group_decrement_write: [...groupArg(() => [1]), ...intCases('decr', (fx, v) => [fx.group, v])],
+  bufferevent_rate_limit_group_get_totals: [...groupArg(() => [null]), T('out is a number', (fx) => [fx.group, 1])],
+  bufferevent_rate_limit_group_reset_totals: groupArg(),
+  bufferevent_set_max_single_read: [...bevArg(() => [100]), ...sizeCases('size', (fx, v) => [fx.sock, v])],
+  bufferevent_set_max_single_write: [...bevArg(() => [100]), ...sizeCases('size', (fx, v) => [fx.sock, v])],
+  bufferevent_get_max_single_read: bevArg(),
+  bufferevent_get_max_single_write: bevArg(),
 
   // ---- bufferevents ----
   bufferevent_socket_new: [

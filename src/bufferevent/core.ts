@@ -2,12 +2,13 @@ import { EventBase, EvCallback, EV_READ, EV_WRITE } from '../event/base.ts';
 import { LongTimer } from '../event/long-timer.ts';
 import { Evbuffer, EVBUFFER_CB_ENABLED, EVBUFFER_CB_NODEFER, type EvbufferCbEntry } from '../evbuffer/evbuffer.ts';
 import { Arena, localArena } from '../shm/arena.ts';
-import { rlockLock, rlockRef, rlockUnlock, rlockUnref, rlockOwnerDied, rlockAssertHeld, rlockDepth, RLOCK_FLAG_OWNER_DIED } from '../shm/rlock.ts';
+import { rlockLock, rlockTryLock, rlockRef, rlockUnlock, rlockUnref, rlockOwnerDied, rlockAssertHeld, rlockDepth, RLOCK_FLAG_OWNER_DIED } from '../shm/rlock.ts';
 import { THREAD_TAG } from '../shm/thread-id.ts';
 import { postToOwner, unregisterOwned } from '../shm/owner.ts';
 import { H_FLAGS as EVB_FLAGS, F_DEAD, repair as repairBuffer } from '../evbuffer/storage.ts';
 import { codedError, freedError, typeError } from '../errors.ts';
 import { defineGroupKind, groupHead, groupMember, recoverGroup, setGroupHead, GROUP_BUFFEREVENT } from '../shm/lock-group.ts';
+import { rateLimitCancel, type BevRateLimit } from './ratelim.ts';
 import { fnOrNull, intArg, maskArg, objOrNull, sizeArg, timevalArg, inputSize } from '../validate.ts';
 
 // ---- constants (bufferevent.h) ---------------------------------------------------------------------------------------
@@ -30,7 +31,11 @@ export const BEV_FINISHED = 2;
 
 /** Suspend reasons, OR-ed into the read/write suspend words (bufferevent-internal.h). */
 export const BEV_SUSPEND_WM = 0x01; // read: input at/above the high watermark; a filter's choked output
-export const BEV_SUSPEND_BW = 0x02; // rate limits (not implemented: no rate limiting in this chapter)
+export const BEV_SUSPEND_BW = 0x02; // its own rate limit's bucket is empty (src/bufferevent/ratelim.ts)
+export const BEV_SUSPEND_BW_GROUP = 0x04; // its rate-limit group's bucket is empty
+/** libevent's defaults for bufferevent_set_max_single_read / _write */
+export const MAX_SINGLE_READ_DEFAULT = 16384;
+export const MAX_SINGLE_WRITE_DEFAULT = 16384;
 export const BEV_SUSPEND_LOOKUP = 0x08; // DNS lookup in progress (socket, connect_hostname)
 export const BEV_SUSPEND_FILT_READ = 0x10; // set on an underlying by its filter while the filter does not read
 
@@ -75,8 +80,13 @@ export type BevEventCb = (bev: Bufferevent, what: number, ctx: unknown) => void;
  * | 132  | i32  | groupNext    | next bufferevent sharing this lock (`h | GROUP_BUFFEREVENT`), 0 at the end  |
  * | 136  | i32  | holdRefs     | references taken by increfAndLock and not yet dropped: all belong to the    |
  * |      |      |              | lock's current holder, so recovery after its death drops exactly these      |
+ * | 140  | i32  | (spare)      |                                                                              |
+ * | 144  | f64  | maxRead      | bufferevent_set_max_single_read (default 16384)                              |
+ * | 152  | f64  | maxWrite     | bufferevent_set_max_single_write (default 16384)                             |
  */
-const HDR = 144;
+const HDR = 160;
+const O_MAXREAD = 144;
+const O_MAXWRITE = 152;
 const O_GROUPNEXT = 132;
 const O_HOLDREF = 136;
 const O_REF = 4;
@@ -249,6 +259,8 @@ export abstract class Bufferevent {
     i32[(h + O_OWNER) >>> 2] = THREAD_TAG;
     a.f64[(h + O_TO_READ) >>> 3] = -1;
     a.f64[(h + O_TO_WRITE) >>> 3] = -1;
+    a.f64[(h + O_MAXREAD) >>> 3] = MAX_SINGLE_READ_DEFAULT;
+    a.f64[(h + O_MAXWRITE) >>> 3] = MAX_SINGLE_WRITE_DEFAULT;
     this.input = Evbuffer.create(lockOff);
     this.output = Evbuffer.create(lockOff);
     if (lockOff !== 0 && !threadsafe) rlockUnref(a.i32, lockOff); // the buffers hold it; the header's ref was temporary
@@ -396,6 +408,12 @@ export abstract class Bufferevent {
   /** @internal */ get enabled(): number { return this.a.i32[(this.h + O_ENABLED) >>> 2]!; }
   /** @internal */ set enabled(v: number) { this.a.i32[(this.h + O_ENABLED) >>> 2] = v; }
   /** @internal */ get readSuspended(): number { return this.a.i32[(this.h + O_RSUSP) >>> 2]!; }
+  /** @internal */ get maxSingleRead(): number { return this.a.f64[(this.h + O_MAXREAD) >>> 3]!; }
+  /** @internal */ set maxSingleRead(v: number) { this.a.f64[(this.h + O_MAXREAD) >>> 3] = v; }
+  /** @internal */ get maxSingleWrite(): number { return this.a.f64[(this.h + O_MAXWRITE) >>> 3]!; }
+  /** @internal */ set maxSingleWrite(v: number) { this.a.f64[(this.h + O_MAXWRITE) >>> 3] = v; }
+  /** @internal The rate-limit state (src/bufferevent/ratelim.ts), made by the first rate-limit call. @thread owner */
+  rateLimit: BevRateLimit | null = null;
   /** @internal */ get writeSuspended(): number { return this.a.i32[(this.h + O_WSUSP) >>> 2]!; }
   /** @internal */ get wmReadLow(): number { return this.a.f64[(this.h + O_WM_RLOW) >>> 3]!; }
   /** @internal */ get wmReadHigh(): number { return this.a.f64[(this.h + O_WM_RHIGH) >>> 3]!; }
@@ -444,6 +462,18 @@ export abstract class Bufferevent {
     }
   }
   /** @internal */ unlock(): void { const l = this.lockOff; if (l !== 0) rlockUnlock(this.a.i32, l); }
+  /**
+   * @internal Take the lock only if it is free (or already this thread's); no liveness or recovery check beyond the
+   * acquisition's own. For the owner's housekeeping, which must not block its loop. True when held.
+   */
+  tryLockOwn(): boolean {
+    const l = this.lockOff;
+    if (l === 0) return true;
+    if (!rlockTryLock(this.a.i32, l)) return false;
+    this.a.sync();
+    if (rlockOwnerDied(this.a.i32, l, false) === RLOCK_FLAG_OWNER_DIED && !recoverGroup(this.a, l)) this.input.afterOwnerDeath();
+    return true;
+  }
   /** @internal Lock debugging (evthread_enable_lock_debugging): throw unless this thread holds the lock. */
   assertLocked(): void {
     const l = this.lockOff;
@@ -509,6 +539,7 @@ export abstract class Bufferevent {
 
   /** @internal Cancel internal events and the deferred runner (event_callback_finalize_many_). */
   cancelAll(): void {
+    rateLimitCancel(this);
     this.base.deactivate(this.deferred);
     if (this.remoteEvent !== null) this.base.deactivate(this.remoteEvent);
     unregisterOwned(this.a, this.h); // its evbuffers unregister when they are freed (Evbuffer.release)

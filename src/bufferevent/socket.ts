@@ -21,6 +21,7 @@ import { wrapSocket, socketFromFd, newSocket, unwrapSocket, socketFd, freshSocke
 import { toSockaddr, AF_INET, AF_INET6, AF_UNSPEC, type ResolvedSockaddr } from '../sockaddr.ts';
 import { intArg } from '../validate.ts';
 import { rlockLockAsync, rlockUnlock } from '../shm/rlock.ts';
+import { readMax, writeMax, consumed } from './ratelim.ts';
 import { reportDeliveryError } from '../shm/owner.ts';
 import { typeError, rangeError } from '../errors.ts';
 import { EvdnsBase } from '../dns/evdns.ts';
@@ -39,6 +40,8 @@ function socketErrno(err: NodeJS.ErrnoException): number {
 
 /**
  * Read and write sizes.
+ * Every read is capped at max_single_read and every write at max_single_write (libevent's 16384 by default;
+ * bufferevent_set_max_single_read/_write), and by the rate limits (src/bufferevent/ratelim.ts).
  * Reads adapt, as Netty's receive allocator does. A quiet connection (a new one, or one whose reads are small) holds
  * no read memory: its next read lands in the thread's read slab and is copied into the input. A read bigger than
  * READ_MIN makes the connection busy: from then on reads land, without a copy, in the free space at the end of the
@@ -47,13 +50,12 @@ function socketErrno(err: NodeJS.ErrnoException): number {
  * blocks (powers of two) less the 32-byte block and chain headers, so each fills one block; a 16 KiB message arrives
  * in one read.
  * Writes are gathered, as libevent's evbuffer_write_atmost does with writev: one write hands libuv every chain of the
- * output up to MAX_SINGLE_WRITE bytes (at most MAX_WRITE_CHAINS chains) as one vectored write, so a message that spans
+ * output up to max_single_write bytes (at most MAX_WRITE_CHAINS chains) as one vectored write, so a message that spans
  * two chains leaves in one segment and never waits for the peer's delayed ACK behind Nagle's algorithm. The write
  * callback still fires after each completed write.
  */
 const READ_MIN = 1024 - 32;
 const READ_MAX = 65536 - 32;
-const MAX_SINGLE_WRITE = 256 * 1024;
 const MAX_WRITE_CHAINS = 64;
 
 /** A view of the first `chains[k + 1]` live bytes of chain `chains[k]` (zero-copy: socket writes send these). */
@@ -387,7 +389,8 @@ export class SocketBufferevent extends Bufferevent {
    */
   private readCap(max: number): number {
     const high = this.wmReadHigh;
-    return high > 0 ? Math.max(1, Math.min(max, high - S.length(this.input.a, this.input.h))) : max;
+    const m = Math.min(max, readMax(this)); // max_single_read and the rate limits (src/bufferevent/ratelim.ts)
+    return Math.max(1, high > 0 ? Math.min(m, high - S.length(this.input.a, this.input.h)) : m);
   }
 
   /** Grow the read size after a read that filled its region, shrink it after two that used a quarter or less. */
@@ -426,6 +429,7 @@ export class SocketBufferevent extends Bufferevent {
         // something was appended after the region was handed out (an attach adding buffered input): move them
         S.addBytes(a, h, a.u8.slice(this.readAt, this.readAt + nread), nread);
       }
+      consumed(this, nread, false); // a rate limit's bucket may run dry and suspend reading here
       this.input.invokeCallbacks(); // the read-high-watermark callback may suspend reading right here
     }
     if (pinned !== 0) {
@@ -638,8 +642,9 @@ export class SocketBufferevent extends Bufferevent {
     const h = this.output.h;
     const chains: number[] = [];
     let n = 0;
-    for (let c = a.i32[(h + S.H_FIRST) >>> 2]! >>> 0; c !== 0 && n < MAX_SINGLE_WRITE && chains.length < 2 * MAX_WRITE_CHAINS; c = S.chainNext(a, c)) {
-      const len = Math.min(S.chainLen(a, c), MAX_SINGLE_WRITE - n);
+    const atmost = writeMax(this); // max_single_write and the rate limits (src/bufferevent/ratelim.ts)
+    for (let c = a.i32[(h + S.H_FIRST) >>> 2]! >>> 0; c !== 0 && n < atmost && chains.length < 2 * MAX_WRITE_CHAINS; c = S.chainNext(a, c)) {
+      const len = Math.min(S.chainLen(a, c), atmost - n);
       if (len === 0) continue;
       S.pinChain(a, c);
       chains.push(c, len);
@@ -697,6 +702,7 @@ export class SocketBufferevent extends Bufferevent {
       if (err === null && !this.dead) {
         S.drain(a, this.output.h, f.n);
         this.lastWriteN += f.n;
+        consumed(this, f.n, true); // a rate limit's bucket may run dry and suspend writing here
       }
       for (let k = 0; k < f.chains.length; k += 2) S.unpinChain(a, f.chains[k]!);
       if (err === null && !this.dead) this.output.invokeCallbacks();
