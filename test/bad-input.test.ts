@@ -882,6 +882,16 @@ const table: Record<string, Row> = {
   evconnlistener_get_fd: levArg(),
   evconnlistener_get_port: levArg(),
   evconnlistener_set_cb: [...levArg(() => [null, null]), ...fnCases('cb', (fx, v) => [fx.lev, v, null])],
+  evconnlistener_new: [
+    ...baseArg(() => [null, null, 0, 0, 1_000_000]),
+    ...fnCases('cb', (fx, v) => [fx.base, v, null, 0, 0, 1_000_000]),
+    ...intCases('flags', (fx, v) => [fx.base, null, null, v, 0, 1_000_000]),
+    T('fd is a string', (fx) => [fx.base, null, null, 0, 0, '3']),
+    T('fd is negative', (fx) => [fx.base, null, null, 0, 0, -1]),
+    N('fd is not a socket that can listen: NULL as in libevent', (fx) => [fx.base, null, null, 0, 0, 1_000_000], null),
+  ],
+  evconnlistener_set_error_cb: [...levArg(() => [null]), ...fnCases('errorcb', (fx, v) => [fx.lev, v])],
+  evconnlistener_get_base: levArg(),
 
   // ---- across threads ----
   bufferevent_export: bevArg(),

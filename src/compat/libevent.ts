@@ -64,7 +64,7 @@ import { PairBufferevent, pairNew } from '../bufferevent/pair.ts';
 import { FilterBufferevent, filterNew, BEV_OK, BEV_NEED_MORE, BEV_ERROR, type FilterCb } from '../bufferevent/filter.ts';
 import { EvdnsBase, evdnsBaseNew } from '../dns/evdns.ts';
 import * as EAI from '../dns/eai.ts';
-import { Evconnlistener, evconnlistenerNewBind, type EvconnlistenerCb } from '../listener.ts';
+import { Evconnlistener, evconnlistenerNewBind, evconnlistenerNew, type EvconnlistenerCb, type EvconnlistenerErrorCb } from '../listener.ts';
 import type { Timeval } from '../validate.ts';
 import type { Sockaddr } from '../sockaddr.ts';
 import type { EvbufferCbFunc, EvbufferObsoleteCb } from '../evbuffer/evbuffer.ts';
@@ -630,7 +630,7 @@ export function evthread_enable_lock_debugging(): void {
 // ---- listener --------------------------------------------------------------------------------------------------------
 export {
   LEV_OPT_LEAVE_SOCKETS_BLOCKING, LEV_OPT_CLOSE_ON_FREE, LEV_OPT_CLOSE_ON_EXEC, LEV_OPT_REUSEABLE,
-  LEV_OPT_THREADSAFE, LEV_OPT_DISABLED, LEV_OPT_DEFERRED_ACCEPT, LEV_OPT_REUSEABLE_PORT,
+  LEV_OPT_THREADSAFE, LEV_OPT_DISABLED, LEV_OPT_DEFERRED_ACCEPT, LEV_OPT_REUSEABLE_PORT, LEV_OPT_BIND_IPV6ONLY,
 } from '../listener.ts';
 function lev(v: unknown): Evconnlistener {
   if (!(v instanceof Evconnlistener)) throw typeError('lev', 'an Evconnlistener', v);
@@ -640,6 +640,16 @@ export function evconnlistener_new_bind(b: EventBase, cb: EvconnlistenerCb | nul
   base(b);
   sockaddrPortCheck(sa); // a port outside 0..65535 is a RangeError, not a failed bind
   return evconnlistenerNewBind(b, cb, ptr, flags, backlog, sa);
+}
+export function evconnlistener_new(b: EventBase, cb: EvconnlistenerCb | null, ptr: unknown, flags: number, backlog: number, fd: net.Server | number): Evconnlistener | null {
+  base(b);
+  return evconnlistenerNew(b, cb, ptr, flags, backlog, fd);
+}
+export function evconnlistener_set_error_cb(l: Evconnlistener, errorcb: EvconnlistenerErrorCb | null): void {
+  lev(l).setErrorCb(errorcb);
+}
+export function evconnlistener_get_base(l: Evconnlistener): EventBase {
+  return lev(l).getBase();
 }
 export function evconnlistener_free(l: Evconnlistener): void {
   lev(l).free();
@@ -661,5 +671,6 @@ export function evconnlistener_set_cb(l: Evconnlistener, cb: EvconnlistenerCb | 
 }
 
 export type { DetachedSocket };
+export type { EvconnlistenerErrorCb };
 export type { BevDataCb, BevEventCb, FilterCb, EventCb, EvbufferPtr, IoVec, Timeval, EvconnlistenerCb, EvbufferCbFunc, EvbufferObsoleteCb };
 export type { FilterBufferevent, SocketBufferevent, PairBufferevent };

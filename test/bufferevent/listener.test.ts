@@ -314,3 +314,60 @@ describe('evconnlistener', () => {
     L.event_base_free(base);
   });
 });
+
+describe('evconnlistener_new, error callback, get_base', () => {
+  it('listens on a net.Server the caller made; free leaves it open unless LEV_OPT_CLOSE_ON_FREE', async () => {
+    const base = L.event_base_new();
+    for (const flags of [0, L.LEV_OPT_CLOSE_ON_FREE]) {
+      const srv = net.createServer();
+      await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+      const got: net.Socket[] = [];
+      const lev = L.evconnlistener_new(base, (_l, s) => got.push(s), null, flags, 0, srv)!;
+      expect(lev).not.toBeNull();
+      expect(L.evconnlistener_get_base(lev)).toBe(base);
+      expect(L.evconnlistener_get_port(lev)).toBe((srv.address() as net.AddressInfo).port);
+      const c = net.connect((srv.address() as net.AddressInfo).port, '127.0.0.1');
+      await runUntil(base, () => got.length === 1);
+      expect(got[0]!.isPaused()).toBe(true); // as a listener's own: nothing read before a bufferevent takes it
+      got[0]!.destroy();
+      c.destroy();
+      L.evconnlistener_free(lev);
+      expect(srv.listening).toBe(flags === 0);
+      if (srv.listening) await new Promise((r) => srv.close(r));
+    }
+    L.event_base_free(base);
+  });
+
+  it('returns null for a server that is not listening or an fd that cannot listen; rejects other types', () => {
+    const base = L.event_base_new();
+    expect(L.evconnlistener_new(base, null, null, 0, 0, net.createServer())).toBeNull();
+    expect(L.evconnlistener_new(base, null, null, 0, 0, 1_000_000)).toBeNull();
+    expect(() => L.evconnlistener_new(base, null, null, 0, 0, '3' as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => L.evconnlistener_new(base, null, null, 0, 0, -1)).toThrow(TypeError);
+    L.event_base_free(base);
+  });
+
+  it('an accept error calls the error callback from the loop with EVUTIL_SOCKET_ERROR() set, and the listener keeps accepting', async () => {
+    // Node reports a failed accept as an 'error' event on the server (with syscall 'accept'), and keeps listening.
+    // (libuv itself absorbs EMFILE/ENFILE with a reserve descriptor, dropping the pending connections, so those
+    // two never reach a Node program; the error is made here the way Node delivers the others.)
+    const base = L.event_base_new();
+    const got: net.Socket[] = [];
+    const errors: Array<[number, L.EventBase, unknown]> = [];
+    const lev = L.evconnlistener_new_bind(base, (_l, s) => got.push(s), 'arg', L.LEV_OPT_CLOSE_ON_FREE, -1, { family: L.AF_INET, address: '127.0.0.1', port: 0 })!;
+    L.evconnlistener_set_error_cb(lev, (l, ptr) => errors.push([L.EVUTIL_SOCKET_ERROR(), L.evconnlistener_get_base(l), ptr]));
+    const server = (lev as unknown as { server: net.Server }).server;
+    server.emit('error', Object.assign(new Error('accept EMFILE'), { code: 'EMFILE', errno: -24, syscall: 'accept' }));
+    expect(errors).toEqual([]); // delivered from the loop, not from Node's callback
+    await runUntil(base, () => errors.length === 1);
+    expect(errors[0]).toEqual([24, base, 'arg']);
+    const c = net.connect(L.evconnlistener_get_port(lev), '127.0.0.1');
+    await runUntil(base, () => got.length === 1);
+    got[0]!.destroy();
+    c.destroy();
+    expect(() => L.evconnlistener_set_error_cb(lev, 'cb' as never)).toThrow(TypeError);
+    L.evconnlistener_free(lev);
+    expect(() => L.evconnlistener_get_base(lev)).toThrow(expect.objectContaining({ code: 'ERR_BEV_FREED' }));
+    L.event_base_free(base);
+  });
+});
