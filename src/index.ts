@@ -11,6 +11,7 @@ import './require-node.ts'; // first (imports are evaluated in order): an older 
 import './shm/robust.ts'; // robust locks: watch for worker deaths in every thread that loads the package
 export * from './compat/libevent.ts';
 export * from './compat/ratelim.ts';
+export * from './compat/evbuffer-io.ts';
 // The classes, for `instanceof` and their camelCase methods. Objects come from the flat API's constructors
 // (event_base_new, evbuffer_new, bufferevent_socket_new, ...); calling a class constructor directly with anything
 // but what those pass throws TypeError ERR_INVALID_ARG_TYPE.

@@ -16,6 +16,7 @@
  * EVLOOP_NONBLOCK iteration, which runs its finalizer); its evbuffers are freed with it.
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import net from 'node:net';
 import * as L from '../src/index.ts';
 import { expectNoSocketHandles } from './support/net.ts';
 
@@ -452,6 +453,32 @@ const table: Record<string, Row> = {
   evtimer_add: [...evArg(() => [null]), ...timeval('tv', (fx, tv) => [fx.ev, tv])],
   evtimer_del: evArg(),
   evtimer_pending: [...evArg(() => [null]), T('tv_out is a string', (fx) => [fx.ev, 'tv'])],
+
+  // ---- evbuffer I/O, expand, references, flags ----
+  evbuffer_read: [
+    ...bufArg(() => [1_000_000, -1]),
+    T('fd is a string', (fx) => [fx.buf, '3', -1]),
+    T('fd is negative', (fx) => [fx.buf, -1, -1]),
+    T('fd is a net.Socket that is not connected', (fx) => [fx.buf, new net.Socket(), -1]),
+    ...intCases('howmuch', (fx, v) => [fx.buf, 1_000_000, v]),
+    N('fd is not open: -1 as in libevent', (fx) => [fx.buf, 1_000_000, -1], -1),
+  ],
+  evbuffer_write: [...bufArg(() => [1_000_000]), T('fd is a string', (fx) => [fx.buf, '3']), N('fd is not open: -1 as in libevent', (fx) => [fx.buf, 1_000_000], -1)],
+  evbuffer_write_atmost: [
+    ...bufArg(() => [1_000_000, -1]),
+    T('fd is a plain object', (fx) => [fx.buf, {}, -1]),
+    ...intCases('howmuch', (fx, v) => [fx.buf, 1_000_000, v]),
+  ],
+  evbuffer_expand: [...bufArg(() => [10]), ...sizeCases('datlen', (fx, v) => [fx.buf, v])],
+  evbuffer_get_contiguous_space: bufArg(),
+  evbuffer_add_buffer_reference: [
+    ...bufArg((fx) => [fx.buf2]),
+    T('inbuf is a string', (fx) => [fx.buf, 'x']),
+    F('inbuf was freed', (fx) => [fx.buf, fx.freedBuf]),
+    N('inbuf is outbuf: -1 as in libevent', (fx) => [fx.buf, fx.buf], -1),
+  ],
+  evbuffer_set_flags: [...bufArg(() => [L.EVBUFFER_FLAG_DRAINS_TO_FD]), ...intCases('flags', (fx, v) => [fx.buf, v])],
+  evbuffer_clear_flags: [...bufArg(() => [L.EVBUFFER_FLAG_DRAINS_TO_FD]), ...intCases('flags', (fx, v) => [fx.buf, v])],
 
   // ---- rate limits ----
   ev_token_bucket_cfg_new: [

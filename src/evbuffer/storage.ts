@@ -62,6 +62,8 @@ export const F_FROZEN_END = 2;
 export const F_FREED = 4;
 /** The buffer's bufferevent lost its last reference: user calls throw ERR_BEV_FREED; the owner frees it later. */
 export const F_DEAD = 8;
+/** evbuffer_set_flags(EVBUFFER_FLAG_DRAINS_TO_FD): recorded, as libevent; nothing here reads it yet */
+export const F_DRAINS_TO_FD = 16;
 
 const C_NEXT = 0;
 const C_CAP = 4;

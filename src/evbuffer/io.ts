@@ -1,0 +1,165 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import * as S from './storage.ts';
+import { Evbuffer, lock2, unlock2 } from './evbuffer.ts';
+import { setSocketError } from '../bufferevent/core.ts';
+import { socketFd } from '../bufferevent/sockwrap.ts';
+import { isLibraryError, typeError } from '../errors.ts';
+import { sizeArg, ssizeArg, maskArg } from '../validate.ts';
+
+/**
+ * The rest of buffer.h around an evbuffer: I/O on a socket now (evbuffer_read, evbuffer_write, _write_atmost),
+ * evbuffer_expand, evbuffer_get_contiguous_space, evbuffer_add_buffer_reference and the flags.
+ *
+ * The I/O calls use the descriptor directly (read(2) and writev(2) through node:fs), as libevent does: on a
+ * non-blocking socket (every socket Node made is one) they never block; "nothing there" is -1 with
+ * EVUTIL_SOCKET_ERROR() = EAGAIN. A `net.Socket` given to them should be paused (not read by Node meanwhile).
+ */
+export const EVBUFFER_FLAG_DRAINS_TO_FD = 1;
+/** libevent 2.1's EVBUFFER_MAX_READ: one evbuffer_read reads at most this much */
+export const EVBUFFER_MAX_READ = 4096;
+const IOV_MAX = 64;
+
+function fdOf(fd: unknown): number {
+  if (fd instanceof net.Socket) {
+    const n = socketFd(fd);
+    if (n < 0) throw typeError('fd', 'a connected net.Socket (it has no descriptor)', fd);
+    return n;
+  }
+  if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0) throw typeError('fd', 'a net.Socket or a socket fd', fd);
+  return fd;
+}
+
+function errnoOf(e: unknown): number {
+  const n = (e as NodeJS.ErrnoException | null)?.errno;
+  return typeof n === 'number' ? Math.abs(n) : 0;
+}
+
+/** A failed syscall: -1 with EVUTIL_SOCKET_ERROR() set; anything that is not a system error is thrown. */
+function syscallFailed(e: unknown): number {
+  if (isLibraryError(e) || errnoOf(e) === 0) throw e;
+  setSocketError(errnoOf(e));
+  return -1;
+}
+
+/** evbuffer_read: bytes read into the end of the buffer, 0 at end of file, -1 on error. */
+export function evbufferRead(buf: Evbuffer, fdArg: unknown, howmuchArg: unknown): number {
+  buf.live();
+  const fd = fdOf(fdArg);
+  let howmuch = ssizeArg(howmuchArg, 'howmuch');
+  if (howmuch < 0 || howmuch > EVBUFFER_MAX_READ) howmuch = EVBUFFER_MAX_READ;
+  if (buf.flags() & S.F_FROZEN_END) return -1;
+  const tmp = Buffer.allocUnsafe(howmuch);
+  let n: number;
+  try {
+    n = fs.readSync(fd, tmp, 0, howmuch, null);
+  } catch (e) {
+    return syscallFailed(e);
+  }
+  if (n > 0 && buf.add(tmp.subarray(0, n)) !== 0) return -1; // frozen meanwhile
+  return n;
+}
+
+/** evbuffer_write_atmost: writes up to `howmuch` bytes from the front (all when negative), drains what was written. */
+export function evbufferWriteAtmost(buf: Evbuffer, fdArg: unknown, howmuchArg: unknown): number {
+  buf.live();
+  const fd = fdOf(fdArg);
+  let howmuch = ssizeArg(howmuchArg, 'howmuch');
+  buf.lock();
+  try {
+    if (buf.flags() & S.F_FROZEN_START) return -1;
+    const a = buf.a;
+    a.sync();
+    const len = S.length(a, buf.h);
+    if (howmuch < 0 || howmuch > len) howmuch = len;
+    if (howmuch === 0) return 0;
+    const views: Uint8Array[] = [];
+    let k = 0;
+    for (let c = a.i32[(buf.h + S.H_FIRST) >>> 2]! >>> 0; c !== 0 && k < howmuch && views.length < IOV_MAX; c = S.chainNext(a, c)) {
+      const n = Math.min(S.chainLen(a, c), howmuch - k);
+      if (n === 0) continue;
+      const at = S.chainStart(a, c);
+      views.push(a.u8.subarray(at, at + n));
+      k += n;
+    }
+    let n: number;
+    try {
+      n = fs.writevSync(fd, views);
+    } catch (e) {
+      return syscallFailed(e);
+    }
+    if (n > 0) buf.drain(n);
+    return n;
+  } finally {
+    buf.unlock();
+  }
+}
+
+export function evbufferWrite(buf: Evbuffer, fd: unknown): number {
+  return evbufferWriteAtmost(buf, fd, -1);
+}
+
+/** evbuffer_expand: make room for `datlen` more bytes in one piece at the end. -1 when the memory cannot be had. */
+export function evbufferExpand(buf: Evbuffer, datlenArg: unknown): number {
+  buf.live();
+  const n = sizeArg(datlenArg, 'datlen');
+  if (n === 0) return 0;
+  buf.lock();
+  try {
+    S.reserveTail(buf.a, buf.h, n);
+    return 0;
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_BEV_ARENA_FULL') return -1; // libevent: the allocation failed
+    throw e;
+  } finally {
+    buf.unlock();
+  }
+}
+
+/** evbuffer_get_contiguous_space: the bytes of the first chain (what a pullup of them would not move). */
+export function evbufferContiguousSpace(buf: Evbuffer): number {
+  buf.live();
+  buf.lock();
+  try {
+    const first = buf.a.i32[(buf.h + S.H_FIRST) >>> 2]! >>> 0;
+    return first === 0 ? 0 : S.chainLen(buf.a, first);
+  } finally {
+    buf.unlock();
+  }
+}
+
+/**
+ * evbuffer_add_buffer_reference: `inbuf`'s bytes appended to `outbuf`, `inbuf` unchanged. libevent shares the
+ * chains; here they are copied (the two buffers may live in different threads' memory), which no caller can tell
+ * apart except by memory use. -1 when `outbuf` is `inbuf` or its end is frozen.
+ */
+export function evbufferAddBufferReference(outbuf: Evbuffer, inbuf: Evbuffer): number {
+  outbuf.live();
+  inbuf.live();
+  if (outbuf === inbuf || (outbuf.a === inbuf.a && outbuf.h === inbuf.h)) return -1;
+  lock2(outbuf, inbuf);
+  try {
+    inbuf.a.sync();
+    const len = S.length(inbuf.a, inbuf.h);
+    if (len === 0) return 0;
+    if (outbuf.flags() & S.F_FROZEN_END) return -1;
+    const tmp = new Uint8Array(len);
+    S.copyOut(inbuf.a, inbuf.h, 0, tmp, 0, len);
+    return outbuf.add(tmp);
+  } finally {
+    unlock2(outbuf, inbuf);
+  }
+}
+
+/** evbuffer_set_flags / evbuffer_clear_flags: EVBUFFER_FLAG_DRAINS_TO_FD is the one flag; 0. */
+export function evbufferSetFlags(buf: Evbuffer, flagsArg: unknown, on: boolean): number {
+  buf.live();
+  const f = maskArg(flagsArg, 'flags');
+  if ((f & EVBUFFER_FLAG_DRAINS_TO_FD) === 0) return 0;
+  buf.lock();
+  const w = (buf.h + S.H_FLAGS) >>> 2;
+  if (on) Atomics.or(buf.a.i32, w, S.F_DRAINS_TO_FD);
+  else Atomics.and(buf.a.i32, w, ~S.F_DRAINS_TO_FD);
+  buf.unlock();
+  return 0;
+}
