@@ -1,3 +1,4 @@
+import util from 'node:util';
 /**
  * Errors thrown by the library. Every error carries a stable `code` string; the class tells the kind of mistake
  * (`TypeError` for a wrong type, `RangeError` for a value out of range, `Error` otherwise), as in Node's own errors.
@@ -18,6 +19,10 @@
  * | ERR_BEV_REGISTRY_FULL    | RangeError | the runtime's registry holds as many keys as it was made for               |
  * | ERR_BEV_NODE_VERSION     | Error      | the package was imported on a Node older than it supports                  |
  * | ERR_BEV_NO_RATE_LIMIT    | Error      | decrementing a bufferevent's rate limit when it has none (libevent asserts) |
+ * | ERR_BEV_CONNECT_STATE    | Error      | `bev.connect()` on a bufferevent that is connected or connecting already   |
+ *
+ * Connection failures that reach a promise are Node-style system errors (`code: 'ECONNREFUSED'`, `errno`, `syscall`,
+ * `address`, `port`; `ENOTFOUND`/`EAI_*` with `syscall: 'getaddrinfo'` for names), and `instanceof BuffereventError`.
  */
 export type ErrorCode =
   | 'ERR_INVALID_ARG_TYPE'
@@ -33,7 +38,8 @@ export type ErrorCode =
   | 'ERR_BEV_KEY_EXISTS'
   | 'ERR_BEV_REGISTRY_FULL'
   | 'ERR_BEV_NODE_VERSION'
-  | 'ERR_BEV_NO_RATE_LIMIT';
+  | 'ERR_BEV_NO_RATE_LIMIT'
+  | 'ERR_BEV_CONNECT_STATE';
 
 export interface CodedError extends Error {
   code: ErrorCode;
@@ -53,6 +59,7 @@ export const ERROR_CODES = Object.freeze({
   ERR_BEV_REGISTRY_FULL: 'ERR_BEV_REGISTRY_FULL',
   ERR_BEV_NODE_VERSION: 'ERR_BEV_NODE_VERSION',
   ERR_BEV_NO_RATE_LIMIT: 'ERR_BEV_NO_RATE_LIMIT',
+  ERR_BEV_CONNECT_STATE: 'ERR_BEV_CONNECT_STATE',
 } as const satisfies { [K in Exclude<ErrorCode, 'ERR_INVALID_ARG_TYPE' | 'ERR_OUT_OF_RANGE'>]: K });
 
 /**
@@ -114,6 +121,29 @@ export function isLibraryError(e: unknown): boolean {
 
 export function codedError(code: ErrorCode, message: string): Error & CodedError {
   return withCode(code === 'ERR_BEV_ARENA_FULL' || code === 'ERR_BEV_REGISTRY_FULL' ? new RangeError(message) : new Error(message), code);
+}
+
+/** A system error as Node reports one (`connect ECONNREFUSED 127.0.0.1:9`), carrying the library's brand. */
+export function systemError(errno: number, syscall: string, address: string, port: number): Error {
+  let name = 'UNKNOWN';
+  try {
+    name = util.getSystemErrorName(-Math.abs(errno));
+  } catch {
+    // not an errno Node knows
+  }
+  const e = new Error(`${syscall} ${name} ${address}${port ? `:${port}` : ''}`);
+  Object.assign(e, { code: name, errno: -Math.abs(errno), syscall, address, port });
+  Object.defineProperty(e, BRAND, { value: true });
+  return e;
+}
+
+/** A failed name lookup as Node reports one (`getaddrinfo ENOTFOUND host`), with the EVUTIL_EAI_* code as `eai`. */
+export function lookupError(eai: number, eaiName: string, host: string): Error {
+  const code = eaiName === 'EAI_NONAME' || eaiName === 'EAI_NODATA' ? 'ENOTFOUND' : eaiName;
+  const e = new Error(`getaddrinfo ${code} ${host}`);
+  Object.assign(e, { code, eai, syscall: 'getaddrinfo', hostname: host });
+  Object.defineProperty(e, BRAND, { value: true });
+  return e;
 }
 
 function describe(v: unknown): string {

@@ -631,6 +631,9 @@ export abstract class Bufferevent {
     }
   }
 
+  /** @internal Observers of every event reported on the owner (a connect promise), before the event callback. */
+  eventTaps: Array<(what: number, errno: number) => void> | null = null;
+
   /** @internal bufferevent_run_eventcb_ @locks held */
   runEventcb(what: number, options: number, errno = lastSocketErrno): void {
     if (this.remote) {
@@ -638,6 +641,7 @@ export abstract class Bufferevent {
       this.scheduleDeferred();
       return;
     }
+    if (this.eventTaps !== null) for (const tap of this.eventTaps.slice()) tap(what, errno);
     if (this.errorcb === null || this.freeing) return;
     if ((this.options | options) & BEV_OPT_DEFER_CALLBACKS) {
       this.a.i32[(this.h + O_EVPEND) >>> 2]! |= what;

@@ -1,7 +1,7 @@
 import type { Arena } from '../shm/arena.ts';
 import net from 'node:net';
 import dns from 'node:dns';
-import { EvCallback, EventBase, EV_READ, EV_WRITE } from '../event/base.ts';
+import { EvCallback, EventBase, EV_READ, EV_WRITE, abortError, abortSignalOption } from '../event/base.ts';
 import * as S from '../evbuffer/storage.ts';
 import { EVBUFFER_CB_ENABLED, EVBUFFER_CB_NODEFER, type EvbufferCbInfo } from '../evbuffer/evbuffer.ts';
 import {
@@ -23,9 +23,9 @@ import { intArg } from '../validate.ts';
 import { rlockLockAsync, rlockUnlock } from '../shm/rlock.ts';
 import { readMax, writeMax, consumed } from './ratelim.ts';
 import { reportDeliveryError } from '../shm/owner.ts';
-import { typeError, rangeError } from '../errors.ts';
+import { typeError, rangeError, codedError, lookupError, systemError } from '../errors.ts';
 import { EvdnsBase } from '../dns/evdns.ts';
-import { EVUTIL_EAI_CANCEL, EVUTIL_EAI_NONAME, EVUTIL_EAI_AGAIN, EVUTIL_EAI_FAIL, EVUTIL_EAI_FAMILY, EVUTIL_EAI_NODATA } from '../dns/eai.ts';
+import { EVUTIL_EAI_CANCEL, EVUTIL_EAI_NONAME, EVUTIL_EAI_AGAIN, EVUTIL_EAI_FAIL, EVUTIL_EAI_FAMILY, EVUTIL_EAI_NODATA, eaiName } from '../dns/eai.ts';
 
 const ECANCELED = 125;
 const EPIPE = 32;
@@ -772,7 +772,87 @@ export class SocketBufferevent extends Bufferevent {
   }
 
   // ---- connect -----------------------------------------------------------------------------------------------------
-  connect(sa: unknown): number {
+  /**
+   * Connect, as a promise (not in libevent): `target` is a sockaddr or `{ host, port }` (a name goes through
+   * connect_hostname with the system resolver). Resolves when BEV_EVENT_CONNECTED is reported; rejects with a
+   * Node-style system error when BEV_EVENT_ERROR is (ECONNREFUSED, ENOTFOUND, ...), or with an AbortError when
+   * `signal` aborts, which also cancels the lookup or closes the socket still connecting (no event is reported then).
+   * The event callback still sees every event. The base's loop must run for it to settle. @thread owner
+   */
+  connect(target: unknown, options?: { signal?: AbortSignal }): Promise<void> {
+    this.live();
+    this.ownerOnly('connect');
+    const signal = abortSignalOption(options);
+    if (target === null || typeof target !== 'object') throw typeError('target', 'a sockaddr or { host, port }', target);
+    const t = target as { host?: unknown; port?: unknown };
+    let host: string;
+    let port: number;
+    let byName = false;
+    let sa: unknown = target;
+    if (t.host !== undefined) {
+      if (typeof t.host !== 'string') throw typeError('target.host', 'of type string', t.host);
+      port = intArg(t.port, 'target.port');
+      if (port < 1 || port > 65535) throw rangeError('target.port', '>= 1 and <= 65535', port);
+      host = t.host;
+      const ip = net.isIP(host);
+      if (ip === 0) byName = true;
+      else sa = { family: ip === 6 ? 'IPv6' : 'IPv4', address: host, port };
+    } else {
+      const r = toSockaddr(target, 'target');
+      host = r.address;
+      port = r.port;
+    }
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    const r = byName ? this.connectHostname(null, AF_UNSPEC, host, port) : this.connectTo(sa);
+    if (r !== 0) return Promise.reject(codedError('ERR_BEV_CONNECT_STATE', 'the bufferevent is connected or connecting already'));
+    return new Promise<void>((resolve, reject) => {
+      const taps = (this.eventTaps ??= []);
+      const finish = (err: Error | null): void => {
+        const k = taps.indexOf(tap);
+        if (k >= 0) taps.splice(k, 1);
+        signal?.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve();
+      };
+      const tap = (what: number, errno: number): void => {
+        if (what & BEV_EVENT_CONNECTED) finish(null);
+        else if (what & BEV_EVENT_ERROR) {
+          const eai = this.dnsError;
+          finish(eai !== 0 ? lookupError(eai, eaiName(eai), host) : systemError(errno, 'connect', host, port));
+        }
+      };
+      const onAbort = (): void => {
+        this.abortConnect();
+        finish(abortError(signal!));
+      };
+      taps.push(tap);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** @internal An aborted connect: the lookup is cancelled, a socket still connecting is closed; no event. */
+  abortConnect(): void {
+    if (this.dead) return;
+    this.increfAndLock();
+    try {
+      if (this.dnsPending || this.dnsResult !== null) {
+        this.cancelPendingWork();
+        return;
+      }
+      if (!this.connecting) return;
+      this.connecting = false;
+      this.delRead();
+      this.delWrite();
+      const w = this.w;
+      this.w = null;
+      w?.sock.destroy();
+    } finally {
+      this.decrefAndUnlock();
+    }
+  }
+
+  /** bufferevent_socket_connect (the flat function's method). */
+  connectTo(sa: unknown): number {
     this.live();
     const addr = sa === null || sa === undefined ? null : toSockaddr(sa);
     this.increfAndLock();
@@ -880,7 +960,7 @@ export class SocketBufferevent extends Bufferevent {
         return;
       }
       if (this.dead) return;
-      const r = this.connect(addr);
+      const r = this.connectTo(addr);
       if (r < 0) this.runEventcb(BEV_EVENT_ERROR, 0);
     } finally {
       this.dropRefAndUnlock(); // the lookup's reference

@@ -221,7 +221,7 @@ export function bufferevent_socket_connect(bev: Bufferevent, sa: Sockaddr | null
   }
   s.live();
   sockaddrPortCheck(sa); // a port outside 0..65535 is a RangeError before anything starts
-  return s.connect(sa);
+  return s.connectTo(sa);
 }
 export function bufferevent_socket_connect_hostname(bev: Bufferevent, dns: EvdnsBase | null, family: number, hostname: string, port: number): number {
   const s = sock(bev);

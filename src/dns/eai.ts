@@ -88,3 +88,23 @@ export function evutil_gai_strerror(code: number): string {
   if (code === EVUTIL_EAI_CANCEL) return 'Request canceled';
   return GLIBC_GAI_MESSAGES.get(code) ?? 'Unknown error';
 }
+
+const EAI_NAMES: ReadonlyMap<number, string> = new Map<number, string>([
+  [EVUTIL_EAI_ADDRFAMILY, 'EAI_ADDRFAMILY'],
+  [EVUTIL_EAI_AGAIN, 'EAI_AGAIN'],
+  [EVUTIL_EAI_BADFLAGS, 'EAI_BADFLAGS'],
+  [EVUTIL_EAI_FAIL, 'EAI_FAIL'],
+  [EVUTIL_EAI_FAMILY, 'EAI_FAMILY'],
+  [EVUTIL_EAI_MEMORY, 'EAI_MEMORY'],
+  [EVUTIL_EAI_NODATA, 'EAI_NODATA'],
+  [EVUTIL_EAI_NONAME, 'EAI_NONAME'],
+  [EVUTIL_EAI_SERVICE, 'EAI_SERVICE'],
+  [EVUTIL_EAI_SOCKTYPE, 'EAI_SOCKTYPE'],
+  [EVUTIL_EAI_SYSTEM, 'EAI_SYSTEM'],
+  [EVUTIL_EAI_CANCEL, 'EAI_CANCEL'],
+]);
+
+/** The EAI_* name of an EVUTIL_EAI_* code ('EAI_NONAME'), or 'EAI_UNKNOWN'. */
+export function eaiName(code: number): string {
+  return EAI_NAMES.get(code) ?? 'EAI_UNKNOWN';
+}

@@ -388,7 +388,8 @@ export class EventBase {
 
 function noop(): void {}
 /** `options` of a call that takes `{ signal }`: the signal, or undefined. */
-function abortSignalOption(options: unknown): AbortSignal | undefined {
+/** `{ signal }` of an options object: the AbortSignal, or undefined. */
+export function abortSignalOption(options: unknown): AbortSignal | undefined {
   if (options === undefined || options === null) return undefined;
   if (typeof options !== 'object') throw typeError('options', 'an object', options);
   const signal = (options as { signal?: unknown }).signal;
@@ -398,7 +399,8 @@ function abortSignalOption(options: unknown): AbortSignal | undefined {
 }
 
 /** The error an aborted operation rejects with, as Node's own APIs do (name 'AbortError', code 'ABORT_ERR'). */
-function abortError(signal: AbortSignal): Error {
+/** The rejection of an aborted operation, as Node's own: name 'AbortError', code 'ABORT_ERR', cause the reason. */
+export function abortError(signal: AbortSignal): Error {
   const e = new Error('The operation was aborted', { cause: signal.reason });
   e.name = 'AbortError';
   Object.defineProperty(e, 'code', { value: 'ABORT_ERR', enumerable: true });
