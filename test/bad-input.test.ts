@@ -454,6 +454,12 @@ const table: Record<string, Row> = {
   evtimer_del: evArg(),
   evtimer_pending: [...evArg(() => [null]), T('tv_out is a string', (fx) => [fx.ev, 'tv'])],
 
+  evbuffer_add_vprintf: [
+    ...bufArg(() => ['%d', [1]]),
+    T('format is a number', (fx) => [fx.buf, 42, []]),
+    T('args is not an array', (fx) => [fx.buf, '%d', 1]),
+  ],
+
   // ---- evbuffer I/O, expand, references, flags ----
   evbuffer_read: [
     ...bufArg(() => [1_000_000, -1]),

@@ -440,6 +440,12 @@ export function evbuffer_prepend(b: Evbuffer, data: Uint8Array | string, size?: 
 export function evbuffer_add_printf(b: Evbuffer, format: string, ...args: unknown[]): number {
   return buf(b).addPrintf(format, args);
 }
+/** evbuffer_add_vprintf: the arguments as an array (a `va_list`). */
+export function evbuffer_add_vprintf(b: Evbuffer, format: string, args: readonly unknown[]): number {
+  const x = buf(b);
+  if (!Array.isArray(args)) throw typeError('args', 'an array of the format\'s arguments', args);
+  return x.addPrintf(format, args as unknown[]);
+}
 export function evbuffer_add_buffer(dst: Evbuffer, src: Evbuffer): number {
   return buf(dst, 'dst').addBuffer(buf(src, 'src'));
 }

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { formatPrintf } from '../../src/evbuffer/printf.ts';
+import * as L from '../../src/index.ts';
 
 type Case = readonly [format: string, args: readonly unknown[], expected: string];
 type NullCase = readonly [format: string, args: readonly unknown[]];
@@ -621,5 +622,22 @@ describe('formatPrintf fast paths and format cache', () => {
     expect(formatPrintf('[%*d]', [3, 1])).toBe('[  1]');
     expect(formatPrintf('[%*d]', [-3, 1])).toBe('[1  ]');
     expect(formatPrintf('[%*d]', [3, 1])).toBe('[  1]');
+  });
+});
+
+describe('evbuffer_add_vprintf', () => {
+  it('formats from an array of arguments as add_printf does from its rest arguments', () => {
+    const a = L.evbuffer_new();
+    const b = L.evbuffer_new();
+    expect(L.evbuffer_add_vprintf(a, '%s=%d (%5.2f)', ['x', 42, 3.14159])).toBe(L.evbuffer_add_printf(b, '%s=%d (%5.2f)', 'x', 42, 3.14159));
+    const read = (e: L.Evbuffer) => {
+      const out = new Uint8Array(L.evbuffer_get_length(e));
+      L.evbuffer_remove(e, out, out.length);
+      return Buffer.from(out).toString();
+    };
+    expect(read(a)).toBe('x=42 ( 3.14)');
+    expect(read(b)).toBe('x=42 ( 3.14)');
+    L.evbuffer_free(a);
+    L.evbuffer_free(b);
   });
 });
