@@ -200,14 +200,21 @@ function bindNow(server: net.Server, sa: { family: 4 | 6; address: string; port:
 }
 
 export function evconnlistenerNewBind(base: unknown, cb: unknown, ptr: unknown, flags: unknown, backlog: unknown, sa: unknown): Evconnlistener | null {
+  const a = listenerArgs(base, cb, flags, backlog);
+  return openListener(a.base, a.cb, ptr, a.flags, a.backlog, { bind: toSockaddr(sa) });
+}
+
+/** The arguments both constructors take, checked. */
+function listenerArgs(base: unknown, cb: unknown, flags: unknown, backlog: unknown): { base: EventBase; cb: EvconnlistenerCb | null; flags: number; backlog: number } {
   if (!(base instanceof EventBase)) throw typeError('base', 'an EventBase', base);
   base.live();
-  const f = fnOrNull<EvconnlistenerCb>(cb, 'cb');
-  const fl = maskArg(flags, 'flags');
-  const bl = intArg(backlog, 'backlog');
-  const addr = toSockaddr(sa);
+  return { base, cb: fnOrNull<EvconnlistenerCb>(cb, 'cb'), flags: maskArg(flags, 'flags'), backlog: intArg(backlog, 'backlog') };
+}
+
+/** A new listener, or null where libevent returns NULL (the socket cannot be bound or cannot listen). */
+function openListener(base: EventBase, cb: EvconnlistenerCb | null, ptr: unknown, flags: number, backlog: number, src: ListenSource): Evconnlistener | null {
   try {
-    const lev = new Evconnlistener(base, f, ptr, fl, bl, { bind: addr });
+    const lev = new Evconnlistener(base, cb, ptr, flags, backlog, src);
     if (!lev.listening) {
       lev.free();
       return null;
@@ -215,34 +222,19 @@ export function evconnlistenerNewBind(base: unknown, cb: unknown, ptr: unknown, 
     return lev;
   } catch (e) {
     if (isLibraryError(e)) throw e;
-    return null; // the address cannot be bound: libevent reports NULL
+    return null;
   }
 }
-
 
 /**
  * evconnlistener_new: a listener on a socket the caller made. A `net.Server` must be listening already; an fd must
  * be a bound socket (it is put in the listening state with `backlog`). null when it is not listening.
  */
 export function evconnlistenerNew(base: unknown, cb: unknown, ptr: unknown, flags: unknown, backlog: unknown, fd: unknown): Evconnlistener | null {
-  if (!(base instanceof EventBase)) throw typeError('base', 'an EventBase', base);
-  base.live();
-  const f = fnOrNull<EvconnlistenerCb>(cb, 'cb');
-  const fl = maskArg(flags, 'flags');
-  const bl = intArg(backlog, 'backlog');
+  const a = listenerArgs(base, cb, flags, backlog);
   let src: ListenSource;
   if (fd instanceof net.Server) src = { server: fd };
   else if (typeof fd === 'number' && Number.isInteger(fd) && fd >= 0) src = { fd };
   else throw typeError('fd', 'a listening net.Server or a socket fd', fd);
-  try {
-    const lev = new Evconnlistener(base, f, ptr, fl, bl, src);
-    if (!lev.listening) {
-      lev.free();
-      return null;
-    }
-    return lev;
-  } catch (e) {
-    if (isLibraryError(e)) throw e;
-    return null; // not a socket that can listen: libevent reports NULL
-  }
+  return openListener(a.base, a.cb, ptr, a.flags, a.backlog, src);
 }

@@ -13,13 +13,12 @@ import {
   runStress,
   runTrial,
   shrink,
-  type Mode,
   type ReplayFile,
+  type RunOptions,
   type RunTotals,
   type TrialResult,
 } from '../stress/engine.ts';
 import { formatSchedule, preemptions } from '../stress/scheduler.ts';
-import type { Scenario } from '../stress/scenario.ts';
 
 export const stressHelp = `Usage: bufferevent stress [options]
 
@@ -45,15 +44,8 @@ violation was found, 2 for bad arguments.
 Scenarios:
 ${SCENARIOS.map((s) => `  ${s.name.padEnd(14)} ${s.summary}`).join('\n')}`;
 
-export interface StressArgs {
-  threads: number;
-  seconds: number | null;
-  ops: number | null;
-  seed: number;
-  mode: Mode;
-  scenarios: Scenario[];
-  killWorkers: boolean;
-  inject: 'skip-lock' | null;
+/** The run's options (engine.ts RunOptions) and what only the command has. */
+export interface StressArgs extends Omit<RunOptions, 'opsPerTrial' | 'onTrial'> {
   replay: ReplayFile | null;
   out: string | null;
   json: boolean;

@@ -1,4 +1,6 @@
 import * as L from '../index.ts';
+import { prng, randInt } from './prng.ts';
+export { prng, randInt };
 import type { EventBase } from '../event/base.ts';
 
 /**
@@ -66,22 +68,6 @@ export function slot(ctx: { slots: Int32Array }, actor: number, word: number): n
 }
 export function setSlot(ctx: ActorCtx, word: number, v: number): void {
   Atomics.store(ctx.slots, ctx.index * SLOT_WORDS + word, v);
-}
-
-/** Seeded PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function randInt(r: () => number, lo: number, hi: number): number {
-  return lo + Math.floor(r() * (hi - lo + 1));
 }
 
 /** A record size from 1 B to 64 KiB, mostly small. */

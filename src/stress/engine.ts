@@ -234,7 +234,6 @@ async function killLater(pool: StressPool, spec: TrialSpec, slots: Int32Array, d
   }
   dead[k.victim] = true;
   await w.terminate();
-  void pool;
 }
 
 export interface RunOptions {

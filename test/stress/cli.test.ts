@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from '../support/serve.ts';
+import type { Counts } from '../../src/stress/scenario.ts';
 
 /** `bufferevent stress`, run as a user runs it: the built command in a child process. */
 const dir = mkdtempSync(join(tmpdir(), 'bev-stress-'));
@@ -24,14 +25,8 @@ function run(args: string[]): Promise<Run> {
     p.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
-interface Summary {
-  ops: number;
-  bytes: number;
-  lost: number;
-  duplicated: number;
-  reordered: number;
-  torn: number;
-  violations: number;
+/** The --json object: the run's counters and the rest. */
+interface Summary extends Omit<Counts, 'told'> {
   seed: number;
   mode: string;
   deaths: number;
