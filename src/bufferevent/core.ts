@@ -9,6 +9,7 @@ import { H_FLAGS as EVB_FLAGS, F_DEAD, repair as repairBuffer } from '../evbuffe
 import { codedError, freedError, typeError } from '../errors.ts';
 import { defineGroupKind, groupHead, groupMember, recoverGroup, setGroupHead, GROUP_BUFFEREVENT } from '../shm/lock-group.ts';
 import { rateLimitCancel, type BevRateLimit } from './ratelim.ts';
+import { eventChannel, freeChannel, debugWhy } from '../diagnostics.ts';
 import { fnOrNull, intArg, maskArg, objOrNull, sizeArg, timevalArg, inputSize } from '../validate.ts';
 
 // ---- constants (bufferevent.h) ---------------------------------------------------------------------------------------
@@ -642,6 +643,7 @@ export abstract class Bufferevent {
       return;
     }
     if (this.eventTaps !== null) for (const tap of this.eventTaps.slice()) tap(what, errno);
+    if (eventChannel.hasSubscribers) eventChannel.publish({ bev: this, what });
     if (this.errorcb === null || this.freeing) return;
     if ((this.options | options) & BEV_OPT_DEFER_CALLBACKS) {
       this.a.i32[(this.h + O_EVPEND) >>> 2]! |= what;
@@ -1070,6 +1072,7 @@ export abstract class Bufferevent {
   /** bufferevent_free: drop the callbacks and the user's reference; finalization follows from the loop. */
   free(): void {
     this.live();
+    if (freeChannel.hasSubscribers) freeChannel.publish({ bev: this });
     this.lockLive();
     Atomics.or(this.a.i32, (this.h + O_STATE) >>> 2, S_FREEING); // no user callback starts from now on, in any thread
     if (this.remote) {
@@ -1091,8 +1094,14 @@ export abstract class Bufferevent {
   /** @internal */
   static checkOptions(options: unknown): number | null {
     const o = maskArg(options, 'options');
-    if (o & ~BEV_OPT_ALL) return null;
-    if (o & BEV_OPT_UNLOCK_CALLBACKS && !(o & BEV_OPT_DEFER_CALLBACKS)) return null; // libevent: NULL
+    if (o & ~BEV_OPT_ALL) {
+      debugWhy('bufferevent not made: unknown option bits 0x%s', (o & ~BEV_OPT_ALL).toString(16));
+      return null;
+    }
+    if (o & BEV_OPT_UNLOCK_CALLBACKS && !(o & BEV_OPT_DEFER_CALLBACKS)) {
+      debugWhy('bufferevent not made: UNLOCK_CALLBACKS requires DEFER_CALLBACKS'); // libevent logs the same and returns NULL
+      return null;
+    }
     return o;
   }
 }

@@ -23,6 +23,7 @@ import { intArg } from '../validate.ts';
 import { rlockLockAsync, rlockUnlock } from '../shm/rlock.ts';
 import { readMax, writeMax, consumed } from './ratelim.ts';
 import { reportDeliveryError } from '../shm/owner.ts';
+import { connectChannel } from '../diagnostics.ts';
 import { typeError, rangeError, codedError, lookupError, systemError } from '../errors.ts';
 import { EvdnsBase } from '../dns/evdns.ts';
 import { EVUTIL_EAI_CANCEL, EVUTIL_EAI_NONAME, EVUTIL_EAI_AGAIN, EVUTIL_EAI_FAIL, EVUTIL_EAI_FAMILY, EVUTIL_EAI_NODATA, eaiName } from '../dns/eai.ts';
@@ -803,6 +804,11 @@ export class SocketBufferevent extends Bufferevent {
       port = r.port;
     }
     if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (!connectChannel.hasSubscribers) return this.connectStart(byName, sa, host, port, signal);
+    return connectChannel.tracePromise(() => this.connectStart(byName, sa, host, port, signal), { bev: this, target });
+  }
+
+  private connectStart(byName: boolean, sa: unknown, host: string, port: number, signal: AbortSignal | undefined): Promise<void> {
     const r = byName ? this.connectHostname(null, AF_UNSPEC, host, port) : this.connectTo(sa);
     if (r !== 0) return Promise.reject(codedError('ERR_BEV_CONNECT_STATE', 'the bufferevent is connected or connecting already'));
     return new Promise<void>((resolve, reject) => {

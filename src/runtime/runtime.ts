@@ -5,6 +5,7 @@ import { EventEmitter, once } from 'node:events';
 import { rangeError, typeError } from '../errors.ts';
 import { Arena } from '../shm/arena.ts';
 import { Registry, registryMemory } from './registry.ts';
+import { handoffChannel } from '../diagnostics.ts';
 
 /**
  * The multi-core runtime: N event-base threads (worker_threads, one event base each) serving connections accepted
@@ -268,6 +269,7 @@ export class Runtime extends EventEmitter {
   }
 
   private send(slot: Slot, sock: net.Socket, info: ConnectionInfo): void {
+    if (handoffChannel.hasSubscribers) handoffChannel.publish({ worker: slot.index, remoteAddress: info.remoteAddress, remotePort: info.remotePort });
     slot.worker.postMessage({ type: 'conn', socket: sock, info }, [sock as unknown as TransferListItem]);
   }
 

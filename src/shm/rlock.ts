@@ -1,6 +1,7 @@
 import { THREAD_TAG } from './thread-id.ts';
 import { codedError } from '../errors.ts';
 import { schedHook, SP_LOCK, SP_TRYLOCK, SP_UNLOCK, SP_RELEASED } from './sched-hook.ts';
+import { lockContendedChannel } from '../diagnostics.ts';
 
 /**
  * RLock: a recursive futex lock living in shared memory. The JS object holds no lock state; every thread that can see
@@ -123,6 +124,7 @@ export function rlockLock(i32: Int32Array, off: number): void {
       }
     }
     if (c !== 2) c = Atomics.exchange(i32, w + STATE, 2);
+    const t0 = lockContendedChannel.hasSubscribers ? performance.now() : 0;
     while (c !== 0) {
       if (Atomics.wait(i32, w + STATE, 2, WAIT_SLICE_MS) === 'timed-out') {
         sliceTimeouts++;
@@ -132,6 +134,7 @@ export function rlockLock(i32: Int32Array, off: number): void {
       if (c === 0) {
         i32[w + OWNER] = THREAD_TAG; // named before the back-edge (see above)
         i32[w + DEPTH] = 1;
+        if (t0 !== 0) lockContendedChannel.publish({ lock: { sab: i32.buffer, offset: off }, waitMs: performance.now() - t0 });
         return;
       }
     }
@@ -162,6 +165,7 @@ export async function rlockLockAsync(i32: Int32Array, off: number): Promise<void
   const w = off >>> 2;
   if (rlockTryLock(i32, off)) return;
   waits++;
+  const t0 = lockContendedChannel.hasSubscribers ? performance.now() : 0;
   for (;;) {
     const c = Atomics.exchange(i32, w + STATE, 2);
     if (c === 0) break;
@@ -170,6 +174,7 @@ export async function rlockLockAsync(i32: Int32Array, off: number): Promise<void
   }
   Atomics.store(i32, w + OWNER, THREAD_TAG);
   i32[w + DEPTH] = 1;
+  if (t0 !== 0) lockContendedChannel.publish({ lock: { sab: i32.buffer, offset: off }, waitMs: performance.now() - t0 });
 }
 
 /** Release one level. Throws ERR_BEV_LOCK_NOT_HELD when this thread does not hold it. @thread holder */

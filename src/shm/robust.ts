@@ -2,6 +2,7 @@ import { BroadcastChannel } from 'node:worker_threads';
 import { knownArenas, arenaOfThread, type Arena, W_MAILBOX, W_TID } from './arena.ts';
 import { recoverLockFrom, setHolderCheck } from './rlock.ts';
 import { threadGone } from './threads.ts';
+import { ownerDiedChannel } from '../diagnostics.ts';
 
 /**
  * Robust locks: when a thread dies holding a lock, the lock is recovered as soon as a live thread that loaded this
@@ -38,6 +39,7 @@ export function recoverThread(tag: number): number {
   let n = 0;
   for (const a of knownArenas) n += recoverArena(a, tag);
   for (const l of extraLocks) if (recoverLockFrom(l.i32, l.off, tag)) n++;
+  if (n > 0 && ownerDiedChannel.hasSubscribers) ownerDiedChannel.publish({ thread: tag, locks: n });
   return n;
 }
 

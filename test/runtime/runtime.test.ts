@@ -1,3 +1,4 @@
+import dc from 'node:diagnostics_channel';
 import { describe, it, expect } from 'vitest';
 import net from 'node:net';
 import { once } from 'node:events';
@@ -34,6 +35,21 @@ describe('runtime: event-base workers serving connections', () => {
     await rt.close();
     // the server's 'close' comes before libuv has let its handle go: wait (bounded) for it, then none may be left
     await expectNoSocketHandles();
+  });
+
+  it('each hand-over to a worker is published on bufferevent:handoff with the worker and the remote address', async () => {
+    const seen: Array<{ worker: number; remoteAddress: string }> = [];
+    const onHandoff = (m: unknown) => seen.push(m as { worker: number; remoteAddress: string });
+    dc.subscribe('bufferevent:handoff', onHandoff);
+    try {
+      const rt = await startRuntime({ module: handler, workers: 2 });
+      for (let i = 0; i < 2; i++) await ask(rt.port, `hello ${i}`);
+      expect(seen.map((m) => m.worker)).toEqual([0, 1]);
+      expect(seen.every((m) => m.remoteAddress === '127.0.0.1')).toBe(true);
+      await rt.close();
+    } finally {
+      dc.unsubscribe('bufferevent:handoff', onHandoff);
+    }
   });
 
   it('least-loaded sends a new connection to the worker with fewer open connections', async () => {
