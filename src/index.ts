@@ -12,6 +12,8 @@ import './shm/robust.ts'; // robust locks: watch for worker deaths in every thre
 export * from './compat/libevent.ts';
 export * from './compat/ratelim.ts';
 export * from './compat/evbuffer-io.ts';
+import './lock-guard.ts'; // bev.lock() / buf.lock() guards and lockAsync
+export type { LockGuard } from './lock-guard.ts';
 // The classes, for `instanceof` and their camelCase methods. Objects come from the flat API's constructors
 // (event_base_new, evbuffer_new, bufferevent_socket_new, ...); calling a class constructor directly with anything
 // but what those pass throws TypeError ERR_INVALID_ARG_TYPE.

@@ -365,7 +365,7 @@ export abstract class Bufferevent {
     const bits = this.remoteBits;
     this.remoteBits = 0;
     if (bits & RQ_FINALIZE) {
-      this.lock();
+      this.lockRaw();
       this.readcb = this.writecb = this.errorcb = null;
       this.cancelPendingWork();
       this.startFinalize();
@@ -440,7 +440,7 @@ export abstract class Bufferevent {
    * is type-stable, so waiting was safe even if the bufferevent was freed meanwhile; its header must not be touched):
    * throws ERR_BEV_FREED without the lock. A dead bufferevent (S_DEAD) still locks, for its own finalization.
    */
-  lock(): void {
+  lockRaw(): void {
     const l = this.lockOff;
     if (l === 0) return;
     rlockLock(this.a.i32, l);
@@ -456,13 +456,13 @@ export abstract class Bufferevent {
   }
   /** @internal The lock for a public call: also refuses a bufferevent that died while this thread waited. */
   lockLive(): void {
-    this.lock();
+    this.lockRaw();
     if (this.dead) {
-      this.unlock();
+      this.unlockRaw();
       throw freedError('bufferevent');
     }
   }
-  /** @internal */ unlock(): void { const l = this.lockOff; if (l !== 0) rlockUnlock(this.a.i32, l); }
+  /** @internal */ unlockRaw(): void { const l = this.lockOff; if (l !== 0) rlockUnlock(this.a.i32, l); }
   /**
    * @internal Take the lock only if it is free (or already this thread's); no liveness or recovery check beyond the
    * acquisition's own. For the owner's housekeeping, which must not block its loop. True when held.
@@ -485,7 +485,7 @@ export abstract class Bufferevent {
    * matching decrefAndUnlock: if the thread dies in between, recovery drops it.
    */
   increfAndLock(): void {
-    this.lock();
+    this.lockRaw();
     this.increfHeld();
   }
   private increfHeld(): void {
@@ -510,13 +510,13 @@ export abstract class Bufferevent {
   dropRefAndUnlock(): number {
     const left = --this.a.i32[(this.h + O_REF) >>> 2]!;
     if (left > 0) {
-      this.unlock();
+      this.unlockRaw();
       return 0;
     }
     // Last reference: dead at once, then unlink and finalize from the loop.
     markDead(this.a, this.h);
     if (this.remote) {
-      this.unlock();
+      this.unlockRaw();
       this.post(RQ_FINALIZE); // unlink and finalization run on the owner
       return 1;
     }
@@ -534,7 +534,7 @@ export abstract class Bufferevent {
       this.base.finalizers.add(fin);
       this.base.activate(fin, 0);
     } finally {
-      this.unlock();
+      this.unlockRaw();
     }
   }
 
@@ -552,7 +552,7 @@ export abstract class Bufferevent {
     if (this.finalized) return;
     this.finalized = true;
     const i32 = this.a.i32;
-    this.lock();
+    this.lockRaw();
     const lockOff = this.lockOff;
     try {
       if (lockOff !== 0) this.leaveLockGroup(lockOff);
@@ -564,7 +564,7 @@ export abstract class Bufferevent {
       this.output.release();
       Atomics.or(i32, (this.h + O_STATE) >>> 2, S_FINALIZED);
     } finally {
-      this.unlock();
+      this.unlockRaw();
     }
     // The lock's memory goes back once nothing uses it; the header's generation is bumped before its block is reused,
     // so stale handles in any thread throw ERR_BEV_FREED instead of reading recycled memory.
@@ -678,7 +678,7 @@ export abstract class Bufferevent {
   }
 
   private runDeferredLocked(): void {
-    this.lock();
+    this.lockRaw();
     try {
       this.runPendingCallbacks(false);
     } finally {
@@ -687,7 +687,7 @@ export abstract class Bufferevent {
   }
 
   private runDeferredUnlocked(): void {
-    this.lock();
+    this.lockRaw();
     try {
       this.runPendingCallbacks(true);
     } finally {
@@ -702,13 +702,13 @@ export abstract class Bufferevent {
     const evw = (this.h + O_EVPEND) >>> 2;
     const call = (f: () => void): void => {
       if (!unlocked) return f();
-      this.unlock();
+      this.unlockRaw();
       try {
         // re-checked right before the call: a free in another thread after this point is the one in-flight call a
         // user of UNLOCK_CALLBACKS must tolerate (libevent C7)
         if (!this.freeing) f();
       } finally {
-        this.lock();
+        this.lockRaw();
       }
     };
     if (this.freeing) return; // freed in another thread: nothing starts (Decision 5)
@@ -785,7 +785,7 @@ export abstract class Bufferevent {
     this.writecb = w;
     this.errorcb = e;
     this.cbarg = cbarg;
-    this.unlock();
+    this.unlockRaw();
   }
 
   getcb(out: unknown): void {
@@ -795,7 +795,7 @@ export abstract class Bufferevent {
     if (!o) return;
     this.lockLive();
     const got = { readcb: this.readcb, writecb: this.writecb, eventcb: this.errorcb, cbarg: this.cbarg };
-    this.unlock();
+    this.unlockRaw();
     // the caller's object is written after the lock is released: a throwing setter cannot leave it held
     o.readcb = got.readcb;
     o.writecb = got.writecb;
@@ -830,7 +830,7 @@ export abstract class Bufferevent {
     this.live();
     this.lockLive();
     const e = this.enabled;
-    this.unlock();
+    this.unlockRaw();
     return e;
   }
 
@@ -897,7 +897,7 @@ export abstract class Bufferevent {
     this.lockLive();
     const low = ev === EV_READ ? this.wmReadLow : this.wmWriteLow;
     const high = ev === EV_READ ? this.wmReadHigh : this.wmWriteHigh;
-    this.unlock();
+    this.unlockRaw();
     if (o) {
       // written after the lock is released: a throwing setter cannot leave it held
       o.low = low;
@@ -1030,7 +1030,7 @@ export abstract class Bufferevent {
     this.live();
     this.lockLive();
     this.a.i32[(this.h + O_REF) >>> 2]!++; // the user's reference: not held by the lock
-    this.unlock();
+    this.unlockRaw();
   }
   decref(): number {
     this.live();

@@ -241,7 +241,7 @@ export class FilterBufferevent extends Bufferevent {
     this.released = true;
     const u = this.underlying;
     if (!u.dead) {
-      u.lock();
+      u.lockRaw();
       u.dropRefAndUnlock(); // the filter's reference
     }
   }
@@ -280,7 +280,7 @@ export const filterOps: BevOps = {
       const refs = u.refCount();
       if (refs >= 2 && !u.dead) u.free();
     } else if (!u.dead) {
-      u.lock();
+      u.lockRaw();
       if (u.errorcb === f.uEventcb) {
         u.readcb = null;
         u.writecb = null;
@@ -288,7 +288,7 @@ export const filterOps: BevOps = {
         u.cbarg = null;
       }
       u.unsuspendRead(BEV_SUSPEND_FILT_READ);
-      u.unlock();
+      u.unlockRaw();
     }
   },
   destruct(bev) {
@@ -327,7 +327,7 @@ export function filterNew(
   if (lockOff !== 0) options |= BEV_OPT_THREADSAFE;
   const f = new FilterBufferevent(underlying, inFilter, outFilter, options, freeContext, ctx, lockOff);
   f.setShared('filter', underlying);
-  underlying.lock();
+  underlying.lockRaw();
   try {
     underlying.readcb = f.uReadcb;
     underlying.writecb = f.uWritecb;
@@ -337,7 +337,7 @@ export function filterNew(
     underlying.enable(EV_READ | EV_WRITE);
     underlying.suspendRead(BEV_SUSPEND_FILT_READ);
   } finally {
-    underlying.unlock();
+    underlying.unlockRaw();
   }
   return f;
 }

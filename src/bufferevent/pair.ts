@@ -30,9 +30,9 @@ export class PairBufferevent extends Bufferevent {
 
   getPartner(): PairBufferevent | null {
     this.live();
-    this.lock();
+    this.lockRaw();
     const p = this.partner;
-    this.unlock();
+    this.unlockRaw();
     return p;
   }
 

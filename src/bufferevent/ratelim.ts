@@ -196,7 +196,7 @@ export function setRateLimit(bev: Bufferevent, cfgArg: unknown): number {
     if (suspended) armRefill(bev, r);
     return 0;
   } finally {
-    bev.unlock();
+    bev.unlockRaw();
   }
 }
 
@@ -216,7 +216,7 @@ function rlimMax(bev: Bufferevent, isWrite: boolean): number {
   const g = r.group;
   if (g !== null) {
     let share: number;
-    g.lock();
+    g.lockRaw();
     try {
       if (g.suspended(isWrite)) {
         // the group was suspended and this member has not been yet (its lock was busy, or it is on another thread
@@ -230,7 +230,7 @@ function rlimMax(bev: Bufferevent, isWrite: boolean): number {
         if (share < min) share = min;
       }
     } finally {
-      g.unlock();
+      g.unlockRaw();
     }
     if (max > share) max = share;
   }
@@ -277,7 +277,7 @@ export function getLimit(bev: Bufferevent, isWrite: boolean): number {
     updateBuckets(bev, r);
     return isWrite ? r.write : r.read;
   } finally {
-    bev.unlock();
+    bev.unlockRaw();
   }
 }
 
@@ -289,7 +289,7 @@ export function getMaxTo(bev: Bufferevent, isWrite: boolean): number {
   try {
     return rlimMax(bev, isWrite);
   } finally {
-    bev.unlock();
+    bev.unlockRaw();
   }
 }
 
@@ -320,7 +320,7 @@ export function decrementLimit(bev: Bufferevent, decrArg: unknown, isWrite: bool
     }
     return 0;
   } finally {
-    bev.unlock();
+    bev.unlockRaw();
   }
 }
 
@@ -398,11 +398,11 @@ class GroupHandle {
     this.f = new Float64Array(sab);
     registerRecoverableLock(this.i32, 0);
   }
-  lock(): void {
+  lockRaw(): void {
     rlockLock(this.i32, 0);
     rlockOwnerDied(this.i32, 0, true); // every change keeps the block consistent word by word: nothing to repair
   }
-  unlock(): void {
+  unlockRaw(): void {
     rlockUnlock(this.i32, 0);
   }
   word(w: number): number {
@@ -431,7 +431,7 @@ class GroupHandle {
   }
   /** bufferevent_decrement_*_buckets_'s group part. */
   take(n: number, isWrite: boolean): void {
-    this.lock();
+    this.lockRaw();
     try {
       const k = isWrite ? F_WRITE : F_READ;
       this.f[k] = this.f[k]! - n;
@@ -439,7 +439,7 @@ class GroupHandle {
       if (this.f[k]! <= 0) this.setSuspended(isWrite, true);
       else if (this.suspended(isWrite)) this.setSuspended(isWrite, false);
     } finally {
-      this.unlock();
+      this.unlockRaw();
     }
   }
 }
@@ -463,10 +463,10 @@ class GroupWatcher {
     let rs = false;
     let ws = false;
     if (!freed) {
-      g.lock();
+      g.lockRaw();
       rs = g.suspended(false);
       ws = g.suspended(true);
-      g.unlock();
+      g.unlockRaw();
     }
     let retry = false;
     for (const bev of this.members) {
@@ -486,7 +486,7 @@ class GroupWatcher {
         if (ws) bev.suspendWrite(BEV_SUSPEND_BW_GROUP);
         else bev.unsuspendWrite(BEV_SUSPEND_BW_GROUP);
       } finally {
-        bev.unlock();
+        bev.unlockRaw();
       }
     }
     if (retry) setImmediate(() => this.apply());
@@ -595,7 +595,7 @@ function refillGroup(grp: RateLimitGroup): void {
   const g = grp.g;
   if (g.freed) return;
   const msec = g.word(G_MSEC);
-  g.lock();
+  g.lockRaw();
   try {
     const tick = tickOf(wallNow(grp.base!), { msec_per_tick: msec });
     const n = ticksSince(tick, g.word(G_LAST) >>> 0);
@@ -608,7 +608,7 @@ function refillGroup(grp: RateLimitGroup): void {
     if (g.suspended(false) && g.f64(F_READ) >= min) g.setSuspended(false, false);
     if (g.suspended(true) && g.f64(F_WRITE) >= min) g.setSuspended(true, false);
   } finally {
-    g.unlock();
+    g.unlockRaw();
   }
   grp.refill!.arm(msec);
 }
@@ -619,7 +619,7 @@ export function groupSetCfg(grpArg: unknown, cfgArg: unknown): number {
   const grp = checkGroup(grpArg);
   const cfg = checkCfg(cfgArg);
   const g = grp.g;
-  g.lock();
+  g.lockRaw();
   try {
     const sameTick = g.word(G_MSEC) === cfg.msec_per_tick;
     g.f[F_RRATE] = cfg.read_rate;
@@ -633,7 +633,7 @@ export function groupSetCfg(grpArg: unknown, cfgArg: unknown): number {
     if (!sameTick && grp.refill !== null) grp.refill.arm(cfg.msec_per_tick); // a hiccup in the schedule, as libevent
     applyMinShare(g, g.word(G_CONF_MIN));
   } finally {
-    g.unlock();
+    g.unlockRaw();
   }
   return 0;
 }
@@ -643,11 +643,11 @@ export function groupSetMinShare(grpArg: unknown, shareArg: unknown): number {
   const grp = checkGroup(grpArg);
   const share = sizeArg(shareArg, 'share');
   if (share > EV_RATE_LIMIT_MAX) return -1; // the share word is 32 bits; libevent's bound is EV_SSIZE_MAX
-  grp.g.lock();
+  grp.g.lockRaw();
   try {
     applyMinShare(grp.g, share);
   } finally {
-    grp.g.unlock();
+    grp.g.unlockRaw();
   }
   return 0;
 }
@@ -657,19 +657,19 @@ export function groupFree(grpArg: unknown): void {
   const grp = checkGroup(grpArg);
   const g = grp.g;
   if (grp.refill !== null) grp.refill.clear();
-  g.lock();
+  g.lockRaw();
   Atomics.store(g.i32, G_FREED, 1);
-  g.unlock();
+  g.unlockRaw();
   g.bump();
 }
 
 export function groupGetLimit(grpArg: unknown, isWrite: boolean): number {
   const grp = checkGroup(grpArg);
-  grp.g.lock();
+  grp.g.lockRaw();
   try {
     return grp.g.f64(isWrite ? F_WRITE : F_READ);
   } finally {
-    grp.g.unlock();
+    grp.g.unlockRaw();
   }
 }
 
@@ -678,7 +678,7 @@ export function groupDecrement(grpArg: unknown, decrArg: unknown, isWrite: boole
   const grp = checkGroup(grpArg);
   const decr = ssizeArg(decrArg, 'decr');
   const g = grp.g;
-  g.lock();
+  g.lockRaw();
   try {
     const k = isWrite ? F_WRITE : F_READ;
     const old = g.f64(k);
@@ -687,7 +687,7 @@ export function groupDecrement(grpArg: unknown, decrArg: unknown, isWrite: boole
     if (old > 0 && now <= 0) g.setSuspended(isWrite, true);
     else if (old <= 0 && now > 0) g.setSuspended(isWrite, false);
   } finally {
-    g.unlock();
+    g.unlockRaw();
   }
   return 0;
 }
@@ -695,10 +695,10 @@ export function groupDecrement(grpArg: unknown, decrArg: unknown, isWrite: boole
 export function groupGetTotals(grpArg: unknown, out: unknown): void {
   const grp = checkGroup(grpArg);
   if (out !== null && (typeof out !== 'object' || out === undefined)) throw typeError('out', 'an object or null', out);
-  grp.g.lock();
+  grp.g.lockRaw();
   const r = grp.g.f64(F_TOTAL_R);
   const w = grp.g.f64(F_TOTAL_W);
-  grp.g.unlock();
+  grp.g.unlockRaw();
   if (out !== null) {
     (out as { total_read?: number }).total_read = r;
     (out as { total_written?: number }).total_written = w;
@@ -707,10 +707,10 @@ export function groupGetTotals(grpArg: unknown, out: unknown): void {
 
 export function groupResetTotals(grpArg: unknown): void {
   const grp = checkGroup(grpArg);
-  grp.g.lock();
+  grp.g.lockRaw();
   grp.g.f[F_TOTAL_R] = 0;
   grp.g.f[F_TOTAL_W] = 0;
-  grp.g.unlock();
+  grp.g.unlockRaw();
 }
 
 export function groupExport(grpArg: unknown): SharedRateLimitGroup {
@@ -739,7 +739,7 @@ export function addToGroup(bev: Bufferevent, grpArg: unknown): number {
     if (r.group === grp.g) return 0;
     if (r.group !== null) leaveGroup(bev, r, true);
     const g = grp.g;
-    g.lock();
+    g.lockRaw();
     let rs: boolean;
     let ws: boolean;
     try {
@@ -748,7 +748,7 @@ export function addToGroup(bev: Bufferevent, grpArg: unknown): number {
       rs = g.suspended(false);
       ws = g.suspended(true);
     } finally {
-      g.unlock();
+      g.unlockRaw();
     }
     const w = watcherOf(g);
     w.members.add(bev);
@@ -757,7 +757,7 @@ export function addToGroup(bev: Bufferevent, grpArg: unknown): number {
     if (ws) bev.suspendWrite(BEV_SUSPEND_BW_GROUP);
     return 0;
   } finally {
-    bev.unlock();
+    bev.unlockRaw();
   }
 }
 
@@ -771,7 +771,7 @@ export function removeFromGroup(bev: Bufferevent): number {
     if (r !== null && r.group !== null) leaveGroup(bev, r, true);
     return 0;
   } finally {
-    bev.unlock();
+    bev.unlockRaw();
   }
 }
 
@@ -780,9 +780,9 @@ function leaveGroup(bev: Bufferevent, r: BevRateLimit, unsuspend: boolean): void
   const g = r.group!;
   r.group = null;
   watcherOf(g).members.delete(bev);
-  g.lock();
+  g.lockRaw();
   g.i32[G_MEMBERS]!--;
-  g.unlock();
+  g.unlockRaw();
   if (unsuspend) {
     bev.unsuspendRead(BEV_SUSPEND_BW_GROUP);
     bev.unsuspendWrite(BEV_SUSPEND_BW_GROUP);
@@ -800,7 +800,7 @@ export function setMaxSingle(bev: Bufferevent, sizeArgV: unknown, isWrite: boole
     else bev.maxSingleRead = v;
     bev.readLimitChanged();
   } finally {
-    bev.unlock();
+    bev.unlockRaw();
   }
   return 0;
 }
@@ -811,6 +811,6 @@ export function getMaxSingle(bev: Bufferevent, isWrite: boolean): number {
   try {
     return isWrite ? bev.maxSingleWrite : bev.maxSingleRead;
   } finally {
-    bev.unlock();
+    bev.unlockRaw();
   }
 }

@@ -321,7 +321,7 @@ export class SocketBufferevent extends Bufferevent {
       if (this.readPin !== 0) {
         if (quiet && this.input.tryLock()) {
           S.unpinChain(a, this.readPin);
-          this.input.unlock();
+          this.input.unlockRaw();
         } else {
           this.orphanPins.push(this.readPin); // unpinned by the next commit (it needs the lock)
         }
@@ -345,7 +345,7 @@ export class SocketBufferevent extends Bufferevent {
       this.readAt = at;
       return a.buf.subarray(at, at + want);
     } finally {
-      this.input.unlock();
+      this.input.unlockRaw();
     }
   }
 
@@ -741,7 +741,7 @@ export class SocketBufferevent extends Bufferevent {
       try {
         locked();
       } finally {
-        buf.unlock();
+        buf.unlockRaw();
       }
       after();
       return true;
@@ -952,7 +952,7 @@ export class SocketBufferevent extends Bufferevent {
       this.dnsPending = false;
       this.base.unpend();
     }
-    this.lock();
+    this.lockRaw();
     try {
       this.unsuspendWrite(BEV_SUSPEND_LOOKUP);
       this.unsuspendRead(BEV_SUSPEND_LOOKUP);
@@ -986,18 +986,18 @@ export class SocketBufferevent extends Bufferevent {
 
   getDnsError(): number {
     this.live();
-    this.lock();
+    this.lockRaw();
     const e = this.dnsError;
-    this.unlock();
+    this.unlockRaw();
     return e;
   }
 
   // ---- fd ----------------------------------------------------------------------------------------------------------
   override getfd(): number {
     this.live();
-    this.lock();
+    this.lockRaw();
     const fd = socketFd(this.sock ?? this.pendingSock);
-    this.unlock();
+    this.unlockRaw();
     return fd;
   }
 
@@ -1066,7 +1066,7 @@ export class SocketBufferevent extends Bufferevent {
   override prioritySet(pri: unknown): number {
     this.live();
     const p = intArg(pri, 'pri');
-    this.lock();
+    this.lockRaw();
     try {
       if (p < 0 || p >= this.base.npriorities) return -1;
       // libevent sets ev_read, then ev_write (failing on an active event, keeping what it changed), then the deferred
@@ -1088,7 +1088,7 @@ export class SocketBufferevent extends Bufferevent {
       }
       return 0;
     } finally {
-      this.unlock();
+      this.unlockRaw();
     }
   }
 
@@ -1225,10 +1225,10 @@ export function socketAttach(base: EventBase, d: DetachedSocket): SocketBufferev
   const ms = (v: number | null | undefined) => (v == null ? null : { tv_sec: Math.floor(v / 1000), tv_usec: Math.round((v % 1000) * 1000) });
   bev.setTimeouts(ms(d.timeouts[0]), ms(d.timeouts[1]));
   if (d.input.length > 0) {
-    bev.input.lock();
+    bev.input.lockRaw();
     S.addBytes(bev.input.a, bev.input.h, d.input, d.input.length); // the input's end is frozen to users, not to us
     bev.input.invokeCallbacks();
-    bev.input.unlock();
+    bev.input.unlockRaw();
   }
   bev.attach(d.socket); // after the buffered input is in place: reads land behind it
   if (d.output.length > 0) bev.output.add(d.output);

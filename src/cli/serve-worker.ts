@@ -285,7 +285,7 @@ function writeTo(peer: L.Bufferevent, key: string, blocks: Buffer[], wait: boole
         queued(q + block.length);
       }
     } finally {
-      if (tried) out.unlock();
+      if (tried) out.unlockRaw();
       else L.bufferevent_unlock(peer);
     }
   } catch (e) {

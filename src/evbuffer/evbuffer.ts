@@ -172,7 +172,7 @@ export class Evbuffer {
    * type-stable (src/shm/arena.ts newLock), so the wait itself was safe but the header must not be touched. Throws
    * ERR_BEV_FREED then, without the lock. Buffers of a dead bufferevent (F_DEAD) are still there for their owner to free.
    */
-  lock(): void {
+  lockRaw(): void {
     const l = this.lockOff;
     if (l === 0) return;
     rlockLock(this.a.i32, l);
@@ -201,7 +201,7 @@ export class Evbuffer {
   }
 
   /** @internal Acquire without blocking this thread's loop; rejects with ERR_BEV_FREED as `lock` throws. */
-  async lockAsync(): Promise<void> {
+  async lockAsyncRaw(): Promise<void> {
     const l = this.lockOff;
     if (l === 0) return;
     await rlockLockAsync(this.a.i32, l);
@@ -218,7 +218,7 @@ export class Evbuffer {
     rlockMarkValidated(this.a.i32, this.lockOff);
   }
   /** @internal */
-  unlock(): void {
+  unlockRaw(): void {
     if (this.lockOff !== 0) rlockUnlock(this.a.i32, this.lockOff);
   }
   /** @internal Lock debugging: assert the lock is held (no-op for unlocked buffers). */
@@ -250,7 +250,7 @@ export class Evbuffer {
   /** evbuffer_lock: recursive; no effect on an unlocked buffer. @thread any */
   lockPublic(): void {
     this.live();
-    this.lock();
+    this.lockRaw();
     if (this.lockOff !== 0 && rlockOwnerDied(this.a.i32, this.lockOff, true) !== 0) {
       // held now, by us: the caller should check the data, then evbuffer_unlock (pthread's EOWNERDEAD)
       throw codedError('ERR_BEV_OWNER_DIED', 'the thread that held this evbuffer lock died; the lock is now yours');
@@ -258,7 +258,7 @@ export class Evbuffer {
   }
   unlockPublic(): void {
     this.live();
-    this.unlock();
+    this.unlockRaw();
   }
 
   /** `using buf = evbuffer_new()`: evbuffer_free at the end of the scope (nothing when it was freed already). */
@@ -285,11 +285,11 @@ export class Evbuffer {
 
   /** @internal Drop a reference without the liveness check (a bufferevent's finalization frees its dead buffers). */
   release(): void {
-    this.lock();
+    this.lockRaw();
     const i32 = this.a.i32;
     const last = Atomics.sub(i32, (this.h + S.H_REFCNT) >>> 2, 1) === 1;
     if (!last) {
-      this.unlock();
+      this.unlockRaw();
       this.freed = true;
       return;
     }
@@ -301,7 +301,7 @@ export class Evbuffer {
     this.cbs = [];
     this.freed = true;
     const lockOff = this.lockOff;
-    this.unlock();
+    this.unlockRaw();
     Atomics.add(i32, (this.h + S.H_GEN) >>> 2, 1); // publish: every handle in every thread is now stale
     this.a.free(this.h);
     if (lockOff !== 0) this.a.unrefLock(lockOff);
@@ -353,7 +353,7 @@ export class Evbuffer {
     try {
       this.invokeCallbacks();
     } finally {
-      this.unlock();
+      this.unlockRaw();
     }
   }
 
@@ -378,7 +378,7 @@ export class Evbuffer {
       return r;
     } finally {
       if (ok) this.done();
-      else this.unlock();
+      else this.unlockRaw();
     }
   }
 
@@ -389,7 +389,7 @@ export class Evbuffer {
       try {
         if (!this.freed) this.invokeCallbacks();
       } finally {
-        this.unlock();
+        this.unlockRaw();
       }
     };
     let locked: boolean;
@@ -400,7 +400,7 @@ export class Evbuffer {
       return;
     }
     if (locked) run();
-    else this.lockAsync().then(run).catch(reportUnlessFreed); // the owner's loop does not block on it
+    else this.lockAsyncRaw().then(run).catch(reportUnlessFreed); // the owner's loop does not block on it
   }
 
   /** @internal Writes queued because taking the lock would have deadlocked (see lockForRemoteWrite). */
@@ -430,7 +430,7 @@ export class Evbuffer {
         const la = wo !== 0 ? arenaOfThread(wg) : null;
         if (la !== null && Atomics.load(la.i32, (wo >>> 2) + 1) === THREAD_TAG) return false; // it waits for us
       }
-      this.lock();
+      this.lockRaw();
       return true;
     } finally {
       Atomics.store(mine, W_WAIT_OFF, 0);
@@ -451,11 +451,11 @@ export class Evbuffer {
         for (const b of list) S.addBytes(this.a, this.h, b, b.length);
         this.invokeCallbacks(); // a remote handle: posts the change to the owner
       } finally {
-        this.unlock();
+        this.unlockRaw();
       }
     };
-    // lockAsync re-checks the generation: a buffer freed meanwhile (its header maybe reused) is never written
-    this.lockAsync().then(flushQueued, () => (this.pendingWrites = null));
+    // lockAsyncRaw re-checks the generation: a buffer freed meanwhile (its header maybe reused) is never written
+    this.lockAsyncRaw().then(flushQueued, () => (this.pendingWrites = null));
     return 0;
   }
 
@@ -475,9 +475,9 @@ export class Evbuffer {
   /** @internal */
   addCbInternal(cb: EvbufferCbFunc, arg: unknown, flags: number): EvbufferCbEntry {
     const e = new EvbufferCbEntry(cb, arg, flags);
-    this.lock();
+    this.lockRaw();
     this.cbs.unshift(e); // libevent inserts at the head: callbacks run in reverse order of registration
-    this.unlock();
+    this.unlockRaw();
     return e;
   }
 
@@ -485,13 +485,13 @@ export class Evbuffer {
     this.live();
     this.ownerOnly('evbuffer_remove_cb_entry');
     if (!(ent instanceof EvbufferCbEntry)) throw typeError('ent', 'an EvbufferCbEntry', ent);
-    this.lock();
+    this.lockRaw();
     const i = this.cbs.indexOf(ent);
     if (i >= 0) {
       this.cbs.splice(i, 1);
       ent.removed = true;
     }
-    this.unlock();
+    this.unlockRaw();
     return i >= 0 ? 0 : -1;
   }
 
@@ -499,13 +499,13 @@ export class Evbuffer {
     this.live();
     this.ownerOnly('evbuffer_remove_cb');
     fnOrNull(cb, 'cb');
-    this.lock();
+    this.lockRaw();
     const i = this.cbs.findIndex((e) => e.cb === cb && e.arg === arg);
     if (i >= 0) {
       this.cbs[i]!.removed = true;
       this.cbs.splice(i, 1);
     }
-    this.unlock();
+    this.unlockRaw();
     return i >= 0 ? 0 : -1;
   }
 
@@ -513,9 +513,9 @@ export class Evbuffer {
     this.live();
     if (!(ent instanceof EvbufferCbEntry)) throw typeError('ent', 'an EvbufferCbEntry', ent);
     const f = intArg(flags, 'flags') & ~EVBUFFER_CB_OBSOLETE;
-    this.lock();
+    this.lockRaw();
     ent.flags |= f;
-    this.unlock();
+    this.unlockRaw();
     return 0;
   }
 
@@ -523,9 +523,9 @@ export class Evbuffer {
     this.live();
     if (!(ent instanceof EvbufferCbEntry)) throw typeError('ent', 'an EvbufferCbEntry', ent);
     const f = intArg(flags, 'flags') & ~EVBUFFER_CB_OBSOLETE;
-    this.lock();
+    this.lockRaw();
     ent.flags &= ~f;
-    this.unlock();
+    this.unlockRaw();
     return 0;
   }
 
@@ -534,10 +534,10 @@ export class Evbuffer {
     this.live();
     this.ownerOnly('evbuffer_setcb');
     const f = fnOrNull<EvbufferObsoleteCb>(cb, 'cb');
-    this.lock();
+    this.lockRaw();
     for (const e of this.cbs) e.removed = true;
     this.cbs = f ? [new EvbufferCbEntry(f, arg, EVBUFFER_CB_ENABLED | EVBUFFER_CB_OBSOLETE)] : [];
-    this.unlock();
+    this.unlockRaw();
   }
 
   // ---- size and freezing -------------------------------------------------------------------------------------------
@@ -545,9 +545,9 @@ export class Evbuffer {
   getLength(): number {
     this.live();
     if (this.lockOff === 0) return S.length(this.a, this.h);
-    this.lock();
+    this.lockRaw();
     const n = S.length(this.a, this.h);
-    this.unlock();
+    this.unlockRaw();
     return n;
   }
 
@@ -564,17 +564,17 @@ export class Evbuffer {
 
   freeze(atFront: unknown): number {
     this.live();
-    this.lock();
+    this.lockRaw();
     Atomics.or(this.a.i32, (this.h + S.H_FLAGS) >>> 2, atFront ? S.F_FROZEN_START : S.F_FROZEN_END);
-    this.unlock();
+    this.unlockRaw();
     return 0;
   }
 
   unfreeze(atFront: unknown): number {
     this.live();
-    this.lock();
+    this.lockRaw();
     Atomics.and(this.a.i32, (this.h + S.H_FLAGS) >>> 2, ~(atFront ? S.F_FROZEN_START : S.F_FROZEN_END));
-    this.unlock();
+    this.unlockRaw();
     return 0;
   }
 
@@ -588,10 +588,10 @@ export class Evbuffer {
     }
     const b = typeof data === 'string' && n >= 0 ? bytesOf(data, n) : null;
     if (b !== null && n > b.length) {
-      if (this.remote && this.lockOff !== 0) this.unlock();
+      if (this.remote && this.lockOff !== 0) this.unlockRaw();
       throw rangeError('size', `<= ${b.length} (the UTF-8 length of data)`, n);
     }
-    if (!this.remote || this.lockOff === 0) this.lock();
+    if (!this.remote || this.lockOff === 0) this.lockRaw();
     // the hot path: modifyLocked without a closure per call
     let ok = false;
     try {
@@ -602,7 +602,7 @@ export class Evbuffer {
       return 0;
     } finally {
       if (ok) this.done();
-      else this.unlock();
+      else this.unlockRaw();
     }
   }
 
@@ -613,7 +613,7 @@ export class Evbuffer {
     if (n < 0) n = b.length;
     if (n > b.length) throw rangeError('size', `<= ${b.length} (the UTF-8 length of data)`, n);
     if (n === 0) return 0;
-    this.lock();
+    this.lockRaw();
     return this.modifyLocked(S.F_FROZEN_START, -1, () => {
       S.prependBytes(this.a, this.h, b, n);
       return 0;
@@ -625,7 +625,7 @@ export class Evbuffer {
     if (typeof format !== 'string') throw typeError('format', 'of type string', format);
     const text = formatPrintf(format, args);
     if (text === null) return -1;
-    this.lock();
+    this.lockRaw();
     return this.modifyLocked(S.F_FROZEN_END, -1, () => S.addString(this.a, this.h, text));
   }
 
@@ -639,7 +639,7 @@ export class Evbuffer {
     if (!isBytes(data)) throw typeError('data', 'of type Uint8Array', data);
     const n = outBytes(data, size);
     const fn = fnOrNull<CleanupFn>(cleanupfn, 'cleanupfn');
-    this.lock();
+    this.lockRaw();
     return this.modifyLocked(S.F_FROZEN_END, -1, () => {
       S.addBytes(this.a, this.h, data, n);
       if (fn) {
@@ -759,7 +759,7 @@ export class Evbuffer {
     const p = objOrNull<EvbufferPtr>(pos, 'pos');
     const n = outBytes(data, size);
     const start = p === null ? 0 : ptrPos(p);
-    this.lock();
+    this.lockRaw();
     try {
       const len = S.length(this.a, this.h);
       if (start < 0 || start > len) return -1;
@@ -767,7 +767,7 @@ export class Evbuffer {
       if (this.flags() & S.F_FROZEN_START) return -1;
       return S.copyOut(this.a, this.h, start, data as Uint8Array, 0, n);
     } finally {
-      this.unlock();
+      this.unlockRaw();
     }
   }
 
@@ -782,10 +782,10 @@ export class Evbuffer {
    * n == 0: 0 before the freeze check, as libevent; a frozen front: -1. Returns the count taken.
    */
   private takeFront(n: number, out: Uint8Array | null): number {
-    this.lock();
+    this.lockRaw();
     const len = S.length(this.a, this.h);
     if (len === 0 || n === 0) {
-      this.unlock();
+      this.unlockRaw();
       return 0;
     }
     // modifyLocked without a closure per call (hot path)
@@ -798,7 +798,7 @@ export class Evbuffer {
       return k;
     } finally {
       if (ok) this.done();
-      else this.unlock();
+      else this.unlockRaw();
     }
   }
 
@@ -806,7 +806,7 @@ export class Evbuffer {
   pullup(size: unknown): Uint8Array | null {
     this.live();
     let n = ssizeArg(size, 'size');
-    this.lock();
+    this.lockRaw();
     try {
       const len = S.length(this.a, this.h);
       if (n < 0) n = len;
@@ -814,7 +814,7 @@ export class Evbuffer {
       const at = S.pullup(this.a, this.h, n);
       return this.a.u8.subarray(at, at + n);
     } finally {
-      this.unlock();
+      this.unlockRaw();
     }
   }
 
@@ -826,14 +826,14 @@ export class Evbuffer {
     const p = objOrNull<EvbufferPtr>(start, 'start');
     const out = objOrNull<{ eol_len?: number }>(eolLenOut, 'eol_len_out');
     const st = eolStyle(style);
-    this.lock();
+    this.lockRaw();
     try {
       const from = p === null ? 0 : ptrPos(p);
       const [pos, elen] = from < 0 ? [-1, 0] : this.findEol(from, st);
       if (out) out.eol_len = pos < 0 ? 0 : elen;
       return { pos };
     } finally {
-      this.unlock();
+      this.unlockRaw();
     }
   }
 
@@ -902,7 +902,7 @@ export class Evbuffer {
 
   /** The next line, decoded (or a Uint8Array copy for 'buffer'), drained with its EOL; null when there is none. */
   private readlnLocked(st: number, encoding: 'utf8' | 'latin1' | 'buffer'): string | Uint8Array | null {
-    this.lock();
+    this.lockRaw();
     let line: string | Uint8Array | null = null;
     try {
       if (this.flags() & S.F_FROZEN_START) return null;
@@ -923,7 +923,7 @@ export class Evbuffer {
       return line;
     } finally {
       if (line !== null) this.done();
-      else this.unlock();
+      else this.unlockRaw();
     }
   }
 
@@ -941,7 +941,7 @@ export class Evbuffer {
     const len = n < 0 ? w.length : n;
     const p = objOrNull<EvbufferPtr>(start, 'start');
     const e = objOrNull<EvbufferPtr>(end, 'end');
-    this.lock();
+    this.lockRaw();
     try {
       const from = p === null ? 0 : ptrPos(p);
       const total = S.length(this.a, this.h);
@@ -949,7 +949,7 @@ export class Evbuffer {
       if (from < 0 || len === 0 || (e !== null && to < 0)) return { pos: -1 };
       return { pos: S.search(this.a, this.h, len === w.length ? w : w.subarray(0, len), from, Math.min(to, total)) };
     } finally {
-      this.unlock();
+      this.unlockRaw();
     }
   }
 
@@ -961,7 +961,7 @@ export class Evbuffer {
     const mode = intArg(how, 'how');
     if (mode !== EVBUFFER_PTR_SET && mode !== EVBUFFER_PTR_ADD) throw rangeError('how', 'EVBUFFER_PTR_SET or EVBUFFER_PTR_ADD', how);
     const p = ptr as EvbufferPtr;
-    this.lock();
+    this.lockRaw();
     try {
       const len = S.length(this.a, this.h);
       let target: number;
@@ -981,7 +981,7 @@ export class Evbuffer {
       p.pos = target;
       return 0;
     } finally {
-      this.unlock();
+      this.unlockRaw();
     }
   }
 
@@ -994,7 +994,7 @@ export class Evbuffer {
     if (nv > 0 && !Array.isArray(vec)) throw typeError('vec', 'an array of { iov_base, iov_len } objects', vec);
     const arr = vec as IoVec[] | null;
     if (arr && nv > arr.length) throw rangeError('n_vec', `<= ${arr.length} (the length of vec)`, nv);
-    this.lock();
+    this.lockRaw();
     try {
       const a = this.a;
       const total = S.length(a, this.h);
@@ -1031,7 +1031,7 @@ export class Evbuffer {
       }
       return i;
     } finally {
-      this.unlock();
+      this.unlockRaw();
     }
   }
 
@@ -1043,7 +1043,7 @@ export class Evbuffer {
     if (!Array.isArray(vec)) throw typeError('vec', 'an array of { iov_base, iov_len } objects', vec);
     if (nv > vec.length) throw rangeError('n_vec', `<= ${vec.length} (the length of vec)`, nv);
     if (nv < 1) return -1; // libevent: n_vecs < 1 fails
-    this.lock();
+    this.lockRaw();
     try {
       if (this.flags() & S.F_FROZEN_END) return -1;
       const a = this.a;
@@ -1056,7 +1056,7 @@ export class Evbuffer {
       this.reservation = { chain: c, at, len: space };
       return 1;
     } finally {
-      this.unlock();
+      this.unlockRaw();
     }
   }
 
@@ -1066,7 +1066,7 @@ export class Evbuffer {
     const nv = sizeArg(nVec, 'n_vec');
     if (nv > 0 && !Array.isArray(vec)) throw typeError('vec', 'an array of { iov_base, iov_len } objects', vec);
     if (nv > (vec as unknown[] | null)?.length!) throw rangeError('n_vec', `<= the length of vec`, nv);
-    this.lock();
+    this.lockRaw();
     try {
       if (this.flags() & S.F_FROZEN_END) return -1;
       if (nv === 0) return 0;
@@ -1092,7 +1092,7 @@ export class Evbuffer {
       this.invokeCallbacks();
       return 0;
     } finally {
-      this.unlock();
+      this.unlockRaw();
     }
   }
 
@@ -1105,11 +1105,11 @@ export class Evbuffer {
 
   /** @internal Structure check (tests, lock debugging). */
   validate(): void {
-    this.lock();
+    this.lockRaw();
     try {
       S.validate(this.a, this.h);
     } finally {
-      this.unlock();
+      this.unlockRaw();
     }
   }
 }
@@ -1132,24 +1132,24 @@ function ptrPos(p: EvbufferPtr): number {
 export function lock2(x: Evbuffer, y: Evbuffer): void {
   if (x.lockOff === 0 && y.lockOff === 0) return;
   if (x.a === y.a && x.lockOff === y.lockOff) {
-    x.lock();
+    x.lockRaw();
     return;
   }
   const xFirst = x.a.id < y.a.id || (x.a.id === y.a.id && x.lockOff < y.lockOff);
   if (xFirst) {
-    x.lock();
-    y.lock();
+    x.lockRaw();
+    y.lockRaw();
   } else {
-    y.lock();
-    x.lock();
+    y.lockRaw();
+    x.lockRaw();
   }
 }
 export function unlock2(x: Evbuffer, y: Evbuffer): void {
   if (x.a === y.a && x.lockOff === y.lockOff) {
-    x.unlock();
+    x.unlockRaw();
     return;
   }
-  x.unlock();
-  y.unlock();
+  x.unlockRaw();
+  y.unlockRaw();
 }
 

@@ -65,7 +65,7 @@ export function evbufferWriteAtmost(buf: Evbuffer, fdArg: unknown, howmuchArg: u
   buf.live();
   const fd = fdOf(fdArg);
   let howmuch = ssizeArg(howmuchArg, 'howmuch');
-  buf.lock();
+  buf.lockRaw();
   try {
     if (buf.flags() & S.F_FROZEN_START) return -1;
     const a = buf.a;
@@ -91,7 +91,7 @@ export function evbufferWriteAtmost(buf: Evbuffer, fdArg: unknown, howmuchArg: u
     if (n > 0) buf.drain(n);
     return n;
   } finally {
-    buf.unlock();
+    buf.unlockRaw();
   }
 }
 
@@ -104,7 +104,7 @@ export function evbufferExpand(buf: Evbuffer, datlenArg: unknown): number {
   buf.live();
   const n = sizeArg(datlenArg, 'datlen');
   if (n === 0) return 0;
-  buf.lock();
+  buf.lockRaw();
   try {
     S.reserveTail(buf.a, buf.h, n);
     return 0;
@@ -112,19 +112,19 @@ export function evbufferExpand(buf: Evbuffer, datlenArg: unknown): number {
     if ((e as { code?: string }).code === 'ERR_BEV_ARENA_FULL') return -1; // libevent: the allocation failed
     throw e;
   } finally {
-    buf.unlock();
+    buf.unlockRaw();
   }
 }
 
 /** evbuffer_get_contiguous_space: the bytes of the first chain (what a pullup of them would not move). */
 export function evbufferContiguousSpace(buf: Evbuffer): number {
   buf.live();
-  buf.lock();
+  buf.lockRaw();
   try {
     const first = buf.a.i32[(buf.h + S.H_FIRST) >>> 2]! >>> 0;
     return first === 0 ? 0 : S.chainLen(buf.a, first);
   } finally {
-    buf.unlock();
+    buf.unlockRaw();
   }
 }
 
@@ -156,10 +156,10 @@ export function evbufferSetFlags(buf: Evbuffer, flagsArg: unknown, on: boolean):
   buf.live();
   const f = maskArg(flagsArg, 'flags');
   if ((f & EVBUFFER_FLAG_DRAINS_TO_FD) === 0) return 0;
-  buf.lock();
+  buf.lockRaw();
   const w = (buf.h + S.H_FLAGS) >>> 2;
   if (on) Atomics.or(buf.a.i32, w, S.F_DRAINS_TO_FD);
   else Atomics.and(buf.a.i32, w, ~S.F_DRAINS_TO_FD);
-  buf.unlock();
+  buf.unlockRaw();
   return 0;
 }

@@ -159,18 +159,27 @@ export function rlockTryLock(i32: Int32Array, off: number): boolean {
 
 /**
  * Acquire without blocking the thread's event loop: spins through `Atomics.waitAsync` until the lock is taken.
- * For threads that must stay responsive (the main thread, an event-base thread). @thread any
+ * For threads that must stay responsive (the main thread, an event-base thread). With `signal`, an abort rejects
+ * with the signal's reason, not holding the lock. @thread any
  */
-export async function rlockLockAsync(i32: Int32Array, off: number): Promise<void> {
+export async function rlockLockAsync(i32: Int32Array, off: number, signal?: AbortSignal): Promise<void> {
   const w = off >>> 2;
   if (rlockTryLock(i32, off)) return;
   waits++;
   const t0 = lockContendedChannel.hasSubscribers ? performance.now() : 0;
-  for (;;) {
-    const c = Atomics.exchange(i32, w + STATE, 2);
-    if (c === 0) break;
-    const r = Atomics.waitAsync(i32, w + STATE, 2, WAIT_SLICE_MS);
-    if ((r.async ? await r.value : r.value) === 'timed-out') checkHolder(i32, w);
+  // an abort wakes this wait at once (a spurious wake-up for the others, who sleep again)
+  const onAbort = (): void => void Atomics.notify(i32, w + STATE);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    for (;;) {
+      if (signal?.aborted) throw signal.reason ?? new Error('aborted');
+      const c = Atomics.exchange(i32, w + STATE, 2);
+      if (c === 0) break;
+      const r = Atomics.waitAsync(i32, w + STATE, 2, WAIT_SLICE_MS);
+      if ((r.async ? await r.value : r.value) === 'timed-out') checkHolder(i32, w);
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
   Atomics.store(i32, w + OWNER, THREAD_TAG);
   i32[w + DEPTH] = 1;

@@ -105,9 +105,9 @@ export class ImportedBufferevent extends Bufferevent {
   getPartner(): Bufferevent | null {
     this.live();
     if (this.sharedType !== 2) return null;
-    this.lock();
+    this.lockRaw();
     const link = this.sharedLink;
-    this.unlock();
+    this.unlockRaw();
     return link !== 0 ? attachBev(this.a, link) : null;
   }
 }
