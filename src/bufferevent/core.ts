@@ -1,8 +1,8 @@
 import { EventBase, EvCallback, EV_READ, EV_WRITE } from '../event/base.ts';
 import { LongTimer } from '../event/long-timer.ts';
 import { Evbuffer, EVBUFFER_CB_ENABLED, EVBUFFER_CB_NODEFER, type EvbufferCbEntry } from '../evbuffer/evbuffer.ts';
-import { Arena, localArena } from '../shm/arena.ts';
-import { rlockLock, rlockTryLock, rlockRef, rlockUnlock, rlockUnref, rlockOwnerDied, rlockAssertHeld, rlockDepth, RLOCK_FLAG_OWNER_DIED } from '../shm/rlock.ts';
+import { Arena, localArena, countAcquired, lockCounters } from '../shm/arena.ts';
+import { threadLockWaits, rlockLock, rlockTryLock, rlockRef, rlockUnlock, rlockUnref, rlockOwnerDied, rlockAssertHeld, rlockDepth, RLOCK_FLAG_OWNER_DIED } from '../shm/rlock.ts';
 import { THREAD_TAG } from '../shm/thread-id.ts';
 import { postToOwner, unregisterOwned } from '../shm/owner.ts';
 import { H_FLAGS as EVB_FLAGS, F_DEAD, repair as repairBuffer } from '../evbuffer/storage.ts';
@@ -84,8 +84,21 @@ export type BevEventCb = (bev: Bufferevent, what: number, ctx: unknown) => void;
  * | 140  | i32  | (spare)      |                                                                              |
  * | 144  | f64  | maxRead      | bufferevent_set_max_single_read (default 16384)                              |
  * | 152  | f64  | maxWrite     | bufferevent_set_max_single_write (default 16384)                             |
+ * | 160  | f64  | statRead     | bytes the bufferevent's I/O put into its input (bev.stats)                   |
+ * | 168  | f64  | statWritten  | bytes its I/O took out of its output                                         |
+ * | 176  | f64  | statReadcb   | read callbacks run                                                           |
+ * | 184  | f64  | statWritecb  | write callbacks run                                                          |
+ * | 192  | f64  | statEventcb  | event callbacks run                                                          |
+ * (The lock's own counters, acquisitions and waits from any thread, are in the lock block: arena.ts LOCK_BYTES.)
  */
-const HDR = 160;
+const HDR = 200;
+const O_STAT = 160;
+/** bev.stats() counters: byte offsets from O_STAT (each an f64 in the table above). */
+const ST_READ = 0;
+const ST_WRITTEN = 8;
+const ST_READCB = 16;
+const ST_WRITECB = 24;
+const ST_EVENTCB = 32;
 const O_MAXREAD = 144;
 const O_MAXWRITE = 152;
 const O_GROUPNEXT = 132;
@@ -260,6 +273,7 @@ export abstract class Bufferevent {
     i32[(h + O_OWNER) >>> 2] = THREAD_TAG;
     a.f64[(h + O_TO_READ) >>> 3] = -1;
     a.f64[(h + O_TO_WRITE) >>> 3] = -1;
+    a.f64.fill(0, (h + O_STAT) >>> 3, (h + HDR) >>> 3);
     a.f64[(h + O_MAXREAD) >>> 3] = MAX_SINGLE_READ_DEFAULT;
     a.f64[(h + O_MAXWRITE) >>> 3] = MAX_SINGLE_WRITE_DEFAULT;
     this.input = Evbuffer.create(lockOff);
@@ -443,8 +457,10 @@ export abstract class Bufferevent {
   lockRaw(): void {
     const l = this.lockOff;
     if (l === 0) return;
+    const w0 = threadLockWaits();
     rlockLock(this.a.i32, l);
     this.a.sync(); // another thread may have grown the arena while we waited
+    countAcquired(this.a, l, w0);
     if (this.a.i32[(this.h + O_GEN) >>> 2] !== this.gen && rlockDepth(this.a.i32, l) === 1) {
       rlockUnlock(this.a.i32, l);
       throw freedError('bufferevent');
@@ -618,8 +634,45 @@ export abstract class Bufferevent {
       this.scheduleDeferred();
       return false;
     }
+    this.count(pendBit === PEND_READ ? ST_READCB : ST_WRITECB, 1);
     cb!(this, this.cbarg);
     return true;
+  }
+
+  /** @internal Add to one of the stats counters (table above). @locks held (or the bufferevent has no lock) */
+  count(stat: number, n: number): void {
+    this.a.f64[(this.h + O_STAT + stat) >>> 3]! += n;
+  }
+  /** @internal The bufferevent's I/O moved bytes into its input (or out of its output). */
+  countRead(n: number): void {
+    this.count(ST_READ, n);
+  }
+  countWritten(n: number): void {
+    this.count(ST_WRITTEN, n);
+  }
+
+  /**
+   * Counters of this bufferevent (not in libevent), from any thread with a handle: bytes its I/O read and wrote,
+   * callbacks run, acquisitions of its lock (by any thread, through the bufferevent or its evbuffers) and how many of
+   * them waited, for how long, and the current input and output lengths. The counters are read without the lock (each a moment old at most).
+   */
+  stats(): { bytesRead: number; bytesWritten: number; readCallbacks: number; writeCallbacks: number; eventCallbacks: number; lockAcquisitions: number; lockWaits: number; lockWaitMs: number; inputLength: number; outputLength: number } {
+    this.live();
+    const f = this.a.f64;
+    const st = (this.h + O_STAT) >>> 3;
+    const lk = this.lockOff !== 0 ? lockCounters(this.a, this.lockOff) : { acquired: 0, waited: 0, waitMs: 0 };
+    return {
+      bytesRead: f[st + (ST_READ >>> 3)]!,
+      bytesWritten: f[st + (ST_WRITTEN >>> 3)]!,
+      readCallbacks: f[st + (ST_READCB >>> 3)]!,
+      writeCallbacks: f[st + (ST_WRITECB >>> 3)]!,
+      eventCallbacks: f[st + (ST_EVENTCB >>> 3)]!,
+      lockAcquisitions: lk.acquired,
+      lockWaits: lk.waited,
+      lockWaitMs: lk.waitMs,
+      inputLength: this.input.getLength(),
+      outputLength: this.output.getLength(),
+    };
   }
 
   /** @internal incref_and_lock, run `fn`, decref_and_unlock (the shape of every libevent entry point). */
@@ -651,6 +704,7 @@ export abstract class Bufferevent {
       this.scheduleDeferred();
     } else {
       lastSocketErrno = errno;
+      this.count(ST_EVENTCB, 1);
       this.errorcb(this, what, this.cbarg);
     }
   }
@@ -716,12 +770,14 @@ export abstract class Bufferevent {
       this.a.i32[evw]! &= ~BEV_EVENT_CONNECTED;
       const cb = this.errorcb;
       const arg = this.cbarg;
+      this.count(ST_EVENTCB, 1);
       call(() => cb(this, BEV_EVENT_CONNECTED, arg));
     }
     if (this.a.i32[cbw]! & PEND_READ && this.readcb && !this.freeing) {
       this.a.i32[cbw]! &= ~PEND_READ;
       const cb = this.readcb;
       const arg = this.cbarg;
+      this.count(ST_READCB, 1);
       call(() => cb(this, arg));
       this.inbufWmCheck();
     }
@@ -729,6 +785,7 @@ export abstract class Bufferevent {
       this.a.i32[cbw]! &= ~PEND_WRITE;
       const cb = this.writecb;
       const arg = this.cbarg;
+      this.count(ST_WRITECB, 1);
       call(() => cb(this, arg));
     }
     if (this.a.i32[evw]! !== 0 && this.errorcb && !this.freeing) {
@@ -737,6 +794,7 @@ export abstract class Bufferevent {
       lastSocketErrno = this.a.i32[(this.h + O_ERRNO) >>> 2]!;
       const cb = this.errorcb;
       const arg = this.cbarg;
+      this.count(ST_EVENTCB, 1);
       call(() => cb(this, what, arg));
     }
   }

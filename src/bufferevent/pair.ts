@@ -65,6 +65,10 @@ function transfer(src: PairBufferevent, dst: PairBufferevent, ignoreWm: boolean)
     n = S.moveAll(di.a, di.h, si.a, si.h, false);
   }
   if (n && si.refCleanups !== null) si.handRefCleanups(di, srcFront, n, false); // references travel with their bytes
+  if (n) {
+    dst.countRead(n);
+    src.countWritten(n);
+  }
   di.invokeCallbacks();
   si.invokeCallbacks();
   if (n) {

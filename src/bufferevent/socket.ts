@@ -430,6 +430,7 @@ export class SocketBufferevent extends Bufferevent {
         // something was appended after the region was handed out (an attach adding buffered input): move them
         S.addBytes(a, h, a.u8.slice(this.readAt, this.readAt + nread), nread);
       }
+      this.countRead(nread);
       consumed(this, nread, false); // a rate limit's bucket may run dry and suspend reading here
       this.input.invokeCallbacks(); // the read-high-watermark callback may suspend reading right here
     }
@@ -703,6 +704,7 @@ export class SocketBufferevent extends Bufferevent {
       if (err === null && !this.dead) {
         S.drain(a, this.output.h, f.n);
         this.lastWriteN += f.n;
+        this.countWritten(f.n);
         consumed(this, f.n, true); // a rate limit's bucket may run dry and suspend writing here
       }
       for (let k = 0; k < f.chains.length; k += 2) S.unpinChain(a, f.chains[k]!);

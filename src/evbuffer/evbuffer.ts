@@ -1,4 +1,4 @@
-import { Arena, localArena, arenaOfThread, W_WAIT_GID, W_WAIT_OFF } from '../shm/arena.ts';
+import { Arena, localArena, arenaOfThread, countAcquired, W_WAIT_GID, W_WAIT_OFF } from '../shm/arena.ts';
 import { THREAD_TAG } from '../shm/thread-id.ts';
 import {
   rlockAssertHeld,
@@ -10,6 +10,7 @@ import {
   rlockTryLock,
   rlockLockAsync,
   rlockDepth,
+  threadLockWaits,
   RLOCK_FLAG_OWNER_DIED,
 } from '../shm/rlock.ts';
 import { defineGroupKind, groupHead, groupMember, recoverGroup, setGroupHead, GROUP_EVBUFFER } from '../shm/lock-group.ts';
@@ -175,8 +176,10 @@ export class Evbuffer {
   lockRaw(): void {
     const l = this.lockOff;
     if (l === 0) return;
+    const w0 = threadLockWaits();
     rlockLock(this.a.i32, l);
     this.afterAcquire(l);
+    countAcquired(this.a, l, w0);
   }
 
   /** @internal The checks every acquisition makes (after rlockLock, tryLock or an async acquire). @locks held */

@@ -1,7 +1,8 @@
 import { THREAD_TAG } from '../shm/thread-id.ts';
 import { listen, unlisten } from '../shm/owner.ts';
 import { LongTimer } from './long-timer.ts';
-import { rlockTryLock, rlockUnlock, rlockLockAsync } from '../shm/rlock.ts';
+import { rlockTryLock, rlockUnlock, rlockLockAsync, threadLockWaits, threadLockWaitMs, lockWaitHistogram } from '../shm/rlock.ts';
+import type { RecordableHistogram } from 'node:perf_hooks';
 import { codedError, freedError, rangeError, typeError } from '../errors.ts';
 import { intArg, maskArg, timevalArg, fnOrNull, objOrNull } from '../validate.ts';
 
@@ -105,9 +106,33 @@ export class EventBase {
     this.kick();
   }
 
+  /** @internal loop iterations that ran callbacks' queue (base.stats) */ nIterations = 0;
+  /** @internal callbacks run by this base's loop */ nCallbacksRun = 0;
+  /** @internal deferred callbacks queued */ nDeferred = 0;
+
+  /**
+   * Counters of this base (not in libevent), readable on its thread: loop iterations, callbacks run, deferred
+   * callbacks queued, callbacks active now, events pending, and this thread's contended lock waits (count, total
+   * milliseconds, and a histogram of the waits in nanoseconds from perf_hooks).
+   */
+  stats(): { iterations: number; callbacksRun: number; deferred: number; active: number; pending: number; lockWaits: number; lockWaitMs: number; lockWaitHistogram: RecordableHistogram } {
+    this.live();
+    return {
+      iterations: this.nIterations,
+      callbacksRun: this.nCallbacksRun,
+      deferred: this.nDeferred,
+      active: this.nActive,
+      pending: this.nAdded,
+      lockWaits: threadLockWaits(),
+      lockWaitMs: threadLockWaitMs(),
+      lockWaitHistogram: lockWaitHistogram(),
+    };
+  }
+
   /** @internal Queue a deferred callback; past MAX_DEFERREDS_QUEUED in this iteration it waits for the next one. */
   scheduleDeferred(cb: EvCallback): boolean {
     if (cb.queued) return false;
+    this.nDeferred++;
     // libevent (event_deferred_cb_schedule_): queue now while at most MAX_DEFERREDS_QUEUED were queued this iteration,
     // so 33 run in the iteration and the next ones wait for the next iteration
     if (this.deferredThisIter > MAX_DEFERREDS_QUEUED) {
@@ -305,6 +330,8 @@ export class EventBase {
         } finally {
           this.timeCache = 0;
         }
+        this.nIterations++;
+        this.nCallbacksRun += ran;
         if (this.gotBreak) break;
         // EVLOOP_ONCE: done once something ran and nothing is left active (libevent's N_ACTIVE_CALLBACKS == 0), so
         // lower-priority or deferred-later callbacks queued with it run too

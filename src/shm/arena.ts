@@ -1,4 +1,4 @@
-import { rlockInit, rlockLock, rlockUnlock, rlockUnref, rlockReuse } from './rlock.ts';
+import { rlockInit, rlockLock, rlockUnlock, rlockUnref, rlockReuse, threadLockWaits, lastLockWaitMs } from './rlock.ts';
 import { MAILBOX_BYTES, mailboxInit } from './mailbox.ts';
 import { codedError } from '../errors.ts';
 import { THREAD_TAG } from './thread-id.ts';
@@ -196,6 +196,7 @@ export class Arena {
         i32[W_RETIRED] = i32[(head + L_RETIRED_NEXT) >>> 2]!;
         rlockReuse(i32, head);
         i32[(head + L_GROUP) >>> 2] = 0;
+        zeroCounters(this, head);
         i32[W_LIVE]!++;
         return head;
       }
@@ -207,6 +208,7 @@ export class Arena {
     rlockLock(this.i32, 0);
     try {
       this.i32[(off + L_GROUP) >>> 2] = 0;
+      zeroCounters(this, off);
       this.i32[(off + L_NEXT) >>> 2] = this.i32[W_LOCKS]!;
       this.i32[W_LOCKS] = off;
     } finally {
@@ -341,8 +343,34 @@ export const knownArenas = new Set<Arena>();
  * | 20   | next        | arena lock   | next lock of this arena (every lock ever made here, retired ones included)  |
  * | 24   | retiredNext | arena lock   | next retired lock (only while retired)                                     |
  * | 28   | group       | the lock     | what the lock protects, for recovery after a holder died (lock-group.ts)   |
+ * | 32   | acquired    | the lock     | f64: first-level acquisitions by the bufferevent and evbuffer code (stats) |
+ * | 40   | waited      | the lock     | f64: those that found it held and waited                                   |
+ * | 48   | waitMs      | the lock     | f64: milliseconds spent in those waits                                     |
  */
-export const LOCK_BYTES = 32;
+export const LOCK_BYTES = 56;
+const L_ACQUIRED = 32;
+const L_WAITED = 40;
+const L_WAIT_MS = 48;
+
+/** Count an acquisition of a lock made by newLock; `waitsBefore` is threadLockWaits() before it. @locks the lock */
+export function countAcquired(a: Arena, lockOff: number, waitsBefore: number): void {
+  const f = a.f64;
+  f[(lockOff + L_ACQUIRED) >>> 3]!++;
+  if (threadLockWaits() !== waitsBefore) {
+    f[(lockOff + L_WAITED) >>> 3]!++;
+    f[(lockOff + L_WAIT_MS) >>> 3]! += lastLockWaitMs();
+  }
+}
+
+/** The counters of a lock made by newLock (a moment old: read without the lock). */
+export function lockCounters(a: Arena, lockOff: number): { acquired: number; waited: number; waitMs: number } {
+  const f = a.f64;
+  return { acquired: f[(lockOff + L_ACQUIRED) >>> 3]!, waited: f[(lockOff + L_WAITED) >>> 3]!, waitMs: f[(lockOff + L_WAIT_MS) >>> 3]! };
+}
+
+function zeroCounters(a: Arena, lockOff: number): void {
+  a.f64.fill(0, (lockOff + L_ACQUIRED) >>> 3, (lockOff + L_WAIT_MS + 8) >>> 3);
+}
 const L_NEXT = 20;
 const L_RETIRED_NEXT = 24;
 export const L_GROUP = 28;

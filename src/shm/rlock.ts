@@ -2,6 +2,7 @@ import { THREAD_TAG } from './thread-id.ts';
 import { codedError } from '../errors.ts';
 import { schedHook, SP_LOCK, SP_TRYLOCK, SP_UNLOCK, SP_RELEASED } from './sched-hook.ts';
 import { lockContendedChannel } from '../diagnostics.ts';
+import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 
 /**
  * RLock: a recursive futex lock living in shared memory. The JS object holds no lock state; every thread that can see
@@ -78,7 +79,31 @@ export function rlockReuse(i32: Int32Array, off: number): void {
 }
 
 let waits = 0;
+let waitMs = 0;
+/** The last contended acquisition's wait on this thread, in milliseconds (read by the bufferevent's stats). */
+let lastWait = 0;
+let histogram: RecordableHistogram | null = null;
 let sliceTimeouts = 0;
+
+/** Total milliseconds this thread waited in contended acquisitions. */
+export function threadLockWaitMs(): number {
+  return waitMs;
+}
+/** The wait of this thread's last contended acquisition, in milliseconds. */
+export function lastLockWaitMs(): number {
+  return lastWait;
+}
+/** A histogram (perf_hooks, nanoseconds) of this thread's contended waits, made at the first call. */
+export function lockWaitHistogram(): RecordableHistogram {
+  return (histogram ??= createHistogram());
+}
+function waited(t0: number, i32: Int32Array, off: number): void {
+  const ms = performance.now() - t0;
+  waitMs += ms;
+  lastWait = ms;
+  if (histogram !== null) histogram.record(Math.max(1, Math.round(ms * 1e6)));
+  if (lockContendedChannel.hasSubscribers) lockContendedChannel.publish({ lock: { sab: i32.buffer, offset: off }, waitMs: ms });
+}
 /** Lock acquisitions on this thread that found the lock held by another thread and had to wait. */
 export function threadLockWaits(): number {
   return waits;
@@ -112,6 +137,7 @@ export function rlockLock(i32: Int32Array, off: number): void {
   let c = Atomics.compareExchange(i32, w + STATE, 0, 1);
   if (c !== 0) {
     waits++;
+    const t0 = performance.now();
     // Critical sections are short (a few stores, an append): spin a little before sleeping, as glibc's adaptive
     // mutexes do; a futex sleep and wake-up costs tens of microseconds.
     // The holder is named in the same step that takes the lock, before any loop back-edge: V8 can terminate a worker
@@ -120,11 +146,11 @@ export function rlockLock(i32: Int32Array, off: number): void {
       if (Atomics.load(i32, w + STATE) === 0 && Atomics.compareExchange(i32, w + STATE, 0, 1) === 0) {
         i32[w + OWNER] = THREAD_TAG;
         i32[w + DEPTH] = 1;
+        waited(t0, i32, off);
         return;
       }
     }
     if (c !== 2) c = Atomics.exchange(i32, w + STATE, 2);
-    const t0 = lockContendedChannel.hasSubscribers ? performance.now() : 0;
     while (c !== 0) {
       if (Atomics.wait(i32, w + STATE, 2, WAIT_SLICE_MS) === 'timed-out') {
         sliceTimeouts++;
@@ -134,7 +160,7 @@ export function rlockLock(i32: Int32Array, off: number): void {
       if (c === 0) {
         i32[w + OWNER] = THREAD_TAG; // named before the back-edge (see above)
         i32[w + DEPTH] = 1;
-        if (t0 !== 0) lockContendedChannel.publish({ lock: { sab: i32.buffer, offset: off }, waitMs: performance.now() - t0 });
+        waited(t0, i32, off);
         return;
       }
     }
@@ -166,7 +192,7 @@ export async function rlockLockAsync(i32: Int32Array, off: number, signal?: Abor
   const w = off >>> 2;
   if (rlockTryLock(i32, off)) return;
   waits++;
-  const t0 = lockContendedChannel.hasSubscribers ? performance.now() : 0;
+  const t0 = performance.now();
   // an abort wakes this wait at once (a spurious wake-up for the others, who sleep again)
   const onAbort = (): void => void Atomics.notify(i32, w + STATE);
   signal?.addEventListener('abort', onAbort, { once: true });
@@ -183,7 +209,7 @@ export async function rlockLockAsync(i32: Int32Array, off: number, signal?: Abor
   }
   Atomics.store(i32, w + OWNER, THREAD_TAG);
   i32[w + DEPTH] = 1;
-  if (t0 !== 0) lockContendedChannel.publish({ lock: { sab: i32.buffer, offset: off }, waitMs: performance.now() - t0 });
+  waited(t0, i32, off);
 }
 
 /** Release one level. Throws ERR_BEV_LOCK_NOT_HELD when this thread does not hold it. @thread holder */
