@@ -2,7 +2,7 @@ import { EventBase, EvCallback, EV_READ, EV_WRITE } from '../event/base.ts';
 import { LongTimer } from '../event/long-timer.ts';
 import { Evbuffer, EVBUFFER_CB_ENABLED, EVBUFFER_CB_NODEFER, type EvbufferCbEntry } from '../evbuffer/evbuffer.ts';
 import { Arena, localArena, countAcquired, lockCounters } from '../shm/arena.ts';
-import { threadLockWaits, rlockLock, rlockTryLock, rlockRef, rlockUnlock, rlockUnref, rlockOwnerDied, rlockAssertHeld, rlockDepth, RLOCK_FLAG_OWNER_DIED } from '../shm/rlock.ts';
+import { rlockLock, rlockTryLock, rlockRef, rlockUnlock, rlockUnref, rlockOwnerDied, rlockAssertHeld, rlockDepth, RLOCK_FLAG_OWNER_DIED } from '../shm/rlock.ts';
 import { THREAD_TAG } from '../shm/thread-id.ts';
 import { postToOwner, unregisterOwned } from '../shm/owner.ts';
 import { H_FLAGS as EVB_FLAGS, F_DEAD, repair as repairBuffer } from '../evbuffer/storage.ts';
@@ -457,10 +457,9 @@ export abstract class Bufferevent {
   lockRaw(): void {
     const l = this.lockOff;
     if (l === 0) return;
-    const w0 = threadLockWaits();
-    rlockLock(this.a.i32, l);
+    const waited = rlockLock(this.a.i32, l);
     this.a.sync(); // another thread may have grown the arena while we waited
-    countAcquired(this.a, l, w0);
+    countAcquired(this.a, l, waited);
     if (this.a.i32[(this.h + O_GEN) >>> 2] !== this.gen && rlockDepth(this.a.i32, l) === 1) {
       rlockUnlock(this.a.i32, l);
       throw freedError('bufferevent');

@@ -10,7 +10,6 @@ import {
   rlockTryLock,
   rlockLockAsync,
   rlockDepth,
-  threadLockWaits,
   RLOCK_FLAG_OWNER_DIED,
 } from '../shm/rlock.ts';
 import { defineGroupKind, groupHead, groupMember, recoverGroup, setGroupHead, GROUP_EVBUFFER } from '../shm/lock-group.ts';
@@ -176,10 +175,9 @@ export class Evbuffer {
   lockRaw(): void {
     const l = this.lockOff;
     if (l === 0) return;
-    const w0 = threadLockWaits();
-    rlockLock(this.a.i32, l);
+    const waited = rlockLock(this.a.i32, l);
     this.afterAcquire(l);
-    countAcquired(this.a, l, w0);
+    countAcquired(this.a, l, waited);
   }
 
   /** @internal The checks every acquisition makes (after rlockLock, tryLock or an async acquire). @locks held */

@@ -1,4 +1,4 @@
-import { rlockInit, rlockLock, rlockUnlock, rlockUnref, rlockReuse, threadLockWaits, lastLockWaitMs } from './rlock.ts';
+import { rlockInit, rlockLock, rlockUnlock, rlockUnref, rlockReuse, lastLockWaitMs } from './rlock.ts';
 import { MAILBOX_BYTES, mailboxInit } from './mailbox.ts';
 import { codedError } from '../errors.ts';
 import { THREAD_TAG } from './thread-id.ts';
@@ -352,11 +352,11 @@ const L_ACQUIRED = 32;
 const L_WAITED = 40;
 const L_WAIT_MS = 48;
 
-/** Count an acquisition of a lock made by newLock; `waitsBefore` is threadLockWaits() before it. @locks the lock */
-export function countAcquired(a: Arena, lockOff: number, waitsBefore: number): void {
+/** Count an acquisition of a lock made by newLock; `waited` is what rlockLock returned. @locks the lock */
+export function countAcquired(a: Arena, lockOff: number, waited: boolean): void {
   const f = a.f64;
   f[(lockOff + L_ACQUIRED) >>> 3]!++;
-  if (threadLockWaits() !== waitsBefore) {
+  if (waited) {
     f[(lockOff + L_WAITED) >>> 3]!++;
     f[(lockOff + L_WAIT_MS) >>> 3]! += lastLockWaitMs();
   }

@@ -124,14 +124,14 @@ function checkHolder(i32: Int32Array, w: number): void {
   if (holder !== 0 && holderCheck !== null) holderCheck(i32, w << 2, holder);
 }
 
-/** Acquire (recursive). Blocks this thread while another holds it. @thread any */
-export function rlockLock(i32: Int32Array, off: number): void {
+/** Acquire (recursive). Blocks this thread while another holds it. True when it had to wait (lastLockWaitMs says how long). @thread any */
+export function rlockLock(i32: Int32Array, off: number): boolean {
   const w = off >>> 2;
   // A plain read is enough to detect recursion: only this thread ever writes its own tag into the word, and it
   // clears it itself before releasing, so the word can equal our tag only while we hold the lock.
   if (i32[w + OWNER] === THREAD_TAG) {
     i32[w + DEPTH]!++;
-    return;
+    return false;
   }
   if (schedHook !== null) schedHook(SP_LOCK, i32, off);
   let c = Atomics.compareExchange(i32, w + STATE, 0, 1);
@@ -147,7 +147,7 @@ export function rlockLock(i32: Int32Array, off: number): void {
         i32[w + OWNER] = THREAD_TAG;
         i32[w + DEPTH] = 1;
         waited(t0, i32, off);
-        return;
+        return true;
       }
     }
     if (c !== 2) c = Atomics.exchange(i32, w + STATE, 2);
@@ -161,12 +161,13 @@ export function rlockLock(i32: Int32Array, off: number): void {
         i32[w + OWNER] = THREAD_TAG; // named before the back-edge (see above)
         i32[w + DEPTH] = 1;
         waited(t0, i32, off);
-        return;
+        return true;
       }
     }
   }
   i32[w + OWNER] = THREAD_TAG; // inside the critical section: published to other threads by the release below
   i32[w + DEPTH] = 1;
+  return false;
 }
 
 /** Try to acquire without blocking. Returns true when this thread now holds it (one more level if it already did). */
