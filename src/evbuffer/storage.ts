@@ -1,40 +1,13 @@
 import type { Arena } from '../shm/arena.ts';
+import { defineLayout } from '../shm/layout.ts';
 
 /**
  * Evbuffer storage: a linked list of chains in an arena (libevent's evbuffer_chain list), all in shared memory.
  * Nothing here locks or runs callbacks; every function requires the buffer's lock when the buffer has one
  * (`@locks requires buffer lock`), and the caller (evbuffer.ts) checks freeze flags.
  *
- * Buffer header (HDR_BYTES = 72, 8-aligned, allocated in the buffer's home arena):
- *
- * | byte | type | field      | protected by | meaning                                                             |
- * |------|------|------------|--------------|---------------------------------------------------------------------|
- * | 0    | f64  | length     | buffer lock  | bytes in the buffer                                                 |
- * | 8    | f64  | frontAbs   | buffer lock  | stream position of the first byte (drains add, prepends subtract)    |
- * | 16   | i32  | first      | buffer lock  | first chain (payload offset), 0 when there is none                  |
- * | 20   | i32  | last       | buffer lock  | last chain, 0 when there is none                                    |
- * | 24   | i32  | flags      | buffer lock  | F_FROZEN_START, F_FROZEN_END, F_FREED (set once, read with Atomics)  |
- * | 28   | i32  | lockOff    | write-once   | RLock offset in this arena, 0 for an unlocked buffer                |
- * | 32   | f64  | nAddForCb  | buffer lock  | bytes added since callbacks last ran                                 |
- * | 40   | f64  | nDelForCb  | buffer lock  | bytes removed since callbacks last ran                               |
- * | 48   | i32  | refcnt     | Atomics      | handles keeping the header alive (evbuffer_free drops one)          |
- * | 52   | i32  | lastCap    | buffer lock  | capacity of the most recent chain allocated (growth hint)           |
- * | 56   | i32  | owner      | write-once   | THREAD_TAG of the thread whose loop runs this buffer's bufferevent   |
- * | 60   | i32  | (spare)    |              |                                                                     |
- * | 64   | i32  | notify     | Atomics      | mailbox request bits from other threads (src/shm/mailbox.ts)         |
- * | 68   | i32  | generation | Atomics      | bumped at every free and never reset: a handle whose generation      |
- * |      |      |            |              | differs is stale (header blocks are only ever reused as headers)     |
- *
- * Chain layout (CHAIN_HDR = 24 bytes before the data, payload of an arena block):
- *
- * | byte | field    | meaning                                                                                 |
- * |------|----------|-----------------------------------------------------------------------------------------|
- * | 0    | next     | next chain, 0 at the end                                                                 |
- * | 4    | cap      | data bytes the chain can hold                                                            |
- * | 8    | misalign | offset of the first live byte in the data area                                           |
- * | 12   | off      | live bytes (libevent's name); the live region is [misalign, misalign + off)              |
- * | 16   | pins     | in-flight users of this chain's memory (a socket write or read); > 0 forbids moving it   |
- * | 20   | dead     | 1 when unlinked while pinned: the last unpin frees it                                    |
+ * The buffer header (in the buffer's home arena, 8-aligned) and the chain header (before each chain's data, the
+ * payload of an arena block) are defined below; their tables are the definitions.
  *
  * Invariants (checked by validate()): the chain list from `first` ends at `last`; the sum of `off` equals `length`;
  * only the first chain may have `off == 0` when it is also the last (an empty reusable chain) or pinned;
@@ -42,21 +15,59 @@ import type { Arena } from '../shm/arena.ts';
  * A pinned last chain never has its end (misalign + off) moved by a drain, so a read in flight into the space after
  * it stays valid; a pinned chain is never freed while pinned (a zero-copy socket write may still be reading it).
  */
-export const HDR_BYTES = 72;
-export const H_NOTIFY = 64;
-export const H_GEN = 68;
-export const H_LEN = 0;
-export const H_FRONT = 8;
-export const H_FIRST = 16;
-export const H_LAST = 20;
-export const H_FLAGS = 24;
-export const H_LOCK = 28;
-export const H_NADD = 32;
-export const H_NDEL = 40;
-export const H_REFCNT = 48;
-export const H_LASTCAP = 52;
-export const H_OWNER = 56;
+const BUF_LOCK = 'buffer lock';
+/**
+ * The evbuffer header. The generation survives the block's reuse (header blocks are only ever reused as headers).
+ *
+ * | byte | type | field      | protected by, written by             | meaning                                                            |
+ * |------|------|------------|--------------------------------------|--------------------------------------------------------------------|
+ * | 0    | f64  | length     | buffer lock                          | bytes in the buffer                                                |
+ * | 8    | f64  | frontAbs   | buffer lock                          | stream position of the first byte (drains add, prepends subtract)  |
+ * | 16   | u32  | first      | buffer lock                          | first chain (payload offset), 0 when there is none                 |
+ * | 20   | u32  | last       | buffer lock                          | last chain, 0 when there is none                                   |
+ * | 24   | i32  | flags      | buffer lock; Atomics for freeze/free | F_FROZEN_START, F_FROZEN_END, F_FREED, F_DEAD, F_DRAINS_TO_FD      |
+ * | 28   | i32  | lockOff    | write-once, creator                  | RLock offset in this arena, 0 for an unlocked buffer               |
+ * | 32   | f64  | nAddForCb  | buffer lock                          | bytes added since callbacks last ran                               |
+ * | 40   | f64  | nDelForCb  | buffer lock                          | bytes removed since callbacks last ran                             |
+ * | 48   | i32  | refcnt     | Atomics, any handle                  | handles keeping the header alive (evbuffer_free drops one)         |
+ * | 52   | i32  | lastCap    | buffer lock                          | capacity of the most recent chain allocated (growth hint)          |
+ * | 56   | i32  | owner      | write-once, creator                  | THREAD_TAG of the thread whose loop runs this buffer's bufferevent |
+ * | 60   | i32  | spare      | -                                    | alignment                                                          |
+ * | 64   | i32  | notify     | Atomics, any thread                  | mailbox request bits from other threads (src/shm/mailbox.ts)       |
+ * | 68   | i32  | generation | Atomics.add at free                  | never reset: a handle whose generation differs is stale            |
+ */
+export const EVBUFFER_HEADER = defineLayout('evbuffer header', 72, [
+  { name: 'length', type: 'f64', guard: BUF_LOCK, meaning: 'bytes in the buffer' },
+  { name: 'frontAbs', type: 'f64', guard: BUF_LOCK, meaning: 'stream position of the first byte (drains add, prepends subtract)' },
+  { name: 'first', type: 'u32', guard: BUF_LOCK, meaning: 'first chain (payload offset), 0 when there is none' },
+  { name: 'last', type: 'u32', guard: BUF_LOCK, meaning: 'last chain, 0 when there is none' },
+  { name: 'flags', type: 'i32', guard: `${BUF_LOCK}; Atomics for freeze/free`, meaning: 'F_FROZEN_START, F_FROZEN_END, F_FREED, F_DEAD, F_DRAINS_TO_FD' },
+  { name: 'lockOff', type: 'i32', guard: 'write-once, creator', meaning: 'RLock offset in this arena, 0 for an unlocked buffer' },
+  { name: 'nAddForCb', type: 'f64', guard: BUF_LOCK, meaning: 'bytes added since callbacks last ran' },
+  { name: 'nDelForCb', type: 'f64', guard: BUF_LOCK, meaning: 'bytes removed since callbacks last ran' },
+  { name: 'refcnt', type: 'i32', guard: 'Atomics, any handle', meaning: 'handles keeping the header alive (evbuffer_free drops one)' },
+  { name: 'lastCap', type: 'i32', guard: BUF_LOCK, meaning: 'capacity of the most recent chain allocated (growth hint)' },
+  { name: 'owner', type: 'i32', guard: 'write-once, creator', meaning: "THREAD_TAG of the thread whose loop runs this buffer's bufferevent" },
+  { name: 'spare', type: 'i32', guard: '-', meaning: 'alignment' },
+  { name: 'notify', type: 'i32', guard: 'Atomics, any thread', meaning: 'mailbox request bits from other threads (src/shm/mailbox.ts)' },
+  { name: 'generation', type: 'i32', guard: 'Atomics.add at free', meaning: 'never reset: a handle whose generation differs is stale' },
+]);
+export const HDR_BYTES = EVBUFFER_HEADER.size;
+export const H_LEN = EVBUFFER_HEADER.off('length');
+export const H_FRONT = EVBUFFER_HEADER.off('frontAbs');
+export const H_FIRST = EVBUFFER_HEADER.off('first');
+export const H_LAST = EVBUFFER_HEADER.off('last');
+export const H_FLAGS = EVBUFFER_HEADER.off('flags');
+export const H_LOCK = EVBUFFER_HEADER.off('lockOff');
+export const H_NADD = EVBUFFER_HEADER.off('nAddForCb');
+export const H_NDEL = EVBUFFER_HEADER.off('nDelForCb');
+export const H_REFCNT = EVBUFFER_HEADER.off('refcnt');
+export const H_LASTCAP = EVBUFFER_HEADER.off('lastCap');
+export const H_OWNER = EVBUFFER_HEADER.off('owner');
+export const H_NOTIFY = EVBUFFER_HEADER.off('notify');
+export const H_GEN = EVBUFFER_HEADER.off('generation');
 
+/** The bits of the header's `flags` word. */
 export const F_FROZEN_START = 1;
 export const F_FROZEN_END = 2;
 export const F_FREED = 4;
@@ -65,13 +76,40 @@ export const F_DEAD = 8;
 /** evbuffer_set_flags(EVBUFFER_FLAG_DRAINS_TO_FD): recorded, as libevent; nothing here reads it yet */
 export const F_DRAINS_TO_FD = 16;
 
-const C_NEXT = 0;
-const C_CAP = 4;
-const C_MIS = 8;
-const C_OFF = 12;
-const C_PINS = 16;
-const C_DEAD = 20;
-export const CHAIN_HDR = 24;
+/**
+ * The chain header, before the data; the live region is [misalign, misalign + off) of the data area.
+ *
+ * | byte | type | field    | protected by, written by | meaning                                                                               |
+ * |------|------|----------|--------------------------|---------------------------------------------------------------------------------------|
+ * | 0    | u32  | next     | buffer lock              | next chain, 0 at the end                                                              |
+ * | 4    | u32  | cap      | write-once, allocator    | data bytes the chain can hold                                                         |
+ * | 8    | u32  | misalign | buffer lock              | offset of the first live byte in the data area                                        |
+ * | 12   | u32  | off      | buffer lock              | live bytes (libevent's name)                                                          |
+ * | 16   | i32  | pins     | buffer lock              | in-flight users of the chain's memory (a socket write or read); > 0 forbids moving it |
+ * | 20   | i32  | dead     | buffer lock              | 1 when unlinked while pinned: the last unpin frees it                                 |
+ */
+export const CHAIN_HEADER = defineLayout('evbuffer chain', 24, [
+  { name: 'next', type: 'u32', guard: BUF_LOCK, meaning: 'next chain, 0 at the end' },
+  { name: 'cap', type: 'u32', guard: 'write-once, allocator', meaning: 'data bytes the chain can hold' },
+  { name: 'misalign', type: 'u32', guard: BUF_LOCK, meaning: 'offset of the first live byte in the data area' },
+  { name: 'off', type: 'u32', guard: BUF_LOCK, meaning: "live bytes (libevent's name)" },
+  { name: 'pins', type: 'i32', guard: BUF_LOCK, meaning: "in-flight users of the chain's memory (a socket write or read); > 0 forbids moving it" },
+  { name: 'dead', type: 'i32', guard: BUF_LOCK, meaning: '1 when unlinked while pinned: the last unpin frees it' },
+]);
+const C_NEXT = CHAIN_HEADER.off('next');
+const C_CAP = CHAIN_HEADER.off('cap');
+const C_MIS = CHAIN_HEADER.off('misalign');
+const C_OFF = CHAIN_HEADER.off('off');
+const C_PINS = CHAIN_HEADER.off('pins');
+const C_DEAD = CHAIN_HEADER.off('dead');
+export const CHAIN_HDR = CHAIN_HEADER.size;
+/** The same fields as Int32 word indexes from the chain's first word (`c >>> 2`). */
+const W_NEXT = C_NEXT >>> 2;
+const W_CAP = C_CAP >>> 2;
+const W_MIS = C_MIS >>> 2;
+const W_OFF = C_OFF >>> 2;
+const W_PINS = C_PINS >>> 2;
+const W_DEAD = C_DEAD >>> 2;
 
 const MIN_CHAIN = 1024 - 8 - CHAIN_HDR; // a 1 KiB block
 const MAX_AUTO_CHAIN = 65536 - 8 - CHAIN_HDR; // growth stops doubling at 64 KiB blocks
@@ -113,12 +151,12 @@ function newChain(a: Arena, h: number, atLeast: number): number {
   const cap = a.blockSize(c) - CHAIN_HDR;
   const w = c >>> 2;
   const i32 = a.i32;
-  i32[w] = 0;
-  i32[w + 1] = cap;
-  i32[w + 2] = 0;
-  i32[w + 3] = 0;
-  i32[w + 4] = 0;
-  i32[w + 5] = 0;
+  i32[w + W_NEXT] = 0;
+  i32[w + W_CAP] = cap;
+  i32[w + W_MIS] = 0;
+  i32[w + W_OFF] = 0;
+  i32[w + W_PINS] = 0;
+  i32[w + W_DEAD] = 0;
   i32[(h + H_LASTCAP) >>> 2] = Math.min(cap, MAX_AUTO_CHAIN);
   return c;
 }
@@ -150,7 +188,7 @@ export function tailSpace(a: Arena, h: number): number {
   const last = a.i32[(h + H_LAST) >>> 2]! >>> 0;
   if (last === 0) return 0;
   const w = last >>> 2;
-  return (a.i32[w + 1]! >>> 0) - (a.i32[w + 2]! >>> 0) - (a.i32[w + 3]! >>> 0);
+  return (a.i32[w + W_CAP]! >>> 0) - (a.i32[w + W_MIS]! >>> 0) - (a.i32[w + W_OFF]! >>> 0);
 }
 
 /**
@@ -161,12 +199,12 @@ export function reserveTail(a: Arena, h: number, n: number): number {
   const last = a.i32[(h + H_LAST) >>> 2]! >>> 0;
   if (last !== 0) {
     const w = last >>> 2;
-    const cap = a.i32[w + 1]! >>> 0;
-    const mis = a.i32[w + 2]! >>> 0;
-    const off = a.i32[w + 3]! >>> 0;
+    const cap = a.i32[w + W_CAP]! >>> 0;
+    const mis = a.i32[w + W_MIS]! >>> 0;
+    const off = a.i32[w + W_OFF]! >>> 0;
     if (cap - mis - off >= n) return last;
-    if (off === 0 && a.i32[w + 4] === 0 && cap >= n) {
-      a.i32[w + 2] = 0; // an empty unpinned chain: realign instead of allocating
+    if (off === 0 && a.i32[w + W_PINS] === 0 && cap >= n) {
+      a.i32[w + W_MIS] = 0; // an empty unpinned chain: realign instead of allocating
       return last;
     }
   }
@@ -247,18 +285,18 @@ export function prependBytes(a: Arena, h: number, src: Uint8Array, n: number): v
   let remaining = n;
   if (first !== 0) {
     const w = first >>> 2;
-    if (i32[w + 3] === 0 && i32[w + 4] === 0) {
+    if (i32[w + W_OFF] === 0 && i32[w + W_PINS] === 0) {
       // empty, unpinned: move its live area to the end so the prepend lands before it
-      const cap = i32[w + 1]! >>> 0;
-      i32[w + 2] = cap;
+      const cap = i32[w + W_CAP]! >>> 0;
+      i32[w + W_MIS] = cap;
     }
-    const mis = i32[w + 2]! >>> 0;
+    const mis = i32[w + W_MIS]! >>> 0;
     const k = Math.min(mis, remaining);
     if (k > 0) {
       const at = chainData(first) + mis - k;
       a.u8.set(src.subarray(n - k, n), at);
-      i32[w + 2] = mis - k;
-      i32[w + 3] = (i32[w + 3]! >>> 0) + k;
+      i32[w + W_MIS] = mis - k;
+      i32[w + W_OFF] = (i32[w + W_OFF]! >>> 0) + k;
       remaining -= k;
     }
   }
@@ -266,11 +304,11 @@ export function prependBytes(a: Arena, h: number, src: Uint8Array, n: number): v
     const c = newChain(a, h, remaining);
     const i32 = a.i32; // newChain may have grown (and remapped) the arena
     const cw = c >>> 2;
-    const cap = i32[cw + 1]! >>> 0;
+    const cap = i32[cw + W_CAP]! >>> 0;
     a.u8.set(src.subarray(0, remaining), chainData(c) + cap - remaining);
-    i32[cw + 2] = cap - remaining;
-    i32[cw + 3] = remaining;
-    i32[cw] = first;
+    i32[cw + W_MIS] = cap - remaining;
+    i32[cw + W_OFF] = remaining;
+    i32[cw + W_NEXT] = first;
     i32[(h + H_FIRST) >>> 2] = c;
     if (first === 0) i32[(h + H_LAST) >>> 2] = c;
     first = c;
@@ -319,24 +357,24 @@ export function drain(a: Arena, h: number, n: number): number {
   let c = i32[(h + H_FIRST) >>> 2]! >>> 0;
   while (c !== 0) {
     const w = c >>> 2;
-    const off = i32[w + 3]! >>> 0;
-    const next = i32[w]! >>> 0;
+    const off = i32[w + W_OFF]! >>> 0;
+    const next = i32[w + W_NEXT]! >>> 0;
     if (remaining < off) {
-      i32[w + 2] = (i32[w + 2]! >>> 0) + remaining;
-      i32[w + 3] = off - remaining;
+      i32[w + W_MIS] = (i32[w + W_MIS]! >>> 0) + remaining;
+      i32[w + W_OFF] = off - remaining;
       remaining = 0;
       break;
     }
     remaining -= off;
     const isLast = next === 0;
-    const pinned = i32[w + 4]! > 0;
+    const pinned = i32[w + W_PINS]! > 0;
     if (isLast) {
       if (pinned) {
-        i32[w + 2] = (i32[w + 2]! >>> 0) + off; // keep the end where it is: a read may be landing after it
-        i32[w + 3] = 0;
-      } else if ((i32[w + 1]! >>> 0) <= KEEP_EMPTY_MAX) {
-        i32[w + 2] = 0;
-        i32[w + 3] = 0;
+        i32[w + W_MIS] = (i32[w + W_MIS]! >>> 0) + off; // keep the end where it is: a read may be landing after it
+        i32[w + W_OFF] = 0;
+      } else if ((i32[w + W_CAP]! >>> 0) <= KEEP_EMPTY_MAX) {
+        i32[w + W_MIS] = 0;
+        i32[w + W_OFF] = 0;
       } else {
         i32[(h + H_FIRST) >>> 2] = 0;
         i32[(h + H_LAST) >>> 2] = 0;
@@ -497,12 +535,12 @@ export function pullup(a: Arena, h: number, n: number): number {
   a.f64[(h + H_NDEL) >>> 3] = ndel; // a pullup is not a change the callbacks see
   a.f64[(h + H_NADD) >>> 3] = nadd;
   a.f64[(h + H_FRONT) >>> 3] = front;
-  a.i32[w] = 0;
-  a.i32[w + 1] = cap;
-  a.i32[w + 2] = 0;
-  a.i32[w + 3] = n;
-  a.i32[w + 4] = 0;
-  a.i32[w + 5] = 0;
+  a.i32[w + W_NEXT] = 0;
+  a.i32[w + W_CAP] = cap;
+  a.i32[w + W_MIS] = 0;
+  a.i32[w + W_OFF] = n;
+  a.i32[w + W_PINS] = 0;
+  a.i32[w + W_DEAD] = 0;
   const nf = a.i32[(h + H_FIRST) >>> 2]! >>> 0;
   if (nf !== 0 && chainLen(a, nf) === 0 && chainNext(a, nf) === 0 && a.i32[(nf + C_PINS) >>> 2] === 0) {
     a.free(nf); // the remaining chain is empty and unpinned: drop it
@@ -510,7 +548,7 @@ export function pullup(a: Arena, h: number, n: number): number {
     a.i32[(h + H_LAST) >>> 2] = 0;
   }
   const rest = a.i32[(h + H_FIRST) >>> 2]! >>> 0;
-  a.i32[w] = rest;
+  a.i32[w + W_NEXT] = rest;
   a.i32[(h + H_FIRST) >>> 2] = c;
   if (rest === 0) a.i32[(h + H_LAST) >>> 2] = c;
   setLen(a, h, length(a, h) + n);

@@ -1,3 +1,4 @@
+import { defineLayout } from './layout.ts';
 import { rlockInit, rlockLock, rlockUnlock, rlockUnref, rlockReuse, lastLockWaitMs } from './rlock.ts';
 import { MAILBOX_BYTES, mailboxInit } from './mailbox.ts';
 import { codedError } from '../errors.ts';
@@ -336,21 +337,42 @@ const arenasBySab = new WeakMap<SharedArrayBuffer, Arena>();
 /** Every arena this thread has made or attached (for robust-lock recovery scans). */
 export const knownArenas = new Set<Arena>();
 /**
- * A lock made by Arena.newLock: the RLock words (src/shm/rlock.ts, bytes 0..19), then
+ * A lock made by Arena.newLock: the RLock's words (src/shm/rlock.ts), then the arena's bookkeeping and the counters.
  *
- * | byte | field       | protected by | meaning                                                                    |
- * |------|-------------|--------------|----------------------------------------------------------------------------|
- * | 20   | next        | arena lock   | next lock of this arena (every lock ever made here, retired ones included)  |
- * | 24   | retiredNext | arena lock   | next retired lock (only while retired)                                     |
- * | 28   | group       | the lock     | what the lock protects, for recovery after a holder died (lock-group.ts)   |
- * | 32   | acquired    | the lock     | f64: first-level acquisitions by the bufferevent and evbuffer code (stats) |
- * | 40   | waited      | the lock     | f64: those that found it held and waited                                   |
- * | 48   | waitMs      | the lock     | f64: milliseconds spent in those waits                                     |
+ * | byte | type | field       | protected by, written by | meaning                                                                    |
+ * |------|------|-------------|--------------------------|----------------------------------------------------------------------------|
+ * | 0    | i32  | state       | Atomics (the futex word) | 0 free, 1 held, 2 held with waiters (rlock.ts)                             |
+ * | 4    | i32  | owner       | the holder               | THREAD_TAG of the holder, 0 while free                                     |
+ * | 8    | i32  | depth       | the holder               | recursion depth                                                            |
+ * | 12   | i32  | refs        | Atomics, users           | objects using the lock                                                     |
+ * | 16   | i32  | flags       | Atomics                  | OWNER_DIED, VALIDATED                                                      |
+ * | 20   | u32  | next        | arena lock               | next lock of this arena (every lock ever made here, retired ones included) |
+ * | 24   | u32  | retiredNext | arena lock               | next retired lock (only while retired)                                     |
+ * | 28   | u32  | group       | the lock                 | what the lock protects, for recovery after a holder died (lock-group.ts)   |
+ * | 32   | f64  | acquired    | the lock                 | first-level acquisitions by the bufferevent and evbuffer code (stats)      |
+ * | 40   | f64  | waited      | the lock                 | those that found it held and waited                                        |
+ * | 48   | f64  | waitMs      | the lock                 | milliseconds spent in those waits                                          |
  */
-export const LOCK_BYTES = 56;
-const L_ACQUIRED = 32;
-const L_WAITED = 40;
-const L_WAIT_MS = 48;
+export const LOCK_BLOCK = defineLayout('lock block', 56, [
+  { name: 'state', type: 'i32', guard: 'Atomics (the futex word)', meaning: '0 free, 1 held, 2 held with waiters (rlock.ts)' },
+  { name: 'owner', type: 'i32', guard: 'the holder', meaning: 'THREAD_TAG of the holder, 0 while free' },
+  { name: 'depth', type: 'i32', guard: 'the holder', meaning: 'recursion depth' },
+  { name: 'refs', type: 'i32', guard: 'Atomics, users', meaning: 'objects using the lock' },
+  { name: 'flags', type: 'i32', guard: 'Atomics', meaning: 'OWNER_DIED, VALIDATED' },
+  { name: 'next', type: 'u32', guard: 'arena lock', meaning: 'next lock of this arena (every lock ever made here, retired ones included)' },
+  { name: 'retiredNext', type: 'u32', guard: 'arena lock', meaning: 'next retired lock (only while retired)' },
+  { name: 'group', type: 'u32', guard: 'the lock', meaning: 'what the lock protects, for recovery after a holder died (lock-group.ts)' },
+  { name: 'acquired', type: 'f64', guard: 'the lock', meaning: 'first-level acquisitions by the bufferevent and evbuffer code (stats)' },
+  { name: 'waited', type: 'f64', guard: 'the lock', meaning: 'those that found it held and waited' },
+  { name: 'waitMs', type: 'f64', guard: 'the lock', meaning: 'milliseconds spent in those waits' },
+]);
+export const LOCK_BYTES = LOCK_BLOCK.size;
+const L_NEXT = LOCK_BLOCK.off('next');
+const L_RETIRED_NEXT = LOCK_BLOCK.off('retiredNext');
+export const L_GROUP = LOCK_BLOCK.off('group');
+const L_ACQUIRED = LOCK_BLOCK.off('acquired');
+const L_WAITED = LOCK_BLOCK.off('waited');
+const L_WAIT_MS = LOCK_BLOCK.off('waitMs');
 
 /** Count an acquisition of a lock made by newLock; `waited` is what rlockLock returned. @locks the lock */
 export function countAcquired(a: Arena, lockOff: number, waited: boolean): void {
@@ -371,9 +393,6 @@ export function lockCounters(a: Arena, lockOff: number): { acquired: number; wai
 function zeroCounters(a: Arena, lockOff: number): void {
   a.f64.fill(0, (lockOff + L_ACQUIRED) >>> 3, (lockOff + L_WAIT_MS + 8) >>> 3);
 }
-const L_NEXT = 20;
-const L_RETIRED_NEXT = 24;
-export const L_GROUP = 28;
 
 let local: Arena | null = null;
 /** This thread's own arena. */
