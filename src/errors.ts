@@ -20,6 +20,7 @@ import util from 'node:util';
  * | ERR_BEV_NODE_VERSION     | Error      | the package was imported on a Node older than it supports                  |
  * | ERR_BEV_NO_RATE_LIMIT    | Error      | decrementing a bufferevent's rate limit when it has none (libevent asserts) |
  * | ERR_BEV_CONNECT_STATE    | Error      | `bev.connect()` on a bufferevent that is connected or connecting already   |
+ * | ERR_BEV_BASE_RUNNING     | Error      | event_base_free while the base's loop is running                           |
  *
  * Connection failures that reach a promise are Node-style system errors (`code: 'ECONNREFUSED'`, `errno`, `syscall`,
  * `address`, `port`; `ENOTFOUND`/`EAI_*` with `syscall: 'getaddrinfo'` for names), and `instanceof BuffereventError`.
@@ -39,7 +40,8 @@ export type ErrorCode =
   | 'ERR_BEV_REGISTRY_FULL'
   | 'ERR_BEV_NODE_VERSION'
   | 'ERR_BEV_NO_RATE_LIMIT'
-  | 'ERR_BEV_CONNECT_STATE';
+  | 'ERR_BEV_CONNECT_STATE'
+  | 'ERR_BEV_BASE_RUNNING';
 
 export interface CodedError extends Error {
   code: ErrorCode;
@@ -60,6 +62,7 @@ export const ERROR_CODES = Object.freeze({
   ERR_BEV_NODE_VERSION: 'ERR_BEV_NODE_VERSION',
   ERR_BEV_NO_RATE_LIMIT: 'ERR_BEV_NO_RATE_LIMIT',
   ERR_BEV_CONNECT_STATE: 'ERR_BEV_CONNECT_STATE',
+  ERR_BEV_BASE_RUNNING: 'ERR_BEV_BASE_RUNNING',
 } as const satisfies { [K in Exclude<ErrorCode, 'ERR_INVALID_ARG_TYPE' | 'ERR_OUT_OF_RANGE'>]: K });
 
 /**

@@ -282,6 +282,9 @@ export class SocketBufferevent extends Bufferevent {
   }
 
   private listen(sock: net.Socket): void {
+    // Like an fd in a libevent program, the socket does not keep the process alive by itself: the base does, while
+    // its loop runs (base.ts keepAlive). A program that never runs its loop exits instead of hanging.
+    sock.unref();
     sock.on('end', () => {
       this.eofSeen = true;
       this.base.activate(this.readEv, R_EOF);

@@ -397,6 +397,10 @@ export class EventBase {
   /** event_base_free: runs pending finalizers, then the base is gone. */
   free(): void {
     this.live();
+    if (this.running) {
+      // libevent's event_base_free under a running loop is undefined behaviour; here it is refused
+      throw codedError('ERR_BEV_BASE_RUNNING', 'event_base_free on a base whose loop is running: end the loop first (event_base_loopbreak)');
+    }
     // finalizers may queue more (a filter's drops the last reference on its underlying): run until none is left
     while (this.finalizers.size > 0) {
       for (const cb of [...this.finalizers]) {
