@@ -483,6 +483,25 @@ const table: Record<string, Row> = {
     F('inbuf was freed', (fx) => [fx.buf, fx.freedBuf]),
     N('inbuf is outbuf: -1 as in libevent', (fx) => [fx.buf, fx.buf], -1),
   ],
+  evbuffer_add_file: [
+    ...bufArg(() => [1_000_000, 0, -1]),
+    T('fd is a string', (fx) => [fx.buf, '3', 0, -1]),
+    R('offset is negative', (fx) => [fx.buf, 0, -1, -1]),
+    ...intCases('length', (fx, v) => [fx.buf, 0, 0, v]),
+    N('fd is not open: -1 as in libevent', (fx) => [fx.buf, 1_000_000, 0, -1], -1),
+  ],
+  evbuffer_file_segment_new: [
+    T('fd is a string', () => ['3', 0, -1, 0]),
+    T('fd is negative', () => [-1, 0, -1, 0]),
+    ...sizeCases('offset', (_fx, v) => [0, v, -1, 0]),
+    ...intCases('flags', (_fx, v) => [0, 0, -1, v]),
+    N('fd is not open: NULL as in libevent', () => [1_000_000, 0, -1, 0], null),
+  ],
+  evbuffer_file_segment_free: [T('seg is null', () => [null]), T('seg is an evbuffer', (fx) => [fx.buf])],
+  evbuffer_add_file_segment: [
+    ...bufArg(() => [null, 0, -1]).filter((c) => c.expect !== 'freed'),
+    T('seg is a plain object', (fx) => [fx.buf, {}, 0, -1]),
+  ],
   evbuffer_set_flags: [...bufArg(() => [L.EVBUFFER_FLAG_DRAINS_TO_FD]), ...intCases('flags', (fx, v) => [fx.buf, v])],
   evbuffer_clear_flags: [...bufArg(() => [L.EVBUFFER_FLAG_DRAINS_TO_FD]), ...intCases('flags', (fx, v) => [fx.buf, v])],
 

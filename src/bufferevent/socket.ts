@@ -648,6 +648,7 @@ export class SocketBufferevent extends Bufferevent {
     const chains: number[] = [];
     let n = 0;
     const atmost = writeMax(this); // max_single_write and the rate limits (src/bufferevent/ratelim.ts)
+    S.materialize(a, h, atmost); // a file's bytes are read as they are written, a write's worth at a time
     for (let c = a.i32[(h + S.H_FIRST) >>> 2]! >>> 0; c !== 0 && n < atmost && chains.length < 2 * MAX_WRITE_CHAINS; c = S.chainNext(a, c)) {
       const len = Math.min(S.chainLen(a, c), atmost - n);
       if (len === 0) continue;

@@ -5,6 +5,8 @@ import * as IO from '../evbuffer/io.ts';
 import { typeError } from '../errors.ts';
 
 export { EVBUFFER_FLAG_DRAINS_TO_FD, EVBUFFER_MAX_READ } from '../evbuffer/io.ts';
+export type { EvbufferFileSegment } from '../evbuffer/io.ts';
+export { EVBUF_FS_CLOSE_ON_FREE, EVBUF_FS_DISABLE_MMAP, EVBUF_FS_DISABLE_SENDFILE, EVBUF_FS_DISABLE_LOCKING } from '../evbuffer/segments.ts';
 
 function buf(v: unknown, name = 'buf'): Evbuffer {
   if (!Evbuffer.isReal(v)) throw typeError(name, 'an Evbuffer', v);
@@ -29,6 +31,18 @@ export function evbuffer_get_contiguous_space(b: Evbuffer): number {
 export function evbuffer_add_buffer_reference(outbuf: Evbuffer, inbuf: Evbuffer): number {
   return IO.evbufferAddBufferReference(buf(outbuf, 'outbuf'), buf(inbuf, 'inbuf'));
 }
+export function evbuffer_add_file(b: Evbuffer, fd: number, offset: number, length: number): number {
+  return IO.evbufferAddFile(buf(b), fd, offset, length);
+}
+export function evbuffer_file_segment_new(fd: number, offset: number, length: number, flags: number): IO.EvbufferFileSegment | null {
+  return IO.fileSegmentNew(fd, offset, length, flags);
+}
+export function evbuffer_file_segment_free(seg: IO.EvbufferFileSegment): void {
+  IO.fileSegmentFree(seg);
+}
+export function evbuffer_add_file_segment(b: Evbuffer, seg: IO.EvbufferFileSegment, offset: number, length: number): number {
+  return IO.addFileSegment(buf(b), seg, offset, length);
+}
 export function evbuffer_set_flags(b: Evbuffer, flags: number): number {
   return IO.evbufferSetFlags(buf(b), flags, true);
 }
@@ -45,6 +59,8 @@ declare module '../evbuffer/evbuffer.ts' {
     getContiguousSpace(): number;
     addBufferReference(inbuf: Evbuffer): number;
     setFlags(flags: number): number;
+    addFile(fd: number, offset: number, length: number): number;
+    addFileSegment(seg: IO.EvbufferFileSegment, offset: number, length: number): number;
     clearFlags(flags: number): number;
   }
 }
@@ -56,5 +72,7 @@ Object.assign(Evbuffer.prototype, {
   getContiguousSpace(this: Evbuffer) { return evbuffer_get_contiguous_space(this); },
   addBufferReference(this: Evbuffer, inbuf: Evbuffer) { return evbuffer_add_buffer_reference(this, inbuf); },
   setFlags(this: Evbuffer, flags: number) { return evbuffer_set_flags(this, flags); },
+  addFile(this: Evbuffer, fd: number, offset: number, length: number) { return evbuffer_add_file(this, fd, offset, length); },
+  addFileSegment(this: Evbuffer, seg: IO.EvbufferFileSegment, offset: number, length: number) { return evbuffer_add_file_segment(this, seg, offset, length); },
   clearFlags(this: Evbuffer, flags: number) { return evbuffer_clear_flags(this, flags); },
 });

@@ -1001,6 +1001,7 @@ export class Evbuffer {
       const total = S.length(a, this.h);
       const from = p === null ? 0 : ptrPos(p);
       if (from < 0 || from > total) return 0;
+      S.materialize(a, this.h, want < 0 ? total : Math.min(total, from + want)); // views need the bytes in memory
       let [c, o] = S.seek(a, this.h, from);
       if (c === 0) return 0; // empty, or `start` at the end
       // As libevent: "all" with no vecs counts every chain; "all" with vecs stops once the vecs are full.

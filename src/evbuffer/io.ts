@@ -4,7 +4,8 @@ import * as S from './storage.ts';
 import { Evbuffer, lock2, unlock2 } from './evbuffer.ts';
 import { setSocketError } from '../bufferevent/core.ts';
 import { socketFd } from '../bufferevent/sockwrap.ts';
-import { isLibraryError, typeError } from '../errors.ts';
+import { freedError, isLibraryError, typeError } from '../errors.ts';
+import { EVBUF_FS_CLOSE_ON_FREE, segmentAlloc, segmentForget, segmentUnref } from './segments.ts';
 import { sizeArg, ssizeArg, maskArg } from '../validate.ts';
 
 /**
@@ -73,6 +74,7 @@ export function evbufferWriteAtmost(buf: Evbuffer, fdArg: unknown, howmuchArg: u
     const len = S.length(a, buf.h);
     if (howmuch < 0 || howmuch > len) howmuch = len;
     if (howmuch === 0) return 0;
+    S.materialize(a, buf.h, howmuch); // a file's bytes are read now, as they are written
     const views: Uint8Array[] = [];
     let k = 0;
     for (let c = a.i32[(buf.h + S.H_FIRST) >>> 2]! >>> 0; c !== 0 && k < howmuch && views.length < IOV_MAX; c = S.chainNext(a, c)) {
@@ -162,4 +164,108 @@ export function evbufferSetFlags(buf: Evbuffer, flagsArg: unknown, on: boolean):
   else Atomics.and(buf.a.i32, w, ~S.F_DRAINS_TO_FD);
   buf.unlockRaw();
   return 0;
+}
+
+// ---- files -----------------------------------------------------------------------------------------------------------
+
+/** evbuffer_file_segment: a range of an open file (src/evbuffer/segments.ts). */
+export class EvbufferFileSegment {
+  /** @internal */ readonly slot: number;
+  readonly fd: number;
+  readonly offset: number;
+  readonly length: number;
+  readonly flags: number;
+  /** @internal */ freed = false;
+  /** @internal */
+  constructor(slot: number, fd: number, offset: number, length: number, flags: number) {
+    this.slot = slot;
+    this.fd = fd;
+    this.offset = offset;
+    this.length = length;
+    this.flags = flags;
+  }
+}
+
+function checkSegment(v: unknown): EvbufferFileSegment {
+  if (!(v instanceof EvbufferFileSegment)) throw typeError('seg', 'an evbuffer_file_segment (evbuffer_file_segment_new)', v);
+  if (v.freed) throw freedError('evbuffer_file_segment');
+  return v;
+}
+
+/** Bytes a file chain may stand for (its `off` is 32 bits). */
+const FILE_CHAIN_MAX = 0x7fffffff;
+
+/**
+ * evbuffer_file_segment_new: `length` -1 means to the end of the file. null when the fd is not an open file, or the
+ * range is outside it (as libevent). The bytes are not read now. EVBUF_FS_CLOSE_ON_FREE closes the fd once the
+ * segment is freed and no buffer holds any of it; the other EVBUF_FS_* flags are accepted (there is no mmap or
+ * sendfile here).
+ */
+export function fileSegmentNew(fdArg: unknown, offsetArg: unknown, lengthArg: unknown, flagsArg: unknown): EvbufferFileSegment | null {
+  if (typeof fdArg !== 'number' || !Number.isInteger(fdArg) || fdArg < 0) throw typeError('fd', 'a file descriptor', fdArg);
+  const offset = sizeArg(offsetArg, 'offset');
+  let length = ssizeArg(lengthArg, 'length');
+  const flags = maskArg(flagsArg, 'flags');
+  let size: number;
+  try {
+    size = fs.fstatSync(fdArg).size;
+  } catch {
+    return null;
+  }
+  if (length < 0) {
+    if (offset > size) return null;
+    length = size - offset;
+  }
+  const slot = segmentAlloc(fdArg, flags);
+  if (slot < 0) return null; // the process-wide table is full
+  return new EvbufferFileSegment(slot, fdArg, offset, length, flags);
+}
+
+/** evbuffer_file_segment_free: the user's reference; the fd closes (with CLOSE_ON_FREE) when no buffer holds it. */
+export function fileSegmentFree(segArg: unknown): void {
+  const seg = checkSegment(segArg);
+  seg.freed = true;
+  segmentUnref(seg.slot);
+}
+
+/** evbuffer_add_file_segment: append `length` bytes (-1: to the segment's end) from `offset` within the segment. */
+export function addFileSegment(buf: Evbuffer, segArg: unknown, offsetArg: unknown, lengthArg: unknown): number {
+  buf.live();
+  const seg = checkSegment(segArg);
+  const offset = sizeArg(offsetArg, 'offset');
+  let length = ssizeArg(lengthArg, 'length');
+  if (length < 0) {
+    if (offset > seg.length) return -1;
+    length = seg.length - offset;
+  }
+  if (offset + length > seg.length) return -1;
+  buf.lockRaw();
+  try {
+    if (buf.flags() & S.F_FROZEN_END) return -1;
+    if (length === 0) return 0;
+    buf.a.sync();
+    for (let done = 0; done < length; ) {
+      const k = Math.min(FILE_CHAIN_MAX, length - done);
+      S.addFileChain(buf.a, buf.h, seg.slot, seg.offset + offset + done, k);
+      done += k;
+    }
+    buf.invokeCallbacks();
+    return 0;
+  } finally {
+    buf.unlockRaw();
+  }
+}
+
+/**
+ * evbuffer_add_file: the file's bytes from `offset` (`length` -1: to its end) are read as the buffer is drained or
+ * written, never loaded whole; the fd is closed when the buffer is done with them. -1 on failure (the fd stays open).
+ */
+export function evbufferAddFile(buf: Evbuffer, fd: unknown, offset: unknown, length: unknown): number {
+  buf.live();
+  const seg = fileSegmentNew(fd, offset, length, EVBUF_FS_CLOSE_ON_FREE);
+  if (seg === null) return -1;
+  const r = addFileSegment(buf, seg, 0, -1);
+  if (r === 0) fileSegmentFree(seg);
+  else segmentForget(seg.slot); // as libevent: a failed add does not close the fd
+  return r;
 }

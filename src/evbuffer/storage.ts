@@ -1,5 +1,6 @@
 import type { Arena } from '../shm/arena.ts';
 import { defineLayout } from '../shm/layout.ts';
+import { segmentRead, segmentRef, segmentUnref } from './segments.ts';
 
 /**
  * Evbuffer storage: a linked list of chains in an arena (libevent's evbuffer_chain list), all in shared memory.
@@ -96,6 +97,14 @@ export const CHAIN_HEADER = defineLayout('evbuffer chain', 24, [
   { name: 'pins', type: 'i32', guard: BUF_LOCK, meaning: "in-flight users of the chain's memory (a socket write or read); > 0 forbids moving it" },
   { name: 'dead', type: 'i32', guard: BUF_LOCK, meaning: '1 when unlinked while pinned: the last unpin frees it' },
 ]);
+/**
+ * A file chain (evbuffer_add_file, file segments) holds bytes that are still in a file: its `cap` is 0 (an ordinary
+ * chain always has room), `misalign` is its segment's slot (src/evbuffer/segments.ts), `off` the bytes it stands
+ * for, and the `pins`/`dead` words hold, as one f64, the file position of its first byte. It is never pinned.
+ * `materialize` turns the part of it that something needs into ordinary chains, reading the file then.
+ */
+const FILE_POS = CHAIN_HEADER.off('pins');
+const FILE_WINDOW = 1 << 20; // one read (and one ordinary chain) of a materialized file chain at the most
 const C_NEXT = CHAIN_HEADER.off('next');
 const C_CAP = CHAIN_HEADER.off('cap');
 const C_MIS = CHAIN_HEADER.off('misalign');
@@ -168,8 +177,82 @@ function linkLast(a: Arena, h: number, c: number): void {
   a.i32[(h + H_LAST) >>> 2] = c;
 }
 
+export function isFileChain(a: Arena, c: number): boolean {
+  return a.i32[(c + C_CAP) >>> 2] === 0;
+}
+
+/** Append a file chain standing for `n` bytes of the segment in `slot` from file position `pos` (takes a reference). */
+export function addFileChain(a: Arena, h: number, slot: number, pos: number, n: number): void {
+  const c = a.alloc(CHAIN_HDR);
+  const i32 = a.i32;
+  i32[(c + C_NEXT) >>> 2] = 0;
+  i32[(c + C_CAP) >>> 2] = 0;
+  i32[(c + C_MIS) >>> 2] = slot;
+  i32[(c + C_OFF) >>> 2] = n;
+  a.f64[(c + FILE_POS) >>> 3] = pos;
+  segmentRef(slot);
+  // an empty, unpinned sole chain in front would break "only the sole chain may be empty": replace it
+  const last = i32[(h + H_LAST) >>> 2]! >>> 0;
+  if (last !== 0 && chainLen(a, last) === 0 && i32[(last + C_PINS) >>> 2] === 0 && i32[(h + H_FIRST) >>> 2] === last && !isFileChain(a, last)) {
+    i32[(h + H_FIRST) >>> 2] = 0;
+    i32[(h + H_LAST) >>> 2] = 0;
+    a.free(last);
+  }
+  linkLast(a, h, c);
+  setLen(a, h, length(a, h) + n);
+  a.f64[(h + H_NADD) >>> 3]! += n;
+}
+
+/**
+ * Read the file chains that cover positions [0, upTo) into ordinary chains (at most FILE_WINDOW per chain), in
+ * place: the buffer's bytes and length do not change. Every function that reads bytes calls it first.
+ * @locks requires buffer lock
+ */
+export function materialize(a: Arena, h: number, upTo: number): void {
+  let prev = 0;
+  let pos = 0;
+  let c = a.i32[(h + H_FIRST) >>> 2]! >>> 0;
+  while (c !== 0 && pos < upTo) {
+    if (!isFileChain(a, c)) {
+      pos += chainLen(a, c);
+      prev = c;
+      c = chainNext(a, c);
+      continue;
+    }
+    const off = chainLen(a, c);
+    const k = Math.min(off, upTo - pos, FILE_WINDOW);
+    const m = newChain(a, h, k); // may grow (and remap) the arena: views are re-read below
+    const slot = a.i32[(c + C_MIS) >>> 2]!;
+    const fpos = a.f64[(c + FILE_POS) >>> 3]!;
+    segmentRead(slot, a.u8, chainData(m), k, fpos);
+    const i32 = a.i32;
+    i32[(m + C_OFF) >>> 2] = k;
+    i32[(m + C_NEXT) >>> 2] = c;
+    if (prev === 0) i32[(h + H_FIRST) >>> 2] = m;
+    else i32[(prev + C_NEXT) >>> 2] = m;
+    if (k === off) {
+      i32[(m + C_NEXT) >>> 2] = chainNext(a, c);
+      if ((i32[(h + H_LAST) >>> 2]! >>> 0) === c) i32[(h + H_LAST) >>> 2] = m;
+      a.free(c);
+      segmentUnref(slot);
+      c = chainNext(a, m);
+    } else {
+      i32[(c + C_OFF) >>> 2] = off - k;
+      a.f64[(c + FILE_POS) >>> 3] = fpos + k;
+    }
+    pos += k;
+    prev = m;
+  }
+}
+
 /** Free or retire (when pinned) an unlinked chain. */
 function dropChain(a: Arena, c: number): void {
+  if (isFileChain(a, c)) {
+    const slot = a.i32[(c + C_MIS) >>> 2]!;
+    a.free(c);
+    segmentUnref(slot);
+    return;
+  }
   if (a.i32[(c + C_PINS) >>> 2]! > 0) a.i32[(c + C_DEAD) >>> 2] = 1;
   else a.free(c);
 }
@@ -283,7 +366,7 @@ export function prependBytes(a: Arena, h: number, src: Uint8Array, n: number): v
   const i32 = a.i32;
   let first = i32[(h + H_FIRST) >>> 2]! >>> 0;
   let remaining = n;
-  if (first !== 0) {
+  if (first !== 0 && !isFileChain(a, first)) {
     const w = first >>> 2;
     if (i32[w + W_OFF] === 0 && i32[w + W_PINS] === 0) {
       // empty, unpinned: move its live area to the end so the prepend lands before it
@@ -323,6 +406,7 @@ export function copyOut(a: Arena, h: number, pos: number, dst: Uint8Array, dstOf
   const len = length(a, h);
   if (pos >= len) return 0;
   n = Math.min(n, len - pos);
+  materialize(a, h, pos + n);
   let c = a.i32[(h + H_FIRST) >>> 2]! >>> 0;
   let skip = pos;
   let done = 0;
@@ -359,14 +443,23 @@ export function drain(a: Arena, h: number, n: number): number {
     const w = c >>> 2;
     const off = i32[w + W_OFF]! >>> 0;
     const next = i32[w + W_NEXT]! >>> 0;
+    const file = i32[w + W_CAP] === 0;
     if (remaining < off) {
-      i32[w + W_MIS] = (i32[w + W_MIS]! >>> 0) + remaining;
+      if (file) a.f64[(c + FILE_POS) >>> 3]! += remaining; // drained without being read
+      else i32[w + W_MIS] = (i32[w + W_MIS]! >>> 0) + remaining;
       i32[w + W_OFF] = off - remaining;
       remaining = 0;
       break;
     }
     remaining -= off;
     const isLast = next === 0;
+    if (file && isLast) {
+      i32[(h + H_FIRST) >>> 2] = 0;
+      i32[(h + H_LAST) >>> 2] = 0;
+      dropChain(a, c);
+      c = 0;
+      break;
+    }
     const pinned = i32[w + W_PINS]! > 0;
     if (isLast) {
       if (pinned) {
@@ -496,7 +589,7 @@ export function moveAll(a: Arena, dst: number, sa: Arena, src: number, toFront: 
 function pinnedEmptyTail(a: Arena, h: number): number {
   const last = a.i32[(h + H_LAST) >>> 2]! >>> 0;
   for (let c = a.i32[(h + H_FIRST) >>> 2]! >>> 0; c !== 0; c = chainNext(a, c)) {
-    if (a.i32[(c + C_PINS) >>> 2]! > 0) {
+    if (!isFileChain(a, c) && a.i32[(c + C_PINS) >>> 2]! > 0) {
       return c === last && chainLen(a, c) === 0 && c !== a.i32[(h + H_FIRST) >>> 2]! >>> 0 ? last : -1;
     }
   }
@@ -511,7 +604,7 @@ export function moveN(a: Arena, dst: number, sa: Arena, src: number, n: number):
   const len = length(sa, src);
   if (n >= len) return moveAll(a, dst, sa, src, false);
   if (n <= 0) return 0;
-  const tmp = new Uint8Array(n);
+  const tmp = new Uint8Array(n); // copyOut reads the file chains it needs
   copyOut(sa, src, 0, tmp, 0, n);
   drain(sa, src, n);
   addBytes(a, dst, tmp, n);
@@ -522,6 +615,7 @@ export function moveN(a: Arena, dst: number, sa: Arena, src: number, n: number):
  * Make the first `n` bytes contiguous and return the offset of the first byte in the arena. @locks requires buffer lock
  */
 export function pullup(a: Arena, h: number, n: number): number {
+  materialize(a, h, n);
   const first = a.i32[(h + H_FIRST) >>> 2]! >>> 0;
   if (chainLen(a, first) >= n) return chainStart(a, first);
   const c = a.alloc(Math.max(n, MIN_CHAIN) + CHAIN_HDR);
@@ -557,6 +651,7 @@ export function pullup(a: Arena, h: number, n: number): number {
 
 /** First chain at or after logical `pos`: returns [chain, offsetInChain] or [0, 0] past the end. */
 export function seek(a: Arena, h: number, pos: number): [number, number] {
+  materialize(a, h, pos + 1); // a position inside a file chain must be a byte in memory
   let c = a.i32[(h + H_FIRST) >>> 2]! >>> 0;
   while (c !== 0) {
     const clen = chainLen(a, c);
@@ -582,6 +677,7 @@ export function search(a: Arena, h: number, what: Uint8Array, start: number, end
   const len = length(a, h);
   if (end > len) end = len;
   if (start + n > end) return -1;
+  materialize(a, h, end); // searching reads the bytes, file chains too
   const first = what[0]!;
   const u8 = a.u8;
   let [c, o] = seek(a, h, start);
@@ -623,6 +719,7 @@ function matchAt(a: Arena, _h: number, c: number, o: number, what: Uint8Array): 
 
 /** Position of the first byte in `set` (a 256-entry table) at or after `start`, or -1. */
 export function findAnyOf(a: Arena, h: number, start: number, b1: number, b2: number): number {
+  materialize(a, h, length(a, h));
   let [c, o] = seek(a, h, start);
   let pos = start - o;
   const u8 = a.u8;
@@ -665,7 +762,7 @@ export function repair(a: Arena, h: number): boolean {
     const cap = i32[(c + C_CAP) >>> 2]! >>> 0;
     const mis = i32[(c + C_MIS) >>> 2]! >>> 0;
     const off = i32[(c + C_OFF) >>> 2]! >>> 0;
-    if (mis + off > cap || c + CHAIN_HDR + cap > a.u8.length) break;
+    if (cap !== 0 && (mis + off > cap || c + CHAIN_HDR + cap > a.u8.length)) break; // a file chain has no data area
     total += off;
     prev = c;
     c = chainNext(a, c);
@@ -689,7 +786,9 @@ export function validate(a: Arena, h: number): void {
     const cap = i32[(c + C_CAP) >>> 2]! >>> 0;
     const mis = i32[(c + C_MIS) >>> 2]! >>> 0;
     const off = i32[(c + C_OFF) >>> 2]! >>> 0;
-    if (mis + off > cap) throw new Error(`evbuffer: chain ${c} overflows (${mis}+${off}>${cap})`);
+    if (cap === 0) {
+      if (off === 0) throw new Error(`evbuffer: file chain ${c} stands for no bytes`);
+    } else if (mis + off > cap) throw new Error(`evbuffer: chain ${c} overflows (${mis}+${off}>${cap})`);
     if (cap > a.blockSize(c) - CHAIN_HDR) throw new Error(`evbuffer: chain ${c} capacity exceeds its block`);
     if (off === 0 && chainNext(a, c) !== 0 && i32[(c + C_PINS) >>> 2] === 0) throw new Error(`evbuffer: empty chain ${c} in the middle`);
     total += off;

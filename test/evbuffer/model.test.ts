@@ -2,6 +2,15 @@ import { describe, it, expect } from 'vitest';
 import { Evbuffer, EVBUFFER_EOL_LF, EVBUFFER_EOL_CRLF } from '../../src/evbuffer/evbuffer.ts';
 import { localArena } from '../../src/shm/arena.ts';
 import { prng, randInt, randBytes } from '../support/prng.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as L from '../../src/index.ts';
+
+/** A file whose ranges op 12 adds with evbuffer_add_file (file chains, read only when their bytes are needed). */
+const fileBytes = randBytes(prng(99), 200_000);
+const filePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bev-model-')), 'data.bin');
+fs.writeFileSync(filePath, fileBytes);
 
 /** A plain byte array as the reference model. */
 class Model {
@@ -26,7 +35,7 @@ function run(seed: number, steps: number, locked: boolean) {
   const ma = new Model();
   const mb = new Model();
   for (let step = 0; step < steps; step++) {
-    const op = randInt(r, 0, 11);
+    const op = randInt(r, 0, 12);
     const size = r() < 0.05 ? randInt(r, 2000, 70000) : randInt(r, 0, 300);
     switch (op) {
       case 0: case 1: { const d = randBytes(r, size); expect(a.add(d)).toBe(0); ma.add(d); break; }
@@ -51,6 +60,14 @@ function run(seed: number, steps: number, locked: boolean) {
         expect(line).toBe(expected);
         expect(out.n_read).toBe(end);
         ma.take(nl + 1);
+        break;
+      }
+      case 12: {
+        const off = randInt(r, 0, fileBytes.length - 1);
+        const len = Math.min(size, fileBytes.length - off);
+        const fd = fs.openSync(filePath, 'r');
+        expect(L.evbuffer_add_file(a, fd, off, len)).toBe(0); // the buffer closes the fd when done with it
+        ma.add(fileBytes.subarray(off, off + len));
         break;
       }
       case 11: {
