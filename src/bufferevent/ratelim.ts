@@ -39,6 +39,10 @@ export class TokenBucketCfg {
   readonly tick_timeout: Readonly<Timeval>;
   readonly msec_per_tick: number;
   /** @internal */ freed = false;
+  /** ev_token_bucket_cfg_free */
+  free(): void {
+    checkCfg(this).freed = true;
+  }
   /** @internal */
   constructor(rr: number, rb: number, wr: number, wb: number, tick: Timeval, msec: number) {
     this.read_rate = rr;
@@ -540,6 +544,43 @@ export class RateLimitGroup {
   }
   /** @internal */ live(): void {
     if (this.g.freed) throw freedError('bufferevent_rate_limit_group');
+  }
+  /** bufferevent_rate_limit_group_set_cfg */
+  setCfg(cfg: TokenBucketCfg): number {
+    return groupSetCfg(this, cfg);
+  }
+  /** bufferevent_rate_limit_group_set_min_share */
+  setMinShare(share: number): number {
+    return groupSetMinShare(this, share);
+  }
+  getReadLimit(): number {
+    return groupGetLimit(this, false);
+  }
+  getWriteLimit(): number {
+    return groupGetLimit(this, true);
+  }
+  decrementRead(decr: number): number {
+    return groupDecrement(this, decr, false);
+  }
+  decrementWrite(decr: number): number {
+    return groupDecrement(this, decr, true);
+  }
+  /** bufferevent_rate_limit_group_get_totals, as an object */
+  getTotals(): { total_read: number; total_written: number } {
+    const out = { total_read: 0, total_written: 0 };
+    groupGetTotals(this, out);
+    return out;
+  }
+  resetTotals(): void {
+    groupResetTotals(this);
+  }
+  /** bufferevent_rate_limit_group_export */
+  export(): SharedRateLimitGroup {
+    return groupExport(this);
+  }
+  /** bufferevent_rate_limit_group_free */
+  free(): void {
+    groupFree(this);
   }
 }
 

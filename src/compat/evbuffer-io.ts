@@ -60,6 +60,7 @@ declare module '../evbuffer/evbuffer.ts' {
     addBufferReference(inbuf: Evbuffer): number;
     setFlags(flags: number): number;
     addFile(fd: number, offset: number, length: number): number;
+    addVprintf(format: string, args: readonly unknown[]): number;
     addFileSegment(seg: IO.EvbufferFileSegment, offset: number, length: number): number;
     clearFlags(flags: number): number;
   }
@@ -73,6 +74,10 @@ Object.assign(Evbuffer.prototype, {
   addBufferReference(this: Evbuffer, inbuf: Evbuffer) { return evbuffer_add_buffer_reference(this, inbuf); },
   setFlags(this: Evbuffer, flags: number) { return evbuffer_set_flags(this, flags); },
   addFile(this: Evbuffer, fd: number, offset: number, length: number) { return evbuffer_add_file(this, fd, offset, length); },
+  addVprintf(this: Evbuffer, format: string, args: readonly unknown[]) {
+    if (!Array.isArray(args)) throw typeError('args', "an array of the format's arguments", args);
+    return this.addPrintf(format, args as unknown[]);
+  },
   addFileSegment(this: Evbuffer, seg: IO.EvbufferFileSegment, offset: number, length: number) { return evbuffer_add_file_segment(this, seg, offset, length); },
   clearFlags(this: Evbuffer, flags: number) { return evbuffer_clear_flags(this, flags); },
 });

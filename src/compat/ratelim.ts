@@ -16,7 +16,7 @@ export function ev_token_bucket_cfg_new(read_rate: number, read_burst: number, w
 }
 /** Later calls that are given this configuration throw ERR_BEV_FREED; bufferevents already using it keep its values. */
 export function ev_token_bucket_cfg_free(cfg: R.TokenBucketCfg): void {
-  R.checkCfg(cfg).freed = true;
+  R.checkCfg(cfg).free();
 }
 export function bufferevent_set_rate_limit(bev: Bufferevent, cfg: R.TokenBucketCfg | null): number {
   return R.setRateLimit(checkBev(bev), cfg);

@@ -176,6 +176,10 @@ export class EvbufferFileSegment {
   readonly length: number;
   readonly flags: number;
   /** @internal */ freed = false;
+  /** evbuffer_file_segment_free */
+  free(): void {
+    fileSegmentFree(this);
+  }
   /** @internal */
   constructor(slot: number, fd: number, offset: number, length: number, flags: number) {
     this.slot = slot;

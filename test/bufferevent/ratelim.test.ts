@@ -283,3 +283,27 @@ describe('rate-limit groups', () => {
     }
   });
 });
+
+describe('camelCase methods of the rate-limit objects', () => {
+  it('a group and a configuration have the flat functions as methods', () => {
+    const base = L.event_base_new();
+    const cfg = L.ev_token_bucket_cfg_new(1000, 1000, 2000, 2000, null)!;
+    const g = L.bufferevent_rate_limit_group_new(base, cfg)!;
+    expect(g.getReadLimit()).toBe(1000);
+    expect(g.decrementRead(10)).toBe(0);
+    expect(g.getReadLimit()).toBe(990);
+    expect(g.decrementWrite(-5)).toBe(0);
+    expect(g.getWriteLimit()).toBe(2005);
+    expect(g.setMinShare(10)).toBe(0);
+    expect(g.setCfg(L.ev_token_bucket_cfg_new(500, 500, 500, 500, null)!)).toBe(0);
+    expect(g.getReadLimit()).toBe(500); // clipped to the new burst
+    expect(g.getTotals()).toEqual({ total_read: 0, total_written: 0 });
+    g.resetTotals();
+    expect(g.export().__ratelimitgroup).toBe(1);
+    g.free();
+    expect(() => g.getReadLimit()).toThrow(expect.objectContaining({ code: 'ERR_BEV_FREED' }));
+    cfg.free();
+    expect(() => cfg.free()).toThrow(expect.objectContaining({ code: 'ERR_BEV_FREED' }));
+    L.event_base_free(base);
+  });
+});

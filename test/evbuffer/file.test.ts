@@ -131,7 +131,8 @@ describe('file segments', () => {
       expect(L.evbuffer_add_file_segment(x, seg, 0, 2000)).toBe(0);
       expect(L.evbuffer_add_file_segment(y, seg, 2000, -1)).toBe(0);
       expect(L.evbuffer_add_file_segment(y, seg, 4000, 2000)).toBe(-1); // past the segment's end
-      L.evbuffer_file_segment_free(seg);
+      if (flags === 0) L.evbuffer_file_segment_free(seg);
+      else seg.free(); // the method form
       expect(() => L.evbuffer_add_file_segment(x, seg, 0, 1)).toThrow(expect.objectContaining({ code: 'ERR_BEV_FREED' }));
       const ox = Buffer.alloc(2000);
       L.evbuffer_remove(x, ox, 2000);

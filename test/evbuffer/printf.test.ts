@@ -637,6 +637,9 @@ describe('evbuffer_add_vprintf', () => {
     };
     expect(read(a)).toBe('x=42 ( 3.14)');
     expect(read(b)).toBe('x=42 ( 3.14)');
+    expect(a.addVprintf('%03d', [7])).toBe(3);
+    expect(read(a)).toBe('007');
+    expect(() => a.addVprintf('%d', 7 as never)).toThrow(TypeError);
     L.evbuffer_free(a);
     L.evbuffer_free(b);
   });
