@@ -1,5 +1,6 @@
 import { rlockInit, rlockLock, rlockUnlock, rlockOwnerDied } from '../shm/rlock.ts';
 import { registerRecoverableLock } from '../shm/robust.ts';
+import { defineLayout } from '../shm/layout.ts';
 import { THREAD_TAG } from '../shm/thread-id.ts';
 import { EventBase } from '../event/base.ts';
 import { codedError, freedError, typeError } from '../errors.ts';
@@ -338,52 +339,86 @@ export function rateLimitCancel(bev: Bufferevent): void {
 
 // ---- groups: a bucket in shared memory -----------------------------------------------------------------------------
 
+const GROUP_LOCK = 'group lock';
 /**
- * Shared layout of a rate-limit group (its own SharedArrayBuffer, GROUP_BYTES). Every field is protected by the
- * group lock (words 0-4) except SEQ, which is also bumped and waited on with Atomics.
+ * A rate-limit group: its own SharedArrayBuffer, made by bufferevent_rate_limit_group_new on the thread whose base
+ * refills it. `seq` is also bumped and waited on with Atomics (each thread with members watches it).
  *
- * | byte | type | field          | meaning                                                      |
- * |------|------|----------------|--------------------------------------------------------------|
- * | 0    | lock | lock           | the group's robust recursive lock (src/shm/rlock.ts)         |
- * | 20   | i32  | readSusp       | 1 while the group's reading is suspended                     |
- * | 24   | i32  | writeSusp      | 1 while the group's writing is suspended                     |
- * | 28   | i32  | members        | bufferevents in the group, on every thread                   |
- * | 32   | i32  | minShare       | the smallest share a member gets (min(configured, rates))    |
- * | 36   | i32  | configuredMin  | what set_min_share was given                                 |
- * | 40   | i32  | seq            | bumped (Atomics) at each suspend/resume/free; watchers wait  |
- * | 44   | u32  | lastTick       | the tick of the last refill                                  |
- * | 48   | i32  | msecPerTick    | the configuration's tick                                     |
- * | 52   | i32  | freed          | 1 once bufferevent_rate_limit_group_free ran                 |
- * | 56   | i32  | pendingRead    | pending_unsuspend_read (unused: resumes are applied per thread) |
- * | 60   | i32  | owner          | THREAD_TAG of the thread whose base refills it               |
- * | 64   | f64  | readRate       | configuration                                                |
- * | 72   | f64  | readMax        |                                                              |
- * | 80   | f64  | writeRate      |                                                              |
- * | 88   | f64  | writeMax       |                                                              |
- * | 96   | f64  | readLimit      | the bucket                                                   |
- * | 104  | f64  | writeLimit     |                                                              |
- * | 112  | f64  | totalRead      | bytes read by members since the last reset                   |
- * | 120  | f64  | totalWritten   | bytes written by members since the last reset                |
+ * | byte | type | field         | protected by, written by         | meaning                                                      |
+ * |------|------|---------------|----------------------------------|--------------------------------------------------------------|
+ * | 0    | i32  | lockState     | Atomics (the futex word)         | the group's robust recursive lock (rlock.ts), words 0-4      |
+ * | 4    | i32  | lockOwner     | the holder                       | THREAD_TAG of the holder                                     |
+ * | 8    | i32  | lockDepth     | the holder                       | recursion depth                                              |
+ * | 12   | i32  | lockRefs      | Atomics                          | references to the lock                                       |
+ * | 16   | i32  | lockFlags     | Atomics                          | OWNER_DIED, VALIDATED                                        |
+ * | 20   | i32  | readSusp      | group lock                       | 1 while the group's reading is suspended                     |
+ * | 24   | i32  | writeSusp     | group lock                       | 1 while the group's writing is suspended                     |
+ * | 28   | i32  | members       | group lock                       | bufferevents in the group, on every thread                   |
+ * | 32   | i32  | minShare      | group lock                       | the smallest share a member gets (min(configured, rates))    |
+ * | 36   | i32  | configuredMin | group lock                       | what set_min_share was given                                 |
+ * | 40   | i32  | seq           | group lock; Atomics.add + notify | bumped at each suspend, resume and free; watchers wait on it |
+ * | 44   | u32  | lastTick      | group lock                       | the tick of the last refill                                  |
+ * | 48   | i32  | msecPerTick   | group lock                       | the configuration's tick                                     |
+ * | 52   | i32  | freed         | group lock; Atomics              | 1 once bufferevent_rate_limit_group_free ran                 |
+ * | 56   | i32  | spare         | -                                | alignment                                                    |
+ * | 60   | i32  | owner         | write-once, creator              | THREAD_TAG of the thread whose base refills it               |
+ * | 64   | f64  | readRate      | group lock                       | configuration: bytes per tick                                |
+ * | 72   | f64  | readMax       | group lock                       | configuration: read burst                                    |
+ * | 80   | f64  | writeRate     | group lock                       | configuration: bytes per tick                                |
+ * | 88   | f64  | writeMax      | group lock                       | configuration: write burst                                   |
+ * | 96   | f64  | readLimit     | group lock                       | the bucket: bytes that may still be read                     |
+ * | 104  | f64  | writeLimit    | group lock                       | the bucket: bytes that may still be written                  |
+ * | 112  | f64  | totalRead     | group lock                       | bytes read by members since the last reset                   |
+ * | 120  | f64  | totalWritten  | group lock                       | bytes written by members since the last reset                |
  */
-const GROUP_BYTES = 128;
-const G_RSUSP = 5;
-const G_WSUSP = 6;
-const G_MEMBERS = 7;
-const G_MIN_SHARE = 8;
-const G_CONF_MIN = 9;
-const G_SEQ = 10;
-const G_LAST = 11;
-const G_MSEC = 12;
-const G_FREED = 13;
-const G_OWNER = 15;
-const F_RRATE = 8;
-const F_RMAX = 9;
-const F_WRATE = 10;
-const F_WMAX = 11;
-const F_READ = 12;
-const F_WRITE = 13;
-const F_TOTAL_R = 14;
-const F_TOTAL_W = 15;
+export const GROUP_BLOCK = defineLayout('rate-limit group', 128, [
+  { name: 'lockState', type: 'i32', guard: 'Atomics (the futex word)', meaning: "the group's robust recursive lock (rlock.ts), words 0-4" },
+  { name: 'lockOwner', type: 'i32', guard: 'the holder', meaning: 'THREAD_TAG of the holder' },
+  { name: 'lockDepth', type: 'i32', guard: 'the holder', meaning: 'recursion depth' },
+  { name: 'lockRefs', type: 'i32', guard: 'Atomics', meaning: 'references to the lock' },
+  { name: 'lockFlags', type: 'i32', guard: 'Atomics', meaning: 'OWNER_DIED, VALIDATED' },
+  { name: 'readSusp', type: 'i32', guard: GROUP_LOCK, meaning: "1 while the group's reading is suspended" },
+  { name: 'writeSusp', type: 'i32', guard: GROUP_LOCK, meaning: "1 while the group's writing is suspended" },
+  { name: 'members', type: 'i32', guard: GROUP_LOCK, meaning: 'bufferevents in the group, on every thread' },
+  { name: 'minShare', type: 'i32', guard: GROUP_LOCK, meaning: 'the smallest share a member gets (min(configured, rates))' },
+  { name: 'configuredMin', type: 'i32', guard: GROUP_LOCK, meaning: 'what set_min_share was given' },
+  { name: 'seq', type: 'i32', guard: `${GROUP_LOCK}; Atomics.add + notify`, meaning: 'bumped at each suspend, resume and free; watchers wait on it' },
+  { name: 'lastTick', type: 'u32', guard: GROUP_LOCK, meaning: 'the tick of the last refill' },
+  { name: 'msecPerTick', type: 'i32', guard: GROUP_LOCK, meaning: "the configuration's tick" },
+  { name: 'freed', type: 'i32', guard: `${GROUP_LOCK}; Atomics`, meaning: '1 once bufferevent_rate_limit_group_free ran' },
+  { name: 'spare', type: 'i32', guard: '-', meaning: 'alignment' },
+  { name: 'owner', type: 'i32', guard: 'write-once, creator', meaning: 'THREAD_TAG of the thread whose base refills it' },
+  { name: 'readRate', type: 'f64', guard: GROUP_LOCK, meaning: 'configuration: bytes per tick' },
+  { name: 'readMax', type: 'f64', guard: GROUP_LOCK, meaning: 'configuration: read burst' },
+  { name: 'writeRate', type: 'f64', guard: GROUP_LOCK, meaning: 'configuration: bytes per tick' },
+  { name: 'writeMax', type: 'f64', guard: GROUP_LOCK, meaning: 'configuration: write burst' },
+  { name: 'readLimit', type: 'f64', guard: GROUP_LOCK, meaning: 'the bucket: bytes that may still be read' },
+  { name: 'writeLimit', type: 'f64', guard: GROUP_LOCK, meaning: 'the bucket: bytes that may still be written' },
+  { name: 'totalRead', type: 'f64', guard: GROUP_LOCK, meaning: 'bytes read by members since the last reset' },
+  { name: 'totalWritten', type: 'f64', guard: GROUP_LOCK, meaning: 'bytes written by members since the last reset' },
+]);
+const GROUP_BYTES = GROUP_BLOCK.size;
+/** Int32 word and Float64 element indexes of the fields. */
+const i32At = (n: string): number => GROUP_BLOCK.off(n) >>> 2;
+const f64At = (n: string): number => GROUP_BLOCK.off(n) >>> 3;
+const G_RSUSP = i32At('readSusp');
+const G_WSUSP = i32At('writeSusp');
+const G_MEMBERS = i32At('members');
+const G_MIN_SHARE = i32At('minShare');
+const G_CONF_MIN = i32At('configuredMin');
+const G_SEQ = i32At('seq');
+const G_LAST = i32At('lastTick');
+const G_MSEC = i32At('msecPerTick');
+const G_FREED = i32At('freed');
+const G_OWNER = i32At('owner');
+const F_RRATE = f64At('readRate');
+const F_RMAX = f64At('readMax');
+const F_WRATE = f64At('writeRate');
+const F_WMAX = f64At('writeMax');
+const F_READ = f64At('readLimit');
+const F_WRITE = f64At('writeLimit');
+const F_TOTAL_R = f64At('totalRead');
+const F_TOTAL_W = f64At('totalWritten');
 
 /** A structured-cloneable descriptor of a group (bufferevent_rate_limit_group_export). */
 export interface SharedRateLimitGroup {

@@ -6,6 +6,7 @@ import { BEV_HEADER } from '../../src/bufferevent/core.ts';
 import { EVBUFFER_HEADER, CHAIN_HEADER } from '../../src/evbuffer/storage.ts';
 import { LOCK_BLOCK } from '../../src/shm/arena.ts';
 import { RLOCK_NUMBYTES } from '../../src/shm/rlock.ts';
+import { GROUP_BLOCK } from '../../src/bufferevent/ratelim.ts';
 
 /** Every shared struct with a layout definition: the doc comment's table must be the definition's. */
 const layouts: Array<[Layout, string]> = [
@@ -13,6 +14,7 @@ const layouts: Array<[Layout, string]> = [
   [EVBUFFER_HEADER, '../../src/evbuffer/storage.ts'],
   [CHAIN_HEADER, '../../src/evbuffer/storage.ts'],
   [LOCK_BLOCK, '../../src/shm/arena.ts'],
+  [GROUP_BLOCK, '../../src/bufferevent/ratelim.ts'],
 ];
 
 describe('shared-memory layouts', () => {
