@@ -92,25 +92,17 @@ declare module './evbuffer/evbuffer.ts' {
   }
 }
 
-Object.assign(Bufferevent.prototype, {
-  lock(this: Bufferevent) {
-    return takeGuard(this);
-  },
-  unlock(this: Bufferevent) {
-    this.unlockPublic();
-  },
-  lockAsync(this: Bufferevent, options?: { signal?: AbortSignal }) {
-    return takeGuardAsync(this, () => this.a.i32, this.lockOff, options);
-  },
-});
-Object.assign(Evbuffer.prototype, {
-  lock(this: Evbuffer) {
-    return takeGuard(this);
-  },
-  unlock(this: Evbuffer) {
-    this.unlockPublic();
-  },
-  lockAsync(this: Evbuffer, options?: { signal?: AbortSignal }) {
-    return takeGuardAsync(this, () => this.a.i32, this.lockOff, options);
-  },
-});
+// the same three methods on both classes
+for (const proto of [Bufferevent.prototype, Evbuffer.prototype] as Array<Lockable & { live(): void; a: { i32: Int32Array }; lockOff: number }>) {
+  Object.assign(proto, {
+    lock(this: typeof proto) {
+      return takeGuard(this);
+    },
+    unlock(this: typeof proto) {
+      this.unlockPublic();
+    },
+    lockAsync(this: typeof proto, options?: { signal?: AbortSignal }) {
+      return takeGuardAsync(this, () => this.a.i32, this.lockOff, options);
+    },
+  });
+}

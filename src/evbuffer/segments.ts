@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { getEnvironmentData, setEnvironmentData } from 'node:worker_threads';
+import { processWideSab } from '../shm/process-sab.ts';
 
 /**
  * File segments (evbuffer_file_segment_new): a range of an open file that evbuffers can hold without reading it.
@@ -28,14 +28,7 @@ export const EVBUF_FS_DISABLE_LOCKING = 0x08;
 const SLOTS = 4096;
 const ENV_KEY = 'bufferevent:file-segments';
 
-function sharedTable(): Int32Array {
-  const known = getEnvironmentData(ENV_KEY);
-  if (known instanceof SharedArrayBuffer) return new Int32Array(known);
-  const sab = new SharedArrayBuffer(SLOTS * 16);
-  setEnvironmentData(ENV_KEY, sab);
-  return new Int32Array(sab);
-}
-const table = sharedTable();
+const table = new Int32Array(processWideSab(ENV_KEY, SLOTS * 16));
 
 /** Take a free slot for a new segment (one reference: the user's). -1 when the table is full. */
 export function segmentAlloc(fd: number, flags: number): number {

@@ -1,4 +1,4 @@
-import { getEnvironmentData, setEnvironmentData } from 'node:worker_threads';
+import { processWideSab } from './process-sab.ts';
 import { existsSync, readlinkSync } from 'node:fs';
 import { THREAD_TAG } from './thread-id.ts';
 
@@ -40,14 +40,7 @@ function readOsTid(): number {
 /** This thread's OS thread id, 0 where the platform does not tell. */
 export const OS_TID: number = readOsTid();
 
-function sharedTable(): Int32Array {
-  const known = getEnvironmentData(ENV_KEY);
-  if (known instanceof SharedArrayBuffer) return new Int32Array(known);
-  const sab = new SharedArrayBuffer(TABLE_SLOTS * 8);
-  setEnvironmentData(ENV_KEY, sab);
-  return new Int32Array(sab);
-}
-const table = sharedTable();
+const table = new Int32Array(processWideSab(ENV_KEY, TABLE_SLOTS * 8));
 {
   const s = THREAD_TAG % TABLE_SLOTS;
   Atomics.store(table, 2 * s + 1, OS_TID);
