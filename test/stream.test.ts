@@ -3,6 +3,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import * as L from '../src/index.ts';
 import { prng, randBytes } from './support/prng.ts';
+import { runUntil } from './support/net.ts';
 
 describe('a Duplex stream over a bufferevent', () => {
   it('echoes 2 MiB through a socket bufferevent with backpressure, then ends on EOF', async () => {
@@ -57,6 +58,55 @@ describe('a Duplex stream over a bufferevent', () => {
     L.evconnlistener_free(lev);
     client.destroy();
     expect(await loop).toBe(1);
+    L.event_base_free(base);
+  });
+});
+
+describe('the Duplex and the bufferevent\'s watermarks and errors', () => {
+  it('a write is acknowledged at once below the write high watermark, and only at the low watermark above it', async () => {
+    const base = L.event_base_new();
+    const pair: L.Bufferevent[] = [];
+    L.bufferevent_pair_new(base, 0, pair);
+    const [a, b] = pair as [L.Bufferevent, L.Bufferevent];
+    L.bufferevent_setwatermark(a, L.EV_WRITE, 100, 1000);
+    const duplex = L.bufferevent_stream(a);
+    const acks: number[] = [];
+    duplex.write(Buffer.alloc(500), () => acks.push(500)); // below 1000: at once
+    await new Promise((r) => setImmediate(r)); // (a stream's write callbacks come on the next tick)
+    expect(acks).toEqual([500]);
+    duplex.write(Buffer.alloc(600), () => acks.push(600)); // 1100 queued: waits (b does not read)
+    for (let k = 0; k < 10; k++) await L.event_base_loop(base, L.EVLOOP_NONBLOCK);
+    expect(acks).toEqual([500]);
+    L.bufferevent_enable(b, L.EV_READ); // b reads: a's output drains below 100, its write callback acknowledges
+    L.bufferevent_setcb(b, (x) => L.evbuffer_drain(L.bufferevent_get_input(x), Infinity), null, null, null);
+    await runUntil(base, () => acks.length === 2);
+    expect(acks).toEqual([500, 600]);
+    duplex.destroy();
+    L.bufferevent_free(b);
+    await L.event_base_loop(base, L.EVLOOP_NONBLOCK);
+    L.event_base_free(base);
+  });
+
+  it('a connection reset destroys it with a Node-style system error (ECONNRESET, read) of the library\'s class', async () => {
+    const base = L.event_base_new();
+    const srv = net.createServer().listen(0, '127.0.0.1');
+    await once(srv, 'listening');
+    const port = (srv.address() as net.AddressInfo).port;
+    const accepted = once(srv, 'connection');
+    const client = net.connect(port, '127.0.0.1');
+    await once(client, 'connect');
+    const [peer] = (await accepted) as [net.Socket];
+    const duplex = L.bufferevent_stream(L.bufferevent_socket_new(base, client, L.BEV_OPT_CLOSE_ON_FREE)!);
+    let error: (Error & Record<string, unknown>) | null = null;
+    duplex.on('error', (e: Error & Record<string, unknown>) => (error = e));
+    duplex.resume();
+    peer.resetAndDestroy();
+    await runUntil(base, () => error !== null);
+    expect(error).toMatchObject({ code: 'ECONNRESET', syscall: 'read', address: '127.0.0.1', port });
+    expect(error).toBeInstanceOf(L.BuffereventError);
+    expect((error!.bevEvents as number) & L.BEV_EVENT_ERROR).toBeTruthy();
+    srv.close();
+    await L.event_base_loop(base, L.EVLOOP_NONBLOCK);
     L.event_base_free(base);
   });
 });
