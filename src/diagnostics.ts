@@ -64,3 +64,35 @@ if (debug.enabled) {
 export function debugWhy(fmt: string, ...args: unknown[]): void {
   if (debug.enabled) debug(fmt, ...args);
 }
+
+/** The channels whose messages a runtime worker forwards to the main thread (startRuntime({ diagnostics: true })). */
+const FORWARDED = ['bufferevent:event', 'bufferevent:free', 'bufferevent:lock-contended', 'bufferevent:owner-died'] as const;
+
+/** What of a message can cross threads: plain values (a bufferevent object cannot; its shared key can). */
+function cloneable(m: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries((m ?? {}) as Record<string, unknown>)) {
+    if (v === null || typeof v !== 'object' || v instanceof SharedArrayBuffer || (Object.getPrototypeOf(v) === Object.prototype && k === 'lock')) out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * In a runtime worker: subscribe to the forwarded channels and post each message to the main thread with `post`.
+ * Returns the unsubscriber. @thread a runtime worker
+ */
+export function forwardDiagnostics(post: (msg: { type: 'diag'; channel: string; message: Record<string, unknown> }) => void): () => void {
+  const subs = FORWARDED.map((name) => {
+    const fn = (m: unknown): void => post({ type: 'diag', channel: name, message: cloneable(m) });
+    dc.subscribe(name, fn);
+    return () => dc.unsubscribe(name, fn);
+  });
+  return () => subs.forEach((u) => u());
+}
+
+/** On the main thread: publish a worker's forwarded message on the same channel, with `worker` set. */
+export function republishDiagnostics(channel: string, message: Record<string, unknown>, worker: number): void {
+  if (!(FORWARDED as readonly string[]).includes(channel)) return;
+  const ch = dc.channel(channel);
+  if (ch.hasSubscribers) ch.publish({ ...message, worker });
+}

@@ -9,6 +9,7 @@ import type net from 'node:net';
 import * as L from '../src/index.ts';
 import { Arena, localArena } from '../src/shm/arena.ts';
 import { Registry } from '../src/runtime/registry.ts';
+import { forwardDiagnostics } from '../src/diagnostics.ts';
 
 interface Data {
   module: string;
@@ -17,6 +18,7 @@ interface Data {
   userData: unknown;
   reusePort: { host: string; port: number } | null;
   registry: SharedArrayBuffer;
+  diagnostics: boolean;
 }
 interface UserModule {
   onConnection?: (base: L.EventBase, socket: net.Socket, info: unknown) => void;
@@ -28,6 +30,8 @@ const data = workerData as Data;
 const port = parentPort!;
 const base = L.event_base_new();
 const registry = new Registry(data.registry, data.index);
+// startRuntime({ diagnostics: true }): this thread's diagnostics_channel messages go to the main thread too
+if (data.diagnostics) forwardDiagnostics((m) => port.postMessage(m));
 let open = 0;
 let listener: L.Evconnlistener | null = null;
 

@@ -5,7 +5,7 @@ import { EventEmitter, once } from 'node:events';
 import { rangeError, typeError } from '../errors.ts';
 import { Arena } from '../shm/arena.ts';
 import { Registry, registryMemory } from './registry.ts';
-import { handoffChannel } from '../diagnostics.ts';
+import { handoffChannel, republishDiagnostics } from '../diagnostics.ts';
 
 /**
  * The multi-core runtime: N event-base threads (worker_threads, one event base each) serving connections accepted
@@ -45,6 +45,12 @@ export interface RuntimeOptions {
   registrySize?: number;
   /** Open connections past which a new one is closed at once and counted in `rejected` (default: no limit). */
   maxConnections?: number;
+  /**
+   * Forward the workers' diagnostics_channel messages (bufferevent:event, :free, :lock-contended, :owner-died) to
+   * this thread, where they are published on the same channels with `worker` set (default false: channels are per
+   * thread).
+   */
+  diagnostics?: boolean;
 }
 
 export interface ConnectionInfo {
@@ -111,6 +117,7 @@ export class Runtime extends EventEmitter {
       throw rangeError('distribution', "'round-robin' or 'least-loaded'", opts.distribution);
     }
     if (typeof opts.module !== 'string' && !(opts.module instanceof URL)) throw typeError('module', 'a path or URL', opts.module);
+    if (opts.diagnostics !== undefined && typeof opts.diagnostics !== 'boolean') throw typeError('diagnostics', 'a boolean', opts.diagnostics);
     for (const name of ['registrySize', 'maxConnections'] as const) {
       const v = opts[name];
       if (v === undefined) continue;
@@ -161,6 +168,7 @@ export class Runtime extends EventEmitter {
         userData: this.opts.workerData,
         registry: this.registry.sab,
         reusePort: this.opts.reusePort ? { host: this.opts.host ?? '127.0.0.1', port: this.port } : null,
+        diagnostics: this.opts.diagnostics === true,
       },
     });
     let resolveReady!: () => void;
@@ -171,14 +179,15 @@ export class Runtime extends EventEmitter {
     });
     ready.catch(() => {}); // a failed (re)start is handled by 'exit'; start() awaits the first ones itself
     const slot: Slot = { worker, index, ready, up: false, arenaId: 0, exited: false, pending: this.slots[index]?.pending ?? [], restarts: this.slots[index]?.restarts ?? [] };
-    worker.on('message', (m: { type: string; message?: string; arena?: SharedArrayBuffer }) => {
+    worker.on('message', (m: { type: string; message?: unknown; channel?: string; arena?: SharedArrayBuffer }) => {
+      if (m.type === 'diag') return republishDiagnostics(m.channel!, m.message as Record<string, unknown>, index);
       if (m.type === 'ready') {
         slot.up = true;
         if (m.arena) this.shareArena(slot, m.arena);
         resolveReady();
         for (const p of slot.pending.splice(0)) this.send(slot, p.sock, p.info);
-      } else if (m.type === 'error') rejectReady(new Error(m.message));
-      else if (m.type === 'connection-error') this.emit('connection-error', new Error(m.message), index);
+      } else if (m.type === 'error') rejectReady(new Error(m.message as string));
+      else if (m.type === 'connection-error') this.emit('connection-error', new Error(m.message as string), index);
     });
     worker.on('error', (e) => rejectReady(e));
     worker.on('exit', () => {

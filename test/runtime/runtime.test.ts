@@ -52,6 +52,28 @@ describe('runtime: event-base workers serving connections', () => {
     }
   });
 
+  it('with diagnostics: true, the workers\' channel messages are published on the main thread with the worker index', async () => {
+    const events: Array<{ worker: number; what: number }> = [];
+    let seen!: () => void;
+    const first = new Promise<void>((r) => (seen = r));
+    const onEvent = (m: unknown) => {
+      events.push(m as { worker: number; what: number });
+      seen();
+    };
+    dc.subscribe('bufferevent:event', onEvent);
+    try {
+      await expect(startRuntime({ module: handler, workers: 1, diagnostics: 'yes' as never })).rejects.toThrow(TypeError);
+      const rt = await startRuntime({ module: handler, workers: 2, diagnostics: true });
+      await ask(rt.port, 'hello 0'); // the client ends: the worker's bufferevent sees EOF
+      await first; // forwarded from the worker (the test's timeout bounds the wait)
+      expect(events[0]!.worker).toBe(0);
+      expect(events[0]!.what & 0x10).toBeTruthy(); // BEV_EVENT_EOF
+      await rt.close();
+    } finally {
+      dc.unsubscribe('bufferevent:event', onEvent);
+    }
+  });
+
   it('least-loaded sends a new connection to the worker with fewer open connections', async () => {
     const rt = await startRuntime({ module: handler, workers: 2, distribution: 'least-loaded' });
     const a = await ask(rt.port, 'a', true); // stays open on worker 0
