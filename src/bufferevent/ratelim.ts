@@ -1,4 +1,4 @@
-import { rlockInit, rlockLock, rlockUnlock, rlockOwnerDied } from '../shm/rlock.ts';
+import { rlockInit, rlockLock, rlockUnlock, rlockOwnerDied, RLOCK_FIELDS } from '../shm/rlock.ts';
 import { registerRecoverableLock } from '../shm/robust.ts';
 import { defineLayout } from '../shm/layout.ts';
 import { THREAD_TAG } from '../shm/thread-id.ts';
@@ -346,11 +346,11 @@ const GROUP_LOCK = 'group lock';
  *
  * | byte | type | field         | protected by, written by         | meaning                                                      |
  * |------|------|---------------|----------------------------------|--------------------------------------------------------------|
- * | 0    | i32  | lockState     | Atomics (the futex word)         | the group's robust recursive lock (rlock.ts), words 0-4      |
- * | 4    | i32  | lockOwner     | the holder                       | THREAD_TAG of the holder                                     |
- * | 8    | i32  | lockDepth     | the holder                       | recursion depth                                              |
- * | 12   | i32  | lockRefs      | Atomics                          | references to the lock                                       |
- * | 16   | i32  | lockFlags     | Atomics                          | OWNER_DIED, VALIDATED                                        |
+ * | 0    | i32  | state         | Atomics (the futex word)         | 0 free, 1 held, 2 held with waiters (rlock.ts)               |
+ * | 4    | i32  | owner         | the holder                       | THREAD_TAG of the holder, 0 while free                       |
+ * | 8    | i32  | depth         | the holder                       | recursion depth                                              |
+ * | 12   | i32  | refs          | Atomics, users                   | objects using the lock                                       |
+ * | 16   | i32  | flags         | Atomics                          | OWNER_DIED, VALIDATED                                        |
  * | 20   | i32  | readSusp      | group lock                       | 1 while the group's reading is suspended                     |
  * | 24   | i32  | writeSusp     | group lock                       | 1 while the group's writing is suspended                     |
  * | 28   | i32  | members       | group lock                       | bufferevents in the group, on every thread                   |
@@ -361,7 +361,7 @@ const GROUP_LOCK = 'group lock';
  * | 48   | i32  | msecPerTick   | group lock                       | the configuration's tick                                     |
  * | 52   | i32  | freed         | group lock; Atomics              | 1 once bufferevent_rate_limit_group_free ran                 |
  * | 56   | i32  | spare         | -                                | alignment                                                    |
- * | 60   | i32  | owner         | write-once, creator              | THREAD_TAG of the thread whose base refills it               |
+ * | 60   | i32  | refiller      | write-once, creator              | THREAD_TAG of the thread whose base refills it               |
  * | 64   | f64  | readRate      | group lock                       | configuration: bytes per tick                                |
  * | 72   | f64  | readMax       | group lock                       | configuration: read burst                                    |
  * | 80   | f64  | writeRate     | group lock                       | configuration: bytes per tick                                |
@@ -372,11 +372,7 @@ const GROUP_LOCK = 'group lock';
  * | 120  | f64  | totalWritten  | group lock                       | bytes written by members since the last reset                |
  */
 export const GROUP_BLOCK = defineLayout('rate-limit group', 128, [
-  { name: 'lockState', type: 'i32', guard: 'Atomics (the futex word)', meaning: "the group's robust recursive lock (rlock.ts), words 0-4" },
-  { name: 'lockOwner', type: 'i32', guard: 'the holder', meaning: 'THREAD_TAG of the holder' },
-  { name: 'lockDepth', type: 'i32', guard: 'the holder', meaning: 'recursion depth' },
-  { name: 'lockRefs', type: 'i32', guard: 'Atomics', meaning: 'references to the lock' },
-  { name: 'lockFlags', type: 'i32', guard: 'Atomics', meaning: 'OWNER_DIED, VALIDATED' },
+  ...RLOCK_FIELDS, // the group's robust recursive lock
   { name: 'readSusp', type: 'i32', guard: GROUP_LOCK, meaning: "1 while the group's reading is suspended" },
   { name: 'writeSusp', type: 'i32', guard: GROUP_LOCK, meaning: "1 while the group's writing is suspended" },
   { name: 'members', type: 'i32', guard: GROUP_LOCK, meaning: 'bufferevents in the group, on every thread' },
@@ -387,7 +383,7 @@ export const GROUP_BLOCK = defineLayout('rate-limit group', 128, [
   { name: 'msecPerTick', type: 'i32', guard: GROUP_LOCK, meaning: "the configuration's tick" },
   { name: 'freed', type: 'i32', guard: `${GROUP_LOCK}; Atomics`, meaning: '1 once bufferevent_rate_limit_group_free ran' },
   { name: 'spare', type: 'i32', guard: '-', meaning: 'alignment' },
-  { name: 'owner', type: 'i32', guard: 'write-once, creator', meaning: 'THREAD_TAG of the thread whose base refills it' },
+  { name: 'refiller', type: 'i32', guard: 'write-once, creator', meaning: 'THREAD_TAG of the thread whose base refills it' },
   { name: 'readRate', type: 'f64', guard: GROUP_LOCK, meaning: 'configuration: bytes per tick' },
   { name: 'readMax', type: 'f64', guard: GROUP_LOCK, meaning: 'configuration: read burst' },
   { name: 'writeRate', type: 'f64', guard: GROUP_LOCK, meaning: 'configuration: bytes per tick' },
@@ -410,7 +406,7 @@ const G_SEQ = i32At('seq');
 const G_LAST = i32At('lastTick');
 const G_MSEC = i32At('msecPerTick');
 const G_FREED = i32At('freed');
-const G_OWNER = i32At('owner');
+const G_OWNER = i32At('refiller');
 const F_RRATE = f64At('readRate');
 const F_RMAX = f64At('readMax');
 const F_WRATE = f64At('writeRate');

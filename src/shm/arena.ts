@@ -1,5 +1,5 @@
 import { defineLayout } from './layout.ts';
-import { rlockInit, rlockLock, rlockUnlock, rlockUnref, rlockReuse, lastLockWaitMs } from './rlock.ts';
+import { rlockInit, rlockLock, rlockUnlock, rlockUnref, rlockReuse, lastLockWaitMs, RLOCK_FIELDS } from './rlock.ts';
 import { MAILBOX_BYTES, mailboxInit } from './mailbox.ts';
 import { codedError } from '../errors.ts';
 import { THREAD_TAG } from './thread-id.ts';
@@ -354,11 +354,7 @@ export const knownArenas = new Set<Arena>();
  * | 48   | f64  | waitMs      | the lock                 | milliseconds spent in those waits                                          |
  */
 export const LOCK_BLOCK = defineLayout('lock block', 56, [
-  { name: 'state', type: 'i32', guard: 'Atomics (the futex word)', meaning: '0 free, 1 held, 2 held with waiters (rlock.ts)' },
-  { name: 'owner', type: 'i32', guard: 'the holder', meaning: 'THREAD_TAG of the holder, 0 while free' },
-  { name: 'depth', type: 'i32', guard: 'the holder', meaning: 'recursion depth' },
-  { name: 'refs', type: 'i32', guard: 'Atomics, users', meaning: 'objects using the lock' },
-  { name: 'flags', type: 'i32', guard: 'Atomics', meaning: 'OWNER_DIED, VALIDATED' },
+  ...RLOCK_FIELDS,
   { name: 'next', type: 'u32', guard: 'arena lock', meaning: 'next lock of this arena (every lock ever made here, retired ones included)' },
   { name: 'retiredNext', type: 'u32', guard: 'arena lock', meaning: 'next retired lock (only while retired)' },
   { name: 'group', type: 'u32', guard: 'the lock', meaning: 'what the lock protects, for recovery after a holder died (lock-group.ts)' },

@@ -1,5 +1,6 @@
 import { THREAD_TAG } from './thread-id.ts';
 import { codedError } from '../errors.ts';
+import type { FieldDef } from './layout.ts';
 import { schedHook, SP_LOCK, SP_TRYLOCK, SP_UNLOCK, SP_RELEASED } from './sched-hook.ts';
 import { lockContendedChannel } from '../diagnostics.ts';
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
@@ -36,6 +37,14 @@ import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
  * a lock on behalf of an object must re-check that the object is still alive before touching it.
  */
 export const RLOCK_NUMBYTES = 20;
+/** The lock's words as layout fields, for the structs that embed a lock at their start (arena.ts, ratelim.ts). */
+export const RLOCK_FIELDS: readonly FieldDef[] = [
+  { name: 'state', type: 'i32', guard: 'Atomics (the futex word)', meaning: '0 free, 1 held, 2 held with waiters (rlock.ts)' },
+  { name: 'owner', type: 'i32', guard: 'the holder', meaning: 'THREAD_TAG of the holder, 0 while free' },
+  { name: 'depth', type: 'i32', guard: 'the holder', meaning: 'recursion depth' },
+  { name: 'refs', type: 'i32', guard: 'Atomics, users', meaning: 'objects using the lock' },
+  { name: 'flags', type: 'i32', guard: 'Atomics', meaning: 'OWNER_DIED, VALIDATED' },
+];
 const STATE = 0;
 const OWNER = 1;
 const DEPTH = 2;

@@ -38,6 +38,8 @@ describe('shared-memory layouts', () => {
 
   it('the lock block begins with the RLock words', () => {
     expect(LOCK_BLOCK.fields.slice(0, RLOCK_NUMBYTES / 4).map((f) => f.name)).toEqual(['state', 'owner', 'depth', 'refs', 'flags']);
+    // the group block embeds the same lock, from the same field list
+    expect(GROUP_BLOCK.fields.slice(0, RLOCK_NUMBYTES / 4).map((f) => f.name)).toEqual(['state', 'owner', 'depth', 'refs', 'flags']);
   });
 
   it('a definition that overlaps, misaligns or does not fill its size is refused', () => {
