@@ -20,29 +20,29 @@ const BUF_LOCK = 'buffer lock';
 /**
  * The evbuffer header. The generation survives the block's reuse (header blocks are only ever reused as headers).
  *
- * | byte | type | field      | protected by, written by             | meaning                                                            |
- * |------|------|------------|--------------------------------------|--------------------------------------------------------------------|
- * | 0    | f64  | length     | buffer lock                          | bytes in the buffer                                                |
- * | 8    | f64  | frontAbs   | buffer lock                          | stream position of the first byte (drains add, prepends subtract)  |
- * | 16   | u32  | first      | buffer lock                          | first chain (payload offset), 0 when there is none                 |
- * | 20   | u32  | last       | buffer lock                          | last chain, 0 when there is none                                   |
- * | 24   | i32  | flags      | buffer lock; Atomics for freeze/free | F_FROZEN_START, F_FROZEN_END, F_FREED, F_DEAD, F_DRAINS_TO_FD      |
- * | 28   | i32  | lockOff    | write-once, creator                  | RLock offset in this arena, 0 for an unlocked buffer               |
- * | 32   | f64  | nAddForCb  | buffer lock                          | bytes added since callbacks last ran                               |
- * | 40   | f64  | nDelForCb  | buffer lock                          | bytes removed since callbacks last ran                             |
- * | 48   | i32  | refcnt     | Atomics, any handle                  | handles keeping the header alive (evbuffer_free drops one)         |
- * | 52   | i32  | lastCap    | buffer lock                          | capacity of the most recent chain allocated (growth hint)          |
- * | 56   | i32  | owner      | write-once, creator                  | THREAD_TAG of the thread whose loop runs this buffer's bufferevent |
- * | 60   | i32  | spare      | -                                    | alignment                                                          |
- * | 64   | i32  | notify     | Atomics, any thread                  | mailbox request bits from other threads (src/shm/mailbox.ts)       |
- * | 68   | i32  | generation | Atomics.add at free                  | never reset: a handle whose generation differs is stale            |
+ * | byte | type | field      | protected by, written by             | meaning                                                                   |
+ * |------|------|------------|--------------------------------------|---------------------------------------------------------------------------|
+ * | 0    | f64  | length     | buffer lock                          | bytes in the buffer                                                       |
+ * | 8    | f64  | frontAbs   | buffer lock                          | stream position of the first byte (drains add, prepends subtract)         |
+ * | 16   | u32  | first      | buffer lock                          | first chain (payload offset), 0 when there is none                        |
+ * | 20   | u32  | last       | buffer lock                          | last chain, 0 when there is none                                          |
+ * | 24   | i32  | flags      | buffer lock; Atomics for freeze/free | F_FROZEN_START, F_FROZEN_END, F_FREED, F_DEAD, F_DRAINS_TO_FD, F_HAS_FILE |
+ * | 28   | i32  | lockOff    | write-once, creator                  | RLock offset in this arena, 0 for an unlocked buffer                      |
+ * | 32   | f64  | nAddForCb  | buffer lock                          | bytes added since callbacks last ran                                      |
+ * | 40   | f64  | nDelForCb  | buffer lock                          | bytes removed since callbacks last ran                                    |
+ * | 48   | i32  | refcnt     | Atomics, any handle                  | handles keeping the header alive (evbuffer_free drops one)                |
+ * | 52   | i32  | lastCap    | buffer lock                          | capacity of the most recent chain allocated (growth hint)                 |
+ * | 56   | i32  | owner      | write-once, creator                  | THREAD_TAG of the thread whose loop runs this buffer's bufferevent        |
+ * | 60   | i32  | spare      | -                                    | alignment                                                                 |
+ * | 64   | i32  | notify     | Atomics, any thread                  | mailbox request bits from other threads (src/shm/mailbox.ts)              |
+ * | 68   | i32  | generation | Atomics.add at free                  | never reset: a handle whose generation differs is stale                   |
  */
 export const EVBUFFER_HEADER = defineLayout('evbuffer header', 72, [
   { name: 'length', type: 'f64', guard: BUF_LOCK, meaning: 'bytes in the buffer' },
   { name: 'frontAbs', type: 'f64', guard: BUF_LOCK, meaning: 'stream position of the first byte (drains add, prepends subtract)' },
   { name: 'first', type: 'u32', guard: BUF_LOCK, meaning: 'first chain (payload offset), 0 when there is none' },
   { name: 'last', type: 'u32', guard: BUF_LOCK, meaning: 'last chain, 0 when there is none' },
-  { name: 'flags', type: 'i32', guard: `${BUF_LOCK}; Atomics for freeze/free`, meaning: 'F_FROZEN_START, F_FROZEN_END, F_FREED, F_DEAD, F_DRAINS_TO_FD' },
+  { name: 'flags', type: 'i32', guard: `${BUF_LOCK}; Atomics for freeze/free`, meaning: 'F_FROZEN_START, F_FROZEN_END, F_FREED, F_DEAD, F_DRAINS_TO_FD, F_HAS_FILE' },
   { name: 'lockOff', type: 'i32', guard: 'write-once, creator', meaning: 'RLock offset in this arena, 0 for an unlocked buffer' },
   { name: 'nAddForCb', type: 'f64', guard: BUF_LOCK, meaning: 'bytes added since callbacks last ran' },
   { name: 'nDelForCb', type: 'f64', guard: BUF_LOCK, meaning: 'bytes removed since callbacks last ran' },
@@ -76,6 +76,8 @@ export const F_FREED = 4;
 export const F_DEAD = 8;
 /** evbuffer_set_flags(EVBUFFER_FLAG_DRAINS_TO_FD): recorded, as libevent; nothing here reads it yet */
 export const F_DRAINS_TO_FD = 16;
+/** The buffer has held a file chain (never cleared): without it, `materialize` has nothing to look for. */
+export const F_HAS_FILE = 32;
 
 /**
  * The chain header, before the data; the live region is [misalign, misalign + off) of the data area.
@@ -191,6 +193,7 @@ export function addFileChain(a: Arena, h: number, slot: number, pos: number, n: 
   i32[(c + C_OFF) >>> 2] = n;
   a.f64[(c + FILE_POS) >>> 3] = pos;
   segmentRef(slot);
+  Atomics.or(i32, (h + H_FLAGS) >>> 2, F_HAS_FILE);
   // an empty, unpinned sole chain in front would break "only the sole chain may be empty": replace it
   const last = i32[(h + H_LAST) >>> 2]! >>> 0;
   if (last !== 0 && chainLen(a, last) === 0 && i32[(last + C_PINS) >>> 2] === 0 && i32[(h + H_FIRST) >>> 2] === last && !isFileChain(a, last)) {
@@ -209,6 +212,7 @@ export function addFileChain(a: Arena, h: number, slot: number, pos: number, n: 
  * @locks requires buffer lock
  */
 export function materialize(a: Arena, h: number, upTo: number): void {
+  if ((a.i32[(h + H_FLAGS) >>> 2]! & F_HAS_FILE) === 0) return; // the common case: one flag read
   let prev = 0;
   let pos = 0;
   let c = a.i32[(h + H_FIRST) >>> 2]! >>> 0;
@@ -528,6 +532,7 @@ export function moveAll(a: Arena, dst: number, sa: Arena, src: number, toFront: 
   const i32 = a.i32;
   const sFirst = i32[(src + H_FIRST) >>> 2]! >>> 0;
   let sLast = i32[(src + H_LAST) >>> 2]! >>> 0;
+  if (i32[(src + H_FLAGS) >>> 2]! & F_HAS_FILE) Atomics.or(i32, (dst + H_FLAGS) >>> 2, F_HAS_FILE); // its chains move here
   if (keep !== 0) {
     // move sFirst .. the chain before the kept region
     let prev = sFirst;
