@@ -89,4 +89,42 @@ describe('base.stats', () => {
     await L.event_base_loop(base, L.EVLOOP_NONBLOCK);
     L.event_base_free(base);
   });
+
+  it('records callback durations only while asked, once per outermost callback, in nanoseconds', async () => {
+    const base = L.event_base_new();
+    const spin = (ms: number): void => {
+      const t = performance.now();
+      while (performance.now() - t < ms);
+    };
+    const bev = L.bufferevent_socket_new(base, -1, 0)!; // no DEFER_CALLBACKS: a trigger runs the read callback at once
+    let reads = 0;
+    L.bufferevent_setcb(bev, () => {
+      reads++;
+      spin(1);
+    }, null, null, null);
+    const ev = L.event_new(base, -1, 0, () => {
+      spin(3);
+      L.bufferevent_trigger(bev, L.EV_READ, L.BEV_TRIG_IGNORE_WATERMARKS); // nested: counts in the event's time
+    }, null);
+    L.event_active(ev, L.EV_TIMEOUT, 0);
+    await L.event_base_loop(base, L.EVLOOP_ONCE);
+    expect(base.stats().callbackHistogram.count).toBe(0); // off by default
+    base.recordCallbackDurations();
+    L.event_active(ev, L.EV_TIMEOUT, 0);
+    await L.event_base_loop(base, L.EVLOOP_ONCE);
+    const h = base.stats().callbackHistogram;
+    expect(h.count).toBe(1);
+    expect(h.min).toBeGreaterThanOrEqual(4e6); // 3 ms spun by the event and 1 ms by the read callback inside it
+    L.bufferevent_trigger(bev, L.EV_READ, L.BEV_TRIG_IGNORE_WATERMARKS); // from outside any callback: its own entry
+    expect(h.count).toBe(2);
+    expect(h.min).toBeGreaterThanOrEqual(1e6);
+    expect(h.min).toBeLessThan(4e6);
+    base.recordCallbackDurations(false);
+    L.bufferevent_trigger(bev, L.EV_READ, L.BEV_TRIG_IGNORE_WATERMARKS);
+    expect(reads).toBe(4);
+    expect(base.stats().callbackHistogram.count).toBe(2); // kept, no longer recorded into
+    L.event_free(ev);
+    L.bufferevent_free(bev);
+    L.event_base_free(base);
+  });
 });

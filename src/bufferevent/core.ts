@@ -673,7 +673,12 @@ export abstract class Bufferevent {
       return false;
     }
     this.count(pendBit === PEND_READ ? ST_READCB : ST_WRITECB, 1);
-    cb!(this, this.cbarg);
+    const t0 = this.base.cbStart();
+    try {
+      cb!(this, this.cbarg);
+    } finally {
+      this.base.cbEnd(t0);
+    }
     return true;
   }
 
@@ -743,7 +748,12 @@ export abstract class Bufferevent {
     } else {
       lastSocketErrno = errno;
       this.count(ST_EVENTCB, 1);
-      this.errorcb(this, what, this.cbarg);
+      const t0 = this.base.cbStart();
+      try {
+        this.errorcb(this, what, this.cbarg);
+      } finally {
+        this.base.cbEnd(t0);
+      }
     }
   }
 
