@@ -21,6 +21,7 @@ import util from 'node:util';
  * | ERR_BEV_NO_RATE_LIMIT    | Error      | decrementing a bufferevent's rate limit when it has none (libevent asserts) |
  * | ERR_BEV_CONNECT_STATE    | Error      | `bev.connect()` on a bufferevent that is connected or connecting already   |
  * | ERR_BEV_BASE_RUNNING     | Error      | event_base_free while the base's loop is running                           |
+ * | ERR_BEV_NOT_CLONEABLE    | Error      | a library object put in postMessage/structuredClone as is (export it)      |
  *
  * Connection failures that reach a promise are Node-style system errors (`code: 'ECONNREFUSED'`, `errno`, `syscall`,
  * `address`, `port`; `ENOTFOUND`/`EAI_*` with `syscall: 'getaddrinfo'` for names), and `instanceof BuffereventError`.
@@ -41,7 +42,8 @@ export type ErrorCode =
   | 'ERR_BEV_NODE_VERSION'
   | 'ERR_BEV_NO_RATE_LIMIT'
   | 'ERR_BEV_CONNECT_STATE'
-  | 'ERR_BEV_BASE_RUNNING';
+  | 'ERR_BEV_BASE_RUNNING'
+  | 'ERR_BEV_NOT_CLONEABLE';
 
 export interface CodedError extends Error {
   code: ErrorCode;
@@ -63,6 +65,7 @@ export const ERROR_CODES = Object.freeze({
   ERR_BEV_NO_RATE_LIMIT: 'ERR_BEV_NO_RATE_LIMIT',
   ERR_BEV_CONNECT_STATE: 'ERR_BEV_CONNECT_STATE',
   ERR_BEV_BASE_RUNNING: 'ERR_BEV_BASE_RUNNING',
+  ERR_BEV_NOT_CLONEABLE: 'ERR_BEV_NOT_CLONEABLE',
 } as const satisfies { [K in Exclude<ErrorCode, 'ERR_INVALID_ARG_TYPE' | 'ERR_OUT_OF_RANGE'>]: K });
 
 /**
@@ -124,6 +127,23 @@ export function isLibraryError(e: unknown): boolean {
 
 export function codedError(code: ErrorCode, message: string): Error & CodedError {
   return withCode(code === 'ERR_BEV_ARENA_FULL' || code === 'ERR_BEV_REGISTRY_FULL' ? new RangeError(message) : new Error(message), code);
+}
+
+/**
+ * The value of the first own property of a thread-bound object of the library (a bufferevent, an evbuffer, a base, a
+ * listener): a frozen object whose one getter throws ERR_BEV_NOT_CLONEABLE. postMessage and structuredClone read an
+ * object's own properties in order, so posting such an object fails at once with a message that says what to post
+ * instead, not with a DataCloneError about some inner field. One guard per class, shared by its instances.
+ */
+export function cloneGuard(what: string, instead: string): object {
+  return Object.freeze(
+    Object.defineProperty({}, 'instead', {
+      enumerable: true,
+      get(): never {
+        throw codedError('ERR_BEV_NOT_CLONEABLE', `${what} cannot be posted to another thread as it is: ${instead}`);
+      },
+    }),
+  );
 }
 
 /** A system error as Node reports one (`connect ECONNREFUSED 127.0.0.1:9`), carrying the library's brand. */

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { EvCallback, EventBase } from './event/base.ts';
 import { toSockaddr } from './sockaddr.ts';
-import { freedError, isLibraryError, typeError } from './errors.ts';
+import { freedError, isLibraryError, typeError, cloneGuard } from './errors.ts';
 import { setSocketError } from './bufferevent/core.ts';
 import { fnOrNull, intArg, maskArg } from './validate.ts';
 
@@ -27,7 +27,14 @@ export type ListenSource = { bind: { family: 4 | 6; address: string; port: numbe
  * @thread base owner only. The `net.Socket` given to the callback may be handed to a worker with
  * `postMessage(msg, [socket])` (Node >= 24.20).
  */
+const LISTENER_CLONE_GUARD = cloneGuard(
+  'a listener',
+  'it accepts on its base\'s thread; make the listener on the thread that runs the base, or let startRuntime() hand connections to workers',
+);
+
 export class Evconnlistener {
+  /** @internal Makes postMessage(this) fail with a message naming what to post instead (errors.ts cloneGuard). */
+  readonly cloneGuard = LISTENER_CLONE_GUARD;
   /** @internal */ readonly server: net.Server;
   /** @internal */ readonly base: EventBase;
   /** @internal */ cb: EvconnlistenerCb | null;

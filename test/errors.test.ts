@@ -47,3 +47,41 @@ describe('BuffereventError', () => {
     expect(Object.isFrozen(L.ERROR_CODES)).toBe(true);
   });
 });
+
+describe('posting a library object as it is', () => {
+  it('postMessage and structuredClone of a bufferevent, evbuffer, base or listener fail naming what to post instead', async () => {
+    const { MessageChannel } = await import('node:worker_threads');
+    const base = L.event_base_new();
+    const pair: L.Bufferevent[] = [];
+    L.bufferevent_pair_new(base, L.BEV_OPT_THREADSAFE, pair);
+    const buf = L.evbuffer_new();
+    const lev = L.evconnlistener_new_bind(base, () => {}, null, L.LEV_OPT_CLOSE_ON_FREE, -1, { family: L.AF_INET, address: '127.0.0.1', port: 0 })!;
+    const { port1, port2 } = new MessageChannel();
+    try {
+      const cases: [unknown, RegExp][] = [
+        [pair[0], /a bufferevent cannot be posted.*bufferevent_export/],
+        [{ nested: [pair[1]] }, /bufferevent_export/],
+        [buf, /an evbuffer cannot be posted.*evbuffer_export/],
+        [base, /an event base cannot be posted.*event_base_new/],
+        [lev, /a listener cannot be posted/],
+      ];
+      for (const [value, message] of cases) {
+        for (const post of [(v: unknown) => port1.postMessage(v), (v: unknown) => structuredClone(v)]) {
+          const e = thrown(() => post(value));
+          expect(e).toBeInstanceOf(L.BuffereventError);
+          expect((e as L.CodedError).code).toBe('ERR_BEV_NOT_CLONEABLE');
+          expect((e as Error).message).toMatch(message);
+        }
+      }
+      port1.postMessage(L.bufferevent_export(pair[0]!)); // what the message says to post instead goes through
+    } finally {
+      port1.close();
+      port2.close();
+      L.evconnlistener_free(lev);
+      L.evbuffer_free(buf);
+      for (const b of pair) L.bufferevent_free(b);
+      await L.event_base_loop(base, L.EVLOOP_NONBLOCK);
+      L.event_base_free(base);
+    }
+  });
+});

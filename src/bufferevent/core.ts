@@ -6,7 +6,7 @@ import { rlockLock, rlockTryLock, rlockRef, rlockUnlock, rlockUnref, rlockOwnerD
 import { THREAD_TAG } from '../shm/thread-id.ts';
 import { postToOwner, unregisterOwned } from '../shm/owner.ts';
 import { H_FLAGS as EVB_FLAGS, F_DEAD, repair as repairBuffer } from '../evbuffer/storage.ts';
-import { codedError, freedError, typeError } from '../errors.ts';
+import { codedError, freedError, typeError, cloneGuard } from '../errors.ts';
 import { defineGroupKind, groupHead, groupMember, recoverGroup, setGroupHead, GROUP_BUFFEREVENT } from '../shm/lock-group.ts';
 import { rateLimitCancel, type BevRateLimit } from './ratelim.ts';
 import { defineLayout } from '../shm/layout.ts';
@@ -246,9 +246,16 @@ export function setSocketError(e: number): void {
  * the bufferevent lock (when THREADSAFE) and may be called from any thread that has a handle (threads issue).
  * Public methods check liveness first (ERR_BEV_FREED once the last reference went).
  */
+const BEV_CLONE_GUARD = cloneGuard(
+  'a bufferevent',
+  'post bufferevent_export(bev) (made with BEV_OPT_THREADSAFE) and call bufferevent_import() there',
+);
+
 export abstract class Bufferevent {
   /** A brand that only real instances carry (an object made from the prototype or a Proxy does not). */
   readonly #real = true;
+  /** @internal Makes postMessage(this) fail with a message naming what to post instead (errors.ts cloneGuard). */
+  readonly cloneGuard = BEV_CLONE_GUARD;
   /** @internal True for an instance built by this class's constructor. */
   static isReal(v: unknown): v is Bufferevent {
     return typeof v === 'object' && v !== null && #real in v;

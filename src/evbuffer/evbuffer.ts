@@ -14,7 +14,7 @@ import {
 } from '../shm/rlock.ts';
 import { defineGroupKind, groupHead, groupMember, recoverGroup, setGroupHead, GROUP_EVBUFFER } from '../shm/lock-group.ts';
 import * as S from './storage.ts';
-import { codedError, freedError, isFreedError, rangeError, typeError } from '../errors.ts';
+import { codedError, freedError, isFreedError, rangeError, typeError, cloneGuard } from '../errors.ts';
 import { postToOwner, reportDeliveryError, unregisterOwned } from '../shm/owner.ts';
 import { KIND_EVBUF } from '../shm/mailbox.ts';
 import { inputSize, outBytes, sizeArg, ssizeArg, fnOrNull, objOrNull, intArg, isBytes } from '../validate.ts';
@@ -113,9 +113,16 @@ function reportUnlessFreed(e: unknown): void {
   if (!isFreedError(e)) reportDeliveryError(e);
 }
 
+const EVBUFFER_CLONE_GUARD = cloneGuard(
+  'an evbuffer',
+  'post evbuffer_export(buf) (made with evbuffer_enable_locking) and call evbuffer_import() there',
+);
+
 export class Evbuffer {
   /** A brand that only real instances carry (an object made from the prototype or a Proxy does not). */
   readonly #real = true;
+  /** @internal Makes postMessage(this) fail with a message naming what to post instead (errors.ts cloneGuard). */
+  readonly cloneGuard = EVBUFFER_CLONE_GUARD;
   /** @internal True for an instance built by this class's constructor. */
   static isReal(v: unknown): v is Evbuffer {
     return typeof v === 'object' && v !== null && #real in v;

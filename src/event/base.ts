@@ -3,7 +3,7 @@ import { listen, unlisten } from '../shm/owner.ts';
 import { LongTimer } from './long-timer.ts';
 import { rlockTryLock, rlockUnlock, rlockLockAsync, threadLockWaits, threadLockWaitMs, lockWaitHistogram } from '../shm/rlock.ts';
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
-import { codedError, freedError, rangeError, typeError } from '../errors.ts';
+import { codedError, freedError, rangeError, typeError, cloneGuard } from '../errors.ts';
 import { intArg, maskArg, timevalArg, fnOrNull, objOrNull } from '../validate.ts';
 
 export const EV_TIMEOUT = 0x01;
@@ -55,7 +55,14 @@ export class EvCallback {
  *
  * Thread contract: a base belongs to the thread that made it; every method runs on that thread only.
  */
+const BASE_CLONE_GUARD = cloneGuard(
+  'an event base',
+  'a base runs on the thread that made it; make one there with event_base_new(), or let startRuntime() run one per worker',
+);
+
 export class EventBase {
+  /** @internal Makes postMessage(this) fail with a message naming what to post instead (errors.ts cloneGuard). */
+  readonly cloneGuard = BASE_CLONE_GUARD;
   /** @internal */ readonly owner = THREAD_TAG;
   /** @internal */ npriorities = 1;
   /** @internal */ queues: EvCallback[][] = [[]];
