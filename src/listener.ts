@@ -153,13 +153,14 @@ export class Evconnlistener {
     return this.port;
   }
 
-  setCb(cb: unknown, _arg?: unknown): void {
+  /** evconnlistener_set_cb: the callback for accepted connections (null: accepted ones are closed). Re-enables a listener disabled by null. */
+  setCb(cb: EvconnlistenerCb | null, _arg?: unknown): void {
     this.live();
     this.cb = fnOrNull<EvconnlistenerCb>(cb, 'cb');
   }
 
   /** evconnlistener_set_error_cb: called from the loop when an accept fails (the listener keeps listening). */
-  setErrorCb(errorcb: unknown): void {
+  setErrorCb(errorcb: EvconnlistenerErrorCb | null): void {
     this.live();
     this.errorcb = fnOrNull<EvconnlistenerErrorCb>(errorcb, 'errorcb');
   }

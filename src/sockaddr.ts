@@ -56,7 +56,7 @@ export function toSockaddr(sa: unknown, name = 'sa'): ResolvedSockaddr {
 }
 
 /** evutil_parse_sockaddr_port("127.0.0.1:8080" | "[::1]:8080" | "1.2.3.4" | "::1"): a Sockaddr or null. */
-export function parseSockaddrPort(str: unknown): { family: number; address: string; port: number } | null {
+export function parseSockaddrPort(str: string): { family: number; address: string; port: number } | null {
   if (typeof str !== 'string') throw typeError('str', 'of type string', str);
   let host = str;
   let port = 0;

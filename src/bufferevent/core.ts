@@ -11,7 +11,8 @@ import { defineGroupKind, groupHead, groupMember, recoverGroup, setGroupHead, GR
 import { rateLimitCancel, type BevRateLimit } from './ratelim.ts';
 import { defineLayout } from '../shm/layout.ts';
 import { eventChannel, freeChannel, debugWhy } from '../diagnostics.ts';
-import { fnOrNull, intArg, maskArg, objOrNull, sizeArg, timevalArg, inputSize } from '../validate.ts';
+import { fnOrNull, intArg, maskArg, objOrNull, sizeArg, timevalArg, inputSize, type Timeval } from '../validate.ts';
+import type net from 'node:net';
 
 // ---- constants (bufferevent.h) ---------------------------------------------------------------------------------------
 export const BEV_EVENT_READING = 0x01;
@@ -885,7 +886,8 @@ export abstract class Bufferevent {
   }
 
   // ---- public API (bufferevent.c) ----------------------------------------------------------------------------------
-  setcb(readcb: unknown, writecb: unknown, eventcb: unknown, cbarg: unknown): void {
+  /** bufferevent_setcb: set the read, write and event callbacks and their argument (null turns one off). Owner thread only. */
+  setcb(readcb: BevDataCb | null, writecb: BevDataCb | null, eventcb: BevEventCb | null, cbarg: unknown): void {
     this.live();
     const r = fnOrNull<BevDataCb>(readcb, 'readcb');
     const w = fnOrNull<BevDataCb>(writecb, 'writecb');
@@ -901,7 +903,8 @@ export abstract class Bufferevent {
     this.unlockRaw();
   }
 
-  getcb(out: unknown): void {
+  /** bufferevent_getcb: write the callbacks and their argument into `out`. Owner thread only. */
+  getcb(out: { readcb?: BevDataCb | null; writecb?: BevDataCb | null; eventcb?: BevEventCb | null; cbarg?: unknown } | null): void {
     this.live();
     this.ownerOnly('bufferevent_getcb');
     const o = objOrNull<{ readcb?: unknown; writecb?: unknown; eventcb?: unknown; cbarg?: unknown }>(out, 'out');
@@ -916,7 +919,8 @@ export abstract class Bufferevent {
     o.cbarg = got.cbarg;
   }
 
-  enable(event: unknown): number {
+  /** bufferevent_enable: start reading and/or writing (EV_READ, EV_WRITE). 0, or -1 on failure. */
+  enable(event: number): number {
     this.live();
     const ev = maskArg(event, 'event') & (EV_READ | EV_WRITE);
     this.increfAndLockLive();
@@ -929,7 +933,8 @@ export abstract class Bufferevent {
     return r;
   }
 
-  disable(event: unknown): number {
+  /** bufferevent_disable: stop reading and/or writing (EV_READ, EV_WRITE). 0, or -1 on failure. */
+  disable(event: number): number {
     this.live();
     const ev = maskArg(event, 'event') & (EV_READ | EV_WRITE);
     this.increfAndLockLive();
@@ -947,7 +952,8 @@ export abstract class Bufferevent {
     return e;
   }
 
-  setwatermark(events: unknown, lowmark: unknown, highmark: unknown): void {
+  /** bufferevent_setwatermark: set the read and/or write low and high watermarks (0 for none). */
+  setwatermark(events: number, lowmark: number, highmark: number): void {
     this.live();
     const ev = maskArg(events, 'events');
     const low = sizeArg(lowmark, 'lowmark');
@@ -1002,7 +1008,8 @@ export abstract class Bufferevent {
     else this.unsuspendRead(BEV_SUSPEND_WM);
   }
 
-  getwatermark(events: unknown, out: unknown): number {
+  /** bufferevent_getwatermark: write one direction's watermarks into `out`. 0, or -1 when `events` names both or none. */
+  getwatermark(events: number, out: { lowmark?: number; highmark?: number } | null): number {
     this.live();
     const ev = maskArg(events, 'events');
     const o = objOrNull<{ low?: number; high?: number }>(out, 'out');
@@ -1032,32 +1039,36 @@ export abstract class Bufferevent {
     return this.base;
   }
 
-  write(data: unknown, size?: unknown): number {
+  /** bufferevent_write: append bytes (a string is UTF-8) to the output. 0, or -1. */
+  write(data: Uint8Array | string, size?: number): number {
     this.live();
     inputSize(data, size);
     return this.output.add(data, size) === 0 ? 0 : -1;
   }
 
-  writeBuffer(buf: unknown): number {
+  /** bufferevent_write_buffer: move all of `buf` to the end of the output. 0, or -1. */
+  writeBuffer(buf: Evbuffer): number {
     this.live();
     if (!Evbuffer.isReal(buf)) throw typeError('buf', 'an Evbuffer', buf);
     return this.output.addBuffer(buf) === 0 ? 0 : -1;
   }
 
   /** bufferevent_read: returns the byte count, 0 when empty or on failure (libevent's trap, C16). */
-  read(data: unknown, size?: unknown): number {
+  read(data: Uint8Array, size?: number): number {
     this.live();
     const r = this.input.remove(data, size);
     return r < 0 ? 0 : r;
   }
 
-  readBuffer(buf: unknown): number {
+  /** bufferevent_read_buffer: move all of the input to the end of `buf`. 0, or -1. */
+  readBuffer(buf: Evbuffer): number {
     this.live();
     if (!Evbuffer.isReal(buf)) throw typeError('buf', 'an Evbuffer', buf);
     return buf.addBuffer(this.input) === 0 ? 0 : -1;
   }
 
-  setTimeouts(tvRead: unknown, tvWrite: unknown): number {
+  /** bufferevent_set_timeouts: the read and write timeouts (null or a zero timeval for none). 0, or -1. */
+  setTimeouts(tvRead: Timeval | null, tvWrite: Timeval | null): number {
     this.live();
     const r = timevalArg(tvRead, 'timeout_read');
     const w = timevalArg(tvWrite, 'timeout_write');
@@ -1070,7 +1081,8 @@ export abstract class Bufferevent {
     return res;
   }
 
-  flush(iotype: unknown, mode: unknown): number {
+  /** bufferevent_flush: push data through (BEV_NORMAL, BEV_FLUSH, BEV_FINISHED). -1 failed, 0 nothing, 1 something was flushed. */
+  flush(iotype: number, mode: number): number {
     this.live();
     const io = maskArg(iotype, 'iotype');
     const m = intArg(mode, 'mode');
@@ -1090,7 +1102,7 @@ export abstract class Bufferevent {
   }
 
   /** bufferevent_priority_set: only socket bufferevents support it (-1 otherwise). */
-  prioritySet(pri: unknown): number {
+  prioritySet(pri: number): number {
     this.live();
     intArg(pri, 'pri');
     return -1;
@@ -1100,11 +1112,13 @@ export abstract class Bufferevent {
     return this.sharedPriority;
   }
 
-  setfd(_fd: unknown): number {
+  /** bufferevent_setfd: give the bufferevent a socket. -1 for types that have none. */
+  setfd(_fd: net.Socket | number): number {
     this.live();
     return -1;
   }
-  replacefd(_fd: unknown): number {
+  /** bufferevent_replacefd: like setfd, closing the old socket under BEV_OPT_CLOSE_ON_FREE. -1 for types that have none. */
+  replacefd(_fd: net.Socket | number): number {
     this.live();
     return -1;
   }
@@ -1151,7 +1165,8 @@ export abstract class Bufferevent {
     return this.dropRefAndUnlock();
   }
 
-  trigger(iotype: unknown, options: unknown): void {
+  /** bufferevent_trigger: run the read and/or write callback as if data had moved (BEV_TRIG_* options). */
+  trigger(iotype: number, options: number): void {
     this.live();
     const io = maskArg(iotype, 'iotype');
     const opt = maskArg(options, 'options');
@@ -1164,7 +1179,8 @@ export abstract class Bufferevent {
     }
   }
 
-  triggerEvent(what: unknown, options: unknown): void {
+  /** bufferevent_trigger_event: run the event callback with `what` (BEV_EVENT_* bits). */
+  triggerEvent(what: number, options: number): void {
     this.live();
     const w = maskArg(what, 'what');
     const opt = maskArg(options, 'options');

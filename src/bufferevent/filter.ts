@@ -1,3 +1,4 @@
+import type net from 'node:net';
 import { EV_READ, EV_WRITE } from '../event/base.ts';
 import { Evbuffer, EVBUFFER_CB_ENABLED, EVBUFFER_CB_NODEFER, type EvbufferCbEntry, type EvbufferCbInfo } from '../evbuffer/evbuffer.ts';
 import {
@@ -217,11 +218,11 @@ export class FilterBufferevent extends Bufferevent {
     this.live();
     return this.underlying.getfd();
   }
-  override setfd(fd: unknown): number {
+  override setfd(fd: net.Socket | number): number {
     this.live();
     return this.underlying.setfd(fd);
   }
-  override replacefd(fd: unknown): number {
+  override replacefd(fd: net.Socket | number): number {
     this.live();
     return this.underlying.replacefd(fd); // ctrl(SET_FD) is forwarded to the underlying
   }

@@ -18,7 +18,7 @@ import {
   BEV_SUSPEND_LOOKUP,
 } from './core.ts';
 import { wrapSocket, socketFromFd, newSocket, unwrapSocket, socketFd, freshSocketForTransfer, setReadBuffer, type Wrapped, type OnRead } from './sockwrap.ts';
-import { toSockaddr, AF_INET, AF_INET6, AF_UNSPEC, type ResolvedSockaddr } from '../sockaddr.ts';
+import { toSockaddr, AF_INET, AF_INET6, AF_UNSPEC, type ResolvedSockaddr, type Sockaddr } from '../sockaddr.ts';
 import { intArg } from '../validate.ts';
 import { rlockLockAsync, rlockUnlock } from '../shm/rlock.ts';
 import { readMax, writeMax, consumed } from './ratelim.ts';
@@ -786,7 +786,7 @@ export class SocketBufferevent extends Bufferevent {
    * `signal` aborts, which also cancels the lookup or closes the socket still connecting (no event is reported then).
    * The event callback still sees every event. The base's loop must run for it to settle. @thread owner
    */
-  connect(target: unknown, options?: { signal?: AbortSignal }): Promise<void> {
+  connect(target: Sockaddr | { host: string; port: number }, options?: { signal?: AbortSignal }): Promise<void> {
     this.live();
     this.ownerOnly('connect');
     const signal = abortSignalOption(options);
@@ -795,7 +795,7 @@ export class SocketBufferevent extends Bufferevent {
     let host: string;
     let port: number;
     let byName = false;
-    let sa: unknown = target;
+    let sa = target as Sockaddr; // checked by connectTo (toSockaddr)
     if (t.host !== undefined) {
       if (typeof t.host !== 'string') throw typeError('target.host', 'of type string', t.host);
       port = intArg(t.port, 'target.port');
@@ -814,7 +814,7 @@ export class SocketBufferevent extends Bufferevent {
     return connectChannel.tracePromise(() => this.connectStart(byName, sa, host, port, signal), { bev: this, target });
   }
 
-  private connectStart(byName: boolean, sa: unknown, host: string, port: number, signal: AbortSignal | undefined): Promise<void> {
+  private connectStart(byName: boolean, sa: Sockaddr, host: string, port: number, signal: AbortSignal | undefined): Promise<void> {
     const r = byName ? this.connectHostname(null, AF_UNSPEC, host, port) : this.connectTo(sa);
     if (r !== 0) return Promise.reject(codedError('ERR_BEV_CONNECT_STATE', 'the bufferevent is connected or connecting already'));
     return new Promise<void>((resolve, reject) => {
@@ -864,7 +864,7 @@ export class SocketBufferevent extends Bufferevent {
   }
 
   /** bufferevent_socket_connect (the flat function's method). */
-  connectTo(sa: unknown): number {
+  connectTo(sa: Sockaddr | null): number {
     this.live();
     const addr = sa === null || sa === undefined ? null : toSockaddr(sa);
     this.increfAndLock();
@@ -898,7 +898,8 @@ export class SocketBufferevent extends Bufferevent {
     }
   }
 
-  connectHostname(dnsBase: unknown, family: unknown, hostname: unknown, port: unknown): number {
+  /** bufferevent_socket_connect_hostname: resolve `hostname` (through `dnsBase`, or the system resolver when null) and connect. 0, or -1. */
+  connectHostname(dnsBase: EvdnsBase | null, family: number, hostname: string, port: number): number {
     this.live();
     if (dnsBase !== null && dnsBase !== undefined && !(dnsBase instanceof EvdnsBase)) {
       throw typeError('dns_base', 'an EvdnsBase or null', dnsBase);
@@ -1007,7 +1008,7 @@ export class SocketBufferevent extends Bufferevent {
     return fd;
   }
 
-  override setfd(fd: unknown): number {
+  override setfd(fd: net.Socket | number): number {
     this.live();
     const f = checkFd(fd);
     this.increfAndLock();
@@ -1026,7 +1027,7 @@ export class SocketBufferevent extends Bufferevent {
     }
   }
 
-  override replacefd(fd: unknown): number {
+  override replacefd(fd: net.Socket | number): number {
     this.live();
     const f = checkFd(fd);
     this.increfAndLock();
@@ -1069,7 +1070,7 @@ export class SocketBufferevent extends Bufferevent {
     }
   }
 
-  override prioritySet(pri: unknown): number {
+  override prioritySet(pri: number): number {
     this.live();
     const p = intArg(pri, 'pri');
     this.lockRaw();

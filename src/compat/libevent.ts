@@ -211,7 +211,7 @@ function sock(bev: unknown): SocketBufferevent | null {
   const b = checkBev(bev);
   return b instanceof SocketBufferevent ? b : null;
 }
-export function bufferevent_socket_connect(bev: Bufferevent, sa: Sockaddr | null, _socklen?: unknown): number {
+export function bufferevent_socket_connect(bev: Bufferevent, sa: Sockaddr | null, _socklen?: number): number {
   const s = sock(bev);
   if (!s) {
     const b = checkBev(bev);
@@ -292,13 +292,13 @@ export function bufferevent_get_input(bev: Bufferevent): Evbuffer {
 export function bufferevent_get_output(bev: Bufferevent): Evbuffer {
   return checkBev(bev).getOutput();
 }
-export function bufferevent_write(bev: Bufferevent, data: Uint8Array | string, size?: unknown): number {
+export function bufferevent_write(bev: Bufferevent, data: Uint8Array | string, size?: number): number {
   return checkBev(bev).write(data, size);
 }
 export function bufferevent_write_buffer(bev: Bufferevent, b: Evbuffer): number {
   return checkBev(bev).writeBuffer(b);
 }
-export function bufferevent_read(bev: Bufferevent, data: Uint8Array, size?: unknown): number {
+export function bufferevent_read(bev: Bufferevent, data: Uint8Array, size?: number): number {
   return checkBev(bev).read(data, size);
 }
 export function bufferevent_read_buffer(bev: Bufferevent, b: Evbuffer): number {
@@ -431,10 +431,10 @@ export function evbuffer_free(b: Evbuffer): void {
 export function evbuffer_get_length(b: Evbuffer): number {
   return buf(b).getLength();
 }
-export function evbuffer_add(b: Evbuffer, data: Uint8Array | string, size?: unknown): number {
+export function evbuffer_add(b: Evbuffer, data: Uint8Array | string, size?: number): number {
   return buf(b).add(data, size);
 }
-export function evbuffer_prepend(b: Evbuffer, data: Uint8Array | string, size?: unknown): number {
+export function evbuffer_prepend(b: Evbuffer, data: Uint8Array | string, size?: number): number {
   return buf(b).prepend(data, size);
 }
 export function evbuffer_add_printf(b: Evbuffer, format: string, ...args: unknown[]): number {
@@ -455,13 +455,13 @@ export function evbuffer_prepend_buffer(dst: Evbuffer, src: Evbuffer): number {
 export function evbuffer_remove_buffer(src: Evbuffer, dst: Evbuffer, size: number): number {
   return buf(src, 'src').removeBuffer(buf(dst, 'dst'), size);
 }
-export function evbuffer_remove(b: Evbuffer, data: Uint8Array, size?: unknown): number {
+export function evbuffer_remove(b: Evbuffer, data: Uint8Array, size?: number): number {
   return buf(b).remove(data, size);
 }
-export function evbuffer_copyout(b: Evbuffer, data: Uint8Array, size?: unknown): number {
+export function evbuffer_copyout(b: Evbuffer, data: Uint8Array, size?: number): number {
   return buf(b).copyout(data, size);
 }
-export function evbuffer_copyout_from(b: Evbuffer, pos: EvbufferPtr | null, data: Uint8Array, size?: unknown): number {
+export function evbuffer_copyout_from(b: Evbuffer, pos: EvbufferPtr | null, data: Uint8Array, size?: number): number {
   const x = buf(b);
   x.live();
   ptrArg(pos, 'pos');
@@ -481,15 +481,15 @@ export function evbuffer_readln(b: Evbuffer, nReadOut: { n_read?: number } | nul
 export function evbuffer_readln(b: Evbuffer, nReadOut: { n_read?: number } | null, eolStyle: number, encoding: 'latin1' | 'utf8'): string | null;
 export function evbuffer_readln(b: Evbuffer, nReadOut: { n_read?: number } | null, eolStyle: number, encoding: 'buffer'): Uint8Array | null;
 export function evbuffer_readln(b: Evbuffer, nReadOut: { n_read?: number } | null, eolStyle: number, encoding: unknown = 'latin1'): string | Uint8Array | null {
-  return buf(b).readln(nReadOut, eolStyle, encoding);
+  return buf(b).readln(nReadOut, eolStyle, encoding as 'utf8'); // the encoding is checked inside
 }
-export function evbuffer_search(b: Evbuffer, what: Uint8Array | string, size: unknown, start: EvbufferPtr | null): EvbufferPtr {
+export function evbuffer_search(b: Evbuffer, what: Uint8Array | string, size: number | undefined, start: EvbufferPtr | null): EvbufferPtr {
   const x = buf(b);
   x.live();
   ptrArg(start, 'start');
   return x.search(what, size, start);
 }
-export function evbuffer_search_range(b: Evbuffer, what: Uint8Array | string, size: unknown, start: EvbufferPtr | null, end: EvbufferPtr | null): EvbufferPtr {
+export function evbuffer_search_range(b: Evbuffer, what: Uint8Array | string, size: number | undefined, start: EvbufferPtr | null, end: EvbufferPtr | null): EvbufferPtr {
   const x = buf(b);
   x.live();
   ptrArg(start, 'start');
@@ -502,7 +502,7 @@ export function evbuffer_search_eol(b: Evbuffer, start: EvbufferPtr | null, eolL
   ptrArg(start, 'start');
   return x.searchEol(start, eolLenOut, eolStyle);
 }
-export function evbuffer_ptr_set(b: Evbuffer, ptr: unknown, position: number, how: number): number {
+export function evbuffer_ptr_set(b: Evbuffer, ptr: EvbufferPtr, position: number, how: number): number {
   return buf(b).ptrSet(ptr, position, how);
 }
 export function evbuffer_peek(b: Evbuffer, len: number, start: EvbufferPtr | null, vec: IoVec[] | null, nVec: number): number {
@@ -552,7 +552,7 @@ export function evbuffer_reserve_space(b: Evbuffer, size: number, vec: IoVec[] |
 export function evbuffer_commit_space(b: Evbuffer, vec: IoVec[] | null, nVec: number): number {
   return buf(b).commitSpace(vec, nVec);
 }
-export function evbuffer_add_reference(b: Evbuffer, data: Uint8Array, size: unknown, cleanupfn: ((data: Uint8Array, size: number, arg: unknown) => void) | null, arg: unknown): number {
+export function evbuffer_add_reference(b: Evbuffer, data: Uint8Array, size: number, cleanupfn: ((data: Uint8Array, size: number, arg: unknown) => void) | null, arg: unknown): number {
   return buf(b).addReference(data, size, cleanupfn, arg);
 }
 // obsolete (buffer_compat.h)
@@ -560,9 +560,9 @@ export function evbuffer_readline(b: Evbuffer): string | null;
 export function evbuffer_readline(b: Evbuffer, encoding: 'latin1' | 'utf8'): string | null;
 export function evbuffer_readline(b: Evbuffer, encoding: 'buffer'): Uint8Array | null;
 export function evbuffer_readline(b: Evbuffer, encoding: unknown = 'latin1'): string | Uint8Array | null {
-  return buf(b).readln(null, EVBUFFER_EOL_ANY, encoding);
+  return buf(b).readln(null, EVBUFFER_EOL_ANY, encoding as 'utf8'); // the encoding is checked inside
 }
-export function evbuffer_find(b: Evbuffer, what: Uint8Array | string, size?: unknown): number {
+export function evbuffer_find(b: Evbuffer, what: Uint8Array | string, size?: number): number {
   return buf(b).find(what, size);
 }
 export function evbuffer_setcb(b: Evbuffer, cb: EvbufferObsoleteCb | null, cbarg: unknown): void {
@@ -614,16 +614,16 @@ export function evdns_base_nameserver_ip_add(dns: EvdnsBase | null, ip: string):
   return dns.nameserverIpAdd(ip);
 }
 /** htons/ntohs/htonl/ntohl: C integer conversions (the value is truncated to 16 / 32 bits, as in C). */
-export function htons(x: unknown): number {
+export function htons(x: number): number {
   return htons16(intArg(x, 'x') & 0xffff);
 }
-export function ntohs(x: unknown): number {
+export function ntohs(x: number): number {
   return htons16(intArg(x, 'x') & 0xffff);
 }
-export function htonl(x: unknown): number {
+export function htonl(x: number): number {
   return htonl32(intArg(x, 'x') >>> 0);
 }
-export function ntohl(x: unknown): number {
+export function ntohl(x: number): number {
   return htonl32(intArg(x, 'x') >>> 0);
 }
 export function evthread_use_pthreads(): number {
@@ -642,7 +642,7 @@ function lev(v: unknown): Evconnlistener {
   if (!(v instanceof Evconnlistener)) throw typeError('lev', 'an Evconnlistener', v);
   return v;
 }
-export function evconnlistener_new_bind(b: EventBase, cb: EvconnlistenerCb | null, ptr: unknown, flags: number, backlog: number, sa: Sockaddr | null, _socklen?: unknown): Evconnlistener | null {
+export function evconnlistener_new_bind(b: EventBase, cb: EvconnlistenerCb | null, ptr: unknown, flags: number, backlog: number, sa: Sockaddr | null, _socklen?: number): Evconnlistener | null {
   base(b);
   sockaddrPortCheck(sa); // a port outside 0..65535 is a RangeError, not a failed bind
   return evconnlistenerNewBind(b, cb, ptr, flags, backlog, sa);

@@ -36,13 +36,15 @@ export class EvdnsBase {
     if (this.freed) throw freedError('evdns_base');
   }
 
-  nameserverIpAdd(spec: unknown): number {
+  /** evdns_base_nameserver_ip_add: add a nameserver, "IP" or "IP:port". 0, or an error code. */
+  nameserverIpAdd(spec: string): number {
     this.live();
     if (typeof spec !== 'string') throw typeError('ip_as_string', 'of type string', spec);
     return this.resolver.addNameserver(spec);
   }
 
-  free(failRequests: unknown): void {
+  /** evdns_base_free: free the DNS base; with `failRequests` nonzero the pending lookups fail with DNS_ERR_SHUTDOWN. */
+  free(failRequests: number): void {
     this.live();
     const f = intArg(failRequests ?? 0, 'fail_requests');
     this.resolver.close(f !== 0);

@@ -472,7 +472,8 @@ export class Evbuffer {
     if (this.remote) throw codedError('ERR_BEV_WRONG_THREAD', `${what} must run on the thread that owns the evbuffer`);
   }
 
-  addCb(cb: unknown, arg: unknown): EvbufferCbEntry {
+  /** evbuffer_add_cb: call `cb` after each change of the length; returns the entry that removes it. */
+  addCb(cb: EvbufferCbFunc, arg: unknown): EvbufferCbEntry {
     this.live();
     this.ownerOnly('evbuffer_add_cb');
     const f = fnOrNull<EvbufferCbFunc>(cb, 'cb');
@@ -489,7 +490,8 @@ export class Evbuffer {
     return e;
   }
 
-  removeCbEntry(ent: unknown): number {
+  /** evbuffer_remove_cb_entry: remove a callback by its entry. 0, or -1. */
+  removeCbEntry(ent: EvbufferCbEntry): number {
     this.live();
     this.ownerOnly('evbuffer_remove_cb_entry');
     if (!(ent instanceof EvbufferCbEntry)) throw typeError('ent', 'an EvbufferCbEntry', ent);
@@ -503,7 +505,8 @@ export class Evbuffer {
     return i >= 0 ? 0 : -1;
   }
 
-  removeCb(cb: unknown, arg: unknown): number {
+  /** evbuffer_remove_cb: remove the first callback added with this function and argument. 0, or -1. */
+  removeCb(cb: EvbufferCbFunc, arg: unknown): number {
     this.live();
     this.ownerOnly('evbuffer_remove_cb');
     fnOrNull(cb, 'cb');
@@ -517,7 +520,8 @@ export class Evbuffer {
     return i >= 0 ? 0 : -1;
   }
 
-  cbSetFlags(ent: unknown, flags: unknown): number {
+  /** evbuffer_cb_set_flags: set flags (EVBUFFER_CB_ENABLED) on a callback entry. 0. */
+  cbSetFlags(ent: EvbufferCbEntry, flags: number): number {
     this.live();
     if (!(ent instanceof EvbufferCbEntry)) throw typeError('ent', 'an EvbufferCbEntry', ent);
     const f = intArg(flags, 'flags') & ~EVBUFFER_CB_OBSOLETE;
@@ -527,7 +531,8 @@ export class Evbuffer {
     return 0;
   }
 
-  cbClearFlags(ent: unknown, flags: unknown): number {
+  /** evbuffer_cb_clear_flags: clear flags (EVBUFFER_CB_ENABLED) of a callback entry. 0. */
+  cbClearFlags(ent: EvbufferCbEntry, flags: number): number {
     this.live();
     if (!(ent instanceof EvbufferCbEntry)) throw typeError('ent', 'an EvbufferCbEntry', ent);
     const f = intArg(flags, 'flags') & ~EVBUFFER_CB_OBSOLETE;
@@ -538,7 +543,7 @@ export class Evbuffer {
   }
 
   /** Obsolete evbuffer_setcb: removes every callback (a bufferevent's internal ones too, as libevent does). */
-  setcbObsolete(cb: unknown, arg: unknown): void {
+  setcbObsolete(cb: EvbufferObsoleteCb | null, arg: unknown): void {
     this.live();
     this.ownerOnly('evbuffer_setcb');
     const f = fnOrNull<EvbufferObsoleteCb>(cb, 'cb');
@@ -570,7 +575,8 @@ export class Evbuffer {
     return this.a.i32[(this.h + S.H_FLAGS) >>> 2]!;
   }
 
-  freeze(atFront: unknown): number {
+  /** evbuffer_freeze: refuse changes at the front (true) or the end (false). 0. */
+  freeze(atFront: number | boolean): number {
     this.live();
     this.lockRaw();
     Atomics.or(this.a.i32, (this.h + S.H_FLAGS) >>> 2, atFront ? S.F_FROZEN_START : S.F_FROZEN_END);
@@ -578,7 +584,8 @@ export class Evbuffer {
     return 0;
   }
 
-  unfreeze(atFront: unknown): number {
+  /** evbuffer_unfreeze: allow changes at the front (true) or the end (false) again. 0. */
+  unfreeze(atFront: number | boolean): number {
     this.live();
     this.lockRaw();
     Atomics.and(this.a.i32, (this.h + S.H_FLAGS) >>> 2, ~(atFront ? S.F_FROZEN_START : S.F_FROZEN_END));
@@ -588,7 +595,8 @@ export class Evbuffer {
 
   // ---- adding ------------------------------------------------------------------------------------------------------
 
-  add(data: unknown, size?: unknown): number {
+  /** evbuffer_add: append bytes (a string is UTF-8). 0, or -1 when the end is frozen. */
+  add(data: Uint8Array | string, size?: number): number {
     this.live();
     const n = inputSize(data, size);
     if (this.remote && this.lockOff !== 0 && !this.lockForRemoteWrite()) {
@@ -614,7 +622,8 @@ export class Evbuffer {
     }
   }
 
-  prepend(data: unknown, size?: unknown): number {
+  /** evbuffer_prepend: put bytes (a string is UTF-8) in front. 0, or -1 when the front is frozen. */
+  prepend(data: Uint8Array | string, size?: number): number {
     this.live();
     let n = inputSize(data, size);
     const b = bytesOf(data as Uint8Array | string, n);
@@ -628,7 +637,8 @@ export class Evbuffer {
     });
   }
 
-  addPrintf(format: unknown, args: unknown[]): number {
+  /** evbuffer_add_vprintf: append the C printf formatting of `args`. The bytes added, or -1. */
+  addPrintf(format: string, args: readonly unknown[]): number {
     this.live();
     if (typeof format !== 'string') throw typeError('format', 'of type string', format);
     const text = formatPrintf(format, args);
@@ -642,7 +652,7 @@ export class Evbuffer {
    * a plain Uint8Array cannot be shared); `cleanupfn` still runs exactly once, when the referenced bytes have been
    * drained from the buffer or the buffer is freed, as libevent promises.
    */
-  addReference(data: unknown, size: unknown, cleanupfn: unknown, cleanupArg: unknown): number {
+  addReference(data: Uint8Array, size: number, cleanupfn: ((data: Uint8Array, size: number, arg: unknown) => void) | null, cleanupArg: unknown): number {
     this.live();
     if (!isBytes(data)) throw typeError('data', 'of type Uint8Array', data);
     const n = outBytes(data, size);
@@ -696,11 +706,11 @@ export class Evbuffer {
   }
 
   /** evbuffer_add_buffer(dst = this, src): move everything from src to the end. */
-  addBuffer(src: unknown): number {
+  addBuffer(src: Evbuffer): number {
     return this.moveFrom(src, false);
   }
   /** evbuffer_prepend_buffer(dst = this, src). */
-  prependBuffer(src: unknown): number {
+  prependBuffer(src: Evbuffer): number {
     return this.moveFrom(src, true);
   }
 
@@ -728,7 +738,7 @@ export class Evbuffer {
   }
 
   /** evbuffer_remove_buffer(src = this, dst, n): move up to n bytes; returns the count. */
-  removeBuffer(dst: unknown, size: unknown): number {
+  removeBuffer(dst: Evbuffer, size: number): number {
     this.live();
     if (!Evbuffer.isReal(dst)) throw typeError('dst', 'an Evbuffer', dst);
     dst.live();
@@ -752,17 +762,20 @@ export class Evbuffer {
 
   // ---- removing ----------------------------------------------------------------------------------------------------
 
-  remove(data: unknown, size?: unknown): number {
+  /** evbuffer_remove: move up to `size` bytes (default: data.length) from the front into `data`. The count, or -1. */
+  remove(data: Uint8Array, size?: number): number {
     this.live();
     const n = outBytes(data, size);
     return this.takeFront(n, data as Uint8Array);
   }
 
-  copyout(data: unknown, size?: unknown): number {
+  /** evbuffer_copyout: copy up to `size` bytes from the front into `data`, leaving them. The count, or -1. */
+  copyout(data: Uint8Array, size?: number): number {
     return this.copyoutFrom(null, data, size);
   }
 
-  copyoutFrom(pos: unknown, data: unknown, size?: unknown): number {
+  /** evbuffer_copyout_from: like copyout, starting at `pos` (null: the front). The count, or -1. */
+  copyoutFrom(pos: EvbufferPtr | null, data: Uint8Array, size?: number): number {
     this.live();
     const p = objOrNull<EvbufferPtr>(pos, 'pos');
     const n = outBytes(data, size);
@@ -779,7 +792,8 @@ export class Evbuffer {
     }
   }
 
-  drain(size: unknown): number {
+  /** evbuffer_drain: discard up to `size` bytes from the front. 0, or -1 when the front is frozen. */
+  drain(size: number): number {
     this.live();
     const r = this.takeFront(sizeArg(size, 'size'), null);
     return r < 0 ? r : 0;
@@ -811,7 +825,7 @@ export class Evbuffer {
   }
 
   /** evbuffer_pullup: a view of the first `size` bytes (all when negative), valid until the buffer next changes. */
-  pullup(size: unknown): Uint8Array | null {
+  pullup(size: number): Uint8Array | null {
     this.live();
     let n = ssizeArg(size, 'size');
     this.lockRaw();
@@ -829,7 +843,7 @@ export class Evbuffer {
   // ---- lines and searching -----------------------------------------------------------------------------------------
 
   /** evbuffer_search_eol: the EOL at or after `start`; `eol_len_out.eol_len` receives its length. */
-  searchEol(start: unknown, eolLenOut: unknown, style: unknown): EvbufferPtr {
+  searchEol(start: EvbufferPtr | null, eolLenOut: { eol_len?: number } | null, style: number): EvbufferPtr {
     this.live();
     const p = objOrNull<EvbufferPtr>(start, 'start');
     const out = objOrNull<{ eol_len?: number }>(eolLenOut, 'eol_len_out');
@@ -892,7 +906,9 @@ export class Evbuffer {
    * char per byte, the flat API's default, as libevent's bytes) or 'buffer' (a Uint8Array copy). A line ends at an
    * EOL, so a UTF-8 character split across two reads is never cut in half. `n_read` is the line's length in bytes.
    */
-  readln(nReadOut: unknown, style: unknown, encoding: unknown = 'utf8'): string | Uint8Array | null {
+  readln(nReadOut: { n_read?: number } | null, style: number, encoding?: 'utf8' | 'latin1'): string | null;
+  readln(nReadOut: { n_read?: number } | null, style: number, encoding: 'buffer'): Uint8Array | null;
+  readln(nReadOut: { n_read?: number } | null, style: number, encoding: unknown = 'utf8'): string | Uint8Array | null {
     this.live();
     const out = objOrNull<{ n_read?: number }>(nReadOut, 'n_read_out');
     const st = eolStyle(style);
@@ -936,12 +952,12 @@ export class Evbuffer {
   }
 
   /** evbuffer_search(buf, what, size, start) */
-  search(what: unknown, size: unknown, start: unknown): EvbufferPtr {
+  search(what: Uint8Array | string, size: number | undefined, start: EvbufferPtr | null): EvbufferPtr {
     return this.searchRange(what, size, start, null);
   }
 
   /** evbuffer_search_range(buf, what, size, start, end): a match must end at or before `end.pos`. */
-  searchRange(what: unknown, size: unknown, start: unknown, end: unknown): EvbufferPtr {
+  searchRange(what: Uint8Array | string, size: number | undefined, start: EvbufferPtr | null, end: EvbufferPtr | null): EvbufferPtr {
     this.live();
     const n = inputSize(what, size, 'what');
     const w = bytesOf(what as Uint8Array | string, n);
@@ -962,7 +978,7 @@ export class Evbuffer {
   }
 
   /** evbuffer_ptr_set: position `ptr` at `position` (SET) or advance it (ADD). -1 (and pos -1) past the end. */
-  ptrSet(ptr: unknown, position: unknown, how: unknown): number {
+  ptrSet(ptr: EvbufferPtr, position: number, how: number): number {
     this.live();
     if (ptr === null || typeof ptr !== 'object') throw typeError('ptr', 'an EvbufferPtr object', ptr);
     const n = sizeArg(position, 'position');
@@ -994,7 +1010,7 @@ export class Evbuffer {
   }
 
   /** evbuffer_peek: views of up to `nVec` chains covering `len` bytes from `start` (-1 = all); returns chains needed. */
-  peek(len: unknown, start: unknown, vec: unknown, nVec: unknown): number {
+  peek(len: number, start: EvbufferPtr | null, vec: IoVec[] | null, nVec: number): number {
     this.live();
     let want = ssizeArg(len, 'len');
     const p = objOrNull<EvbufferPtr>(start, 'start');
@@ -1045,7 +1061,7 @@ export class Evbuffer {
   }
 
   /** evbuffer_reserve_space: one writable view of at least `size` bytes at the end; returns the number of vecs (1). */
-  reserveSpace(size: unknown, vec: unknown, nVec: unknown): number {
+  reserveSpace(size: number, vec: IoVec[] | null, nVec: number): number {
     this.live();
     const n = sizeArg(size, 'size');
     const nv = sizeArg(nVec, 'n_vec');
@@ -1070,7 +1086,7 @@ export class Evbuffer {
   }
 
   /** evbuffer_commit_space: count the bytes written into the reserved views (iov_len each) as added. */
-  commitSpace(vec: unknown, nVec: unknown): number {
+  commitSpace(vec: IoVec[] | null, nVec: number): number {
     this.live();
     const nv = sizeArg(nVec, 'n_vec');
     if (nv > 0 && !Array.isArray(vec)) throw typeError('vec', 'an array of { iov_base, iov_len } objects', vec);
@@ -1108,7 +1124,7 @@ export class Evbuffer {
   // ---- obsolete ----------------------------------------------------------------------------------------------------
 
   /** evbuffer_find: offset of the first match, or -1. */
-  find(what: unknown, size?: unknown): number {
+  find(what: Uint8Array | string, size?: number): number {
     return this.search(what, size, null).pos;
   }
 

@@ -4,7 +4,8 @@ import { LongTimer } from './long-timer.ts';
 import { rlockTryLock, rlockUnlock, rlockLockAsync, threadLockWaits, threadLockWaitMs, lockWaitHistogram } from '../shm/rlock.ts';
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { codedError, freedError, rangeError, typeError, cloneGuard } from '../errors.ts';
-import { intArg, maskArg, timevalArg, fnOrNull, objOrNull } from '../validate.ts';
+import type net from 'node:net';
+import { intArg, maskArg, timevalArg, fnOrNull, objOrNull, type Timeval } from '../validate.ts';
 
 export const EV_TIMEOUT = 0x01;
 export const EV_READ = 0x02;
@@ -90,7 +91,8 @@ export class EventBase {
     if (THREAD_TAG !== this.owner) throw codedError('ERR_BEV_WRONG_THREAD', 'this call must run on the thread that owns the event base');
   }
 
-  priorityInit(n: unknown): number {
+  /** event_base_priority_init: use `n` priorities (before any event is active). 0, or -1. */
+  priorityInit(n: number): number {
     this.live();
     const np = intArg(n, 'npriorities');
     if (np < 1 || np > MAX_PRIORITIES) return -1;
@@ -307,6 +309,8 @@ export class EventBase {
    * abort ends the loop as event_base_loopbreak does, and the loop's promise then rejects with an AbortError whose
    * `cause` is the signal's reason.
    */
+  loop(flags?: number, options?: { signal?: AbortSignal }): Promise<number>;
+  loop(options: { signal?: AbortSignal }): Promise<number>;
   async loop(flags: unknown = 0, options?: { signal?: AbortSignal }): Promise<number> {
     this.live();
     this.inThread();
@@ -406,7 +410,8 @@ export class EventBase {
     return retval;
   }
 
-  loopexit(tv: unknown): number {
+  /** event_base_loopexit: end the loop after `tv` (null: after the callbacks now active have run). 0. */
+  loopexit(tv: Timeval | null): number {
     this.live();
     const ms = timevalArg(tv, 'tv');
     if (ms === null) {
@@ -496,7 +501,7 @@ function yieldToIo(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-export type EventCb = (fd: unknown, what: number, arg: unknown) => void;
+export type EventCb = (fd: net.Socket | number, what: number, arg: unknown) => void;
 
 /**
  * A user event (`struct event`): a timer (fd -1), or an fd/socket registration that fires through `event_active`.
@@ -504,7 +509,7 @@ export type EventCb = (fd: unknown, what: number, arg: unknown) => void;
  * events is not watched; bufferevents do their own socket I/O. @thread base owner only
  */
 export class Event extends EvCallback {
-  /** @internal */ fd: unknown;
+  /** @internal */ fd: net.Socket | number;
   /** @internal */ events: number;
   /** @internal */ cb: EventCb;
   /** @internal */ arg: unknown;
@@ -514,7 +519,7 @@ export class Event extends EvCallback {
   /** @internal */ deadline = 0;
   /** @internal */ freed = false;
 
-  constructor(base: EventBase, fd: unknown, events: number, cb: EventCb, arg: unknown) {
+  constructor(base: EventBase, fd: net.Socket | number, events: number, cb: EventCb, arg: unknown) {
     if (!(base instanceof EventBase) || typeof cb !== 'function') throw typeError('base', 'an EventBase (events come from event_new)', base);
     super(base, (res) => this.run(res), Math.floor(base.npriorities / 2));
     this.fd = fd;
@@ -543,7 +548,8 @@ export class Event extends EvCallback {
     this.timer.start(ms, () => this.base.activate(this, EV_TIMEOUT));
   }
 
-  add(tv: unknown): number {
+  /** event_add: make the event pending, with a timeout when `tv` is given. 0, or -1. */
+  add(tv: Timeval | null): number {
     this.live();
     this.base.live();
     const ms = timevalArg(tv, 'tv');
@@ -573,14 +579,15 @@ export class Event extends EvCallback {
     return 0;
   }
 
-  active(res: unknown, _ncalls: unknown): void {
+  /** event_active: make the event active with result flags `res`, as if it had fired. */
+  active(res: number, _ncalls: number): void {
     this.live();
     const r = maskArg(res, 'res');
     this.base.activate(this, r);
   }
 
   /** event_pending: which of `what` are pending (or active); fills tv_out with the time left when a timer is set. */
-  pending(what: unknown, tvOut: unknown): number {
+  pending(what: number, tvOut: { tv_sec?: number; tv_usec?: number } | null): number {
     this.live();
     const w = maskArg(what, 'what');
     const out = objOrNull<{ tv_sec?: number; tv_usec?: number }>(tvOut, 'tv_out');
@@ -597,7 +604,8 @@ export class Event extends EvCallback {
     return flags;
   }
 
-  prioritySet(pri: unknown): number {
+  /** event_priority_set: the priority the event runs at (0 is the most urgent). 0, or -1. */
+  prioritySet(pri: number): number {
     this.live();
     const p = intArg(pri, 'pri');
     if (this.queued) return -1;
@@ -622,5 +630,5 @@ export function newEvent(base: unknown, fd: unknown, what: unknown, cb: unknown,
   if (f === null) throw typeError('cb', 'a function', cb);
   if (typeof fd !== 'number' && (typeof fd !== 'object' || fd === null)) throw typeError('fd', 'a number or a net.Socket', fd);
   if (typeof fd === 'number' && (!Number.isInteger(fd) || fd < -1)) throw rangeError('fd', '-1 or a file descriptor', fd);
-  return new Event(base, fd, ev, f, arg);
+  return new Event(base, fd as net.Socket | number, ev, f, arg);
 }

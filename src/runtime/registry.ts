@@ -155,7 +155,7 @@ export class Registry extends EventEmitter {
    * ERR_BEV_WRONG_THREAD for a handle imported from another thread. The entry leaves by itself when the bufferevent
    * is finalized. @thread the bufferevent's owner
    */
-  publish(key: string, bevArg: unknown): void {
+  publish(key: string, bevArg: Bufferevent): void {
     const kb = keyBytes(key);
     const bev = checkBev(bevArg);
     if (bev.remote) throw codedError('ERR_BEV_WRONG_THREAD', 'publish a bufferevent from the thread that owns it');

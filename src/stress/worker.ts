@@ -46,7 +46,7 @@ function importAll(desc: Record<string, unknown>): Record<string, unknown> {
   if (index === 0) return state; // the owner uses its own objects
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(desc)) {
-    out[k] = (v as { __bufferevent?: 1 }).__bufferevent ? L.bufferevent_import(v) : L.evbuffer_import(v);
+    out[k] = (v as { __bufferevent?: 1 }).__bufferevent ? L.bufferevent_import(v as L.SharedBufferevent) : L.evbuffer_import(v as L.SharedEvbuffer);
   }
   return out;
 }

@@ -1,3 +1,4 @@
+import type net from 'node:net';
 import { Arena } from '../shm/arena.ts';
 import { THREAD_TAG } from '../shm/thread-id.ts';
 import { registerOwned, ownedObject } from '../shm/owner.ts';
@@ -82,17 +83,17 @@ export class ImportedBufferevent extends Bufferevent {
     this.live();
     return this.sharedFd;
   }
-  override setfd(_fd: unknown): number {
+  override setfd(_fd: net.Socket | number): number {
     this.live();
     this.ownerOnly('bufferevent_setfd');
     return -1;
   }
-  override replacefd(_fd: unknown): number {
+  override replacefd(_fd: net.Socket | number): number {
     this.live();
     this.ownerOnly('bufferevent_replacefd');
     return -1;
   }
-  override prioritySet(_pri: unknown): number {
+  override prioritySet(_pri: number): number {
     this.live();
     this.ownerOnly('bufferevent_priority_set');
     return -1;
@@ -135,7 +136,7 @@ function registerTree(bev: Bufferevent): void {
   registerOwned(bev.output.h, bev.output.h + S.H_NOTIFY, bev.output);
 }
 
-export function bufferevent_export(bevArg: unknown): SharedBufferevent {
+export function bufferevent_export(bevArg: Bufferevent): SharedBufferevent {
   const bev = checkBev(bevArg);
   bev.live();
   if (bev.lockOff === 0) {
@@ -150,7 +151,7 @@ export function bufferevent_export(bevArg: unknown): SharedBufferevent {
   return { __bufferevent: 1, sab: bev.a.sab, h: bev.h, gen: bev.gen };
 }
 
-export function bufferevent_import(shared: unknown): Bufferevent {
+export function bufferevent_import(shared: SharedBufferevent): Bufferevent {
   const d = shared as Partial<SharedBufferevent> | null;
   if (!d || typeof d !== 'object' || d.__bufferevent !== 1 || !(d.sab instanceof SharedArrayBuffer) || typeof d.h !== 'number') {
     throw typeError('shared', 'a value returned by bufferevent_export', shared);
@@ -163,7 +164,7 @@ export function bufferevent_import(shared: unknown): Bufferevent {
   return bev;
 }
 
-export function evbuffer_export(bufArg: unknown): SharedEvbuffer {
+export function evbuffer_export(bufArg: Evbuffer): SharedEvbuffer {
   if (!Evbuffer.isReal(bufArg)) throw typeError('buf', 'an Evbuffer', bufArg);
   bufArg.live();
   if (bufArg.lockOff === 0) {
@@ -173,7 +174,7 @@ export function evbuffer_export(bufArg: unknown): SharedEvbuffer {
   return { __evbuffer: 1, sab: bufArg.a.sab, h: bufArg.h, gen: bufArg.gen };
 }
 
-export function evbuffer_import(shared: unknown): Evbuffer {
+export function evbuffer_import(shared: SharedEvbuffer): Evbuffer {
   const d = shared as Partial<SharedEvbuffer> | null;
   if (!d || typeof d !== 'object' || d.__evbuffer !== 1 || !(d.sab instanceof SharedArrayBuffer) || typeof d.h !== 'number') {
     throw typeError('shared', 'a value returned by evbuffer_export', shared);

@@ -868,7 +868,7 @@ describe('evbuffer_search / search_range / search_eol / ptr_set', () => {
     expect(fresh.pos).toBe(7);
     expect(errCode(() => L.evbuffer_ptr_set(buf, fresh, 1, 2))).toBe('ERR_OUT_OF_RANGE');
     expect(errCode(() => L.evbuffer_ptr_set(buf, fresh, -1, L.EVBUFFER_PTR_SET))).toBe('ERR_OUT_OF_RANGE');
-    expect(errCode(() => L.evbuffer_ptr_set(buf, null, 0, L.EVBUFFER_PTR_SET))).toBe('ERR_INVALID_ARG_TYPE');
+    expect(errCode(() => L.evbuffer_ptr_set(buf, null as unknown as L.EvbufferPtr, 0, L.EVBUFFER_PTR_SET))).toBe('ERR_INVALID_ARG_TYPE');
     L.evbuffer_free(buf);
   });
 });

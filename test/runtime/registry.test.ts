@@ -7,10 +7,10 @@ import { tcpPair } from '../support/net.ts';
 
 const handler = new URL('../fixtures/registry-handler.ts', import.meta.url);
 
-function threadsafePair(base: L.EventBase): L.Bufferevent[] {
+function threadsafePair(base: L.EventBase): [L.Bufferevent, L.Bufferevent] {
   const pair: L.Bufferevent[] = [];
   L.bufferevent_pair_new(base, L.BEV_OPT_THREADSAFE, pair);
-  return pair;
+  return pair as [L.Bufferevent, L.Bufferevent];
 }
 
 /** Resolves with the next `ev` event for `key`. */
@@ -81,7 +81,7 @@ describe('registry: published bufferevents under keys', () => {
     expect(() => reg.publish('k', {} as L.Bufferevent)).toThrow(TypeError);
     const plain: L.Bufferevent[] = [];
     L.bufferevent_pair_new(base, 0, plain);
-    expect(() => reg.publish('k', plain[0])).toThrow(expect.objectContaining({ code: 'ERR_BEV_NOT_THREADSAFE' }));
+    expect(() => reg.publish('k', plain[0]!)).toThrow(expect.objectContaining({ code: 'ERR_BEV_NOT_THREADSAFE' }));
     reg.publish('k', a);
     expect(() => reg.publish('k', b)).toThrow(expect.objectContaining({ code: 'ERR_BEV_KEY_EXISTS' }));
     for (let i = 1; i < reg.capacity; i++) reg.publish(`k${i}`, b);
