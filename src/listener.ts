@@ -21,17 +21,17 @@ export type EvconnlistenerErrorCb = (lev: Evconnlistener, ptr: unknown) => void;
 /** Where a listener's socket comes from: an address to bind (evconnlistener_new_bind) or a socket the caller made. */
 export type ListenSource = { bind: { family: 4 | 6; address: string; port: number } } | { server: net.Server } | { fd: number };
 
+const LISTENER_CLONE_GUARD = cloneGuard(
+  'a listener',
+  'it accepts on its base\'s thread; make the listener on the thread that runs the base, or let startRuntime() hand connections to workers',
+);
+
 /**
  * evconnlistener: a listening TCP socket whose accepted connections are handed to a callback from the loop.
  * Accepted sockets arrive paused (nothing is read before a bufferevent takes them), with half-close allowed.
  * @thread base owner only. The `net.Socket` given to the callback may be handed to a worker with
  * `postMessage(msg, [socket])` (Node >= 24.20).
  */
-const LISTENER_CLONE_GUARD = cloneGuard(
-  'a listener',
-  'it accepts on its base\'s thread; make the listener on the thread that runs the base, or let startRuntime() hand connections to workers',
-);
-
 export class Evconnlistener {
   /** @internal Makes postMessage(this) fail with a message naming what to post instead (errors.ts cloneGuard). */
   readonly cloneGuard = LISTENER_CLONE_GUARD;

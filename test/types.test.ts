@@ -38,4 +38,20 @@ describe('parameter types of the camelCase methods', () => {
     }
     expect(bad).toEqual([]);
   });
+
+  it('every function and class in the published declarations carries a doc comment (an overload shares the first one)', () => {
+    const dir = new URL('../dist/', import.meta.url);
+    const bare: string[] = [];
+    for (const f of readdirSync(dir).filter((n) => n.endsWith('.d.ts'))) {
+      const lines = readFileSync(new URL(f, dir), 'utf8').split('\n');
+      let last = '';
+      lines.forEach((line, i) => {
+        const m = /^declare (?:abstract )?(?:function|class) ([\w$]+)/.exec(line);
+        if (!m) return;
+        if (m[1] !== last && !/\*\/\s*$/.test(lines[i - 1] ?? '')) bare.push(`${f}: ${m[1]}`);
+        last = m[1]!;
+      });
+    }
+    expect(bare).toEqual([]);
+  });
 });

@@ -240,6 +240,11 @@ export function setSocketError(e: number): void {
   lastSocketErrno = e;
 }
 
+const BEV_CLONE_GUARD = cloneGuard(
+  'a bufferevent',
+  'post bufferevent_export(bev) (made with BEV_OPT_THREADSAFE) and call bufferevent_import() there',
+);
+
 /**
  * The generic bufferevent (bufferevent.c). One class per type extends it and supplies `ops`.
  *
@@ -247,11 +252,6 @@ export function setSocketError(e: number): void {
  * the bufferevent lock (when THREADSAFE) and may be called from any thread that has a handle (threads issue).
  * Public methods check liveness first (ERR_BEV_FREED once the last reference went).
  */
-const BEV_CLONE_GUARD = cloneGuard(
-  'a bufferevent',
-  'post bufferevent_export(bev) (made with BEV_OPT_THREADSAFE) and call bufferevent_import() there',
-);
-
 export abstract class Bufferevent {
   /** A brand that only real instances carry (an object made from the prototype or a Proxy does not). */
   readonly #real = true;

@@ -50,6 +50,7 @@ let nextId = 0;
 let flushTimer: NodeJS.Timeout | null = null;
 let timeouts: L.Timeval | null = null;
 
+/** The runtime's worker hook: read the serve options, open the stats block, join the chat registry. */
 export function setup(_base: L.EventBase, ctx: { index: number; workerData: unknown; registry: L.Registry }): void {
   cfg = ctx.workerData as ServeConfig;
   index = ctx.index;
@@ -90,6 +91,7 @@ function queued(n: number): void {
   if (n > counters[STAT.peakQueued]!) counters[STAT.peakQueued] = n;
 }
 
+/** The runtime's worker hook: a connection handed to this worker becomes a bufferevent of the chosen mode. */
 export function onConnection(base: L.EventBase, socket: net.Socket, info: { remoteAddress: string; remotePort: number }): void {
   const remote = `${info.remoteAddress}:${info.remotePort}`;
   // Chat callbacks lock other connections (broadcast), so they must not run holding their own lock: two workers

@@ -99,14 +99,6 @@ function bytesOf(data: Uint8Array | string, n: number): Uint8Array {
   return n < b.length && n >= 0 ? b.subarray(0, n) : b;
 }
 
-/**
- * Evbuffer: a handle on a byte queue in shared memory (layout in storage.ts).
- *
- * Thread contract: an evbuffer without a lock must be used by one thread at a time. With a lock (its bufferevent is
- * THREADSAFE, or `evbuffer_enable_locking` was called) every method takes it, so any thread holding a handle may
- * call any method. Callbacks added with `add_cb` are functions of the thread that added them; they run in the
- * thread that made the change, with the lock held (libevent's rule), and only in a thread that has them.
- */
 /** A change notice for a buffer that another thread freed after its change has nothing to deliver; other errors go to
  * the running loop. */
 function reportUnlessFreed(e: unknown): void {
@@ -118,6 +110,14 @@ const EVBUFFER_CLONE_GUARD = cloneGuard(
   'post evbuffer_export(buf) (made with evbuffer_enable_locking) and call evbuffer_import() there',
 );
 
+/**
+ * Evbuffer: a handle on a byte queue in shared memory (layout in storage.ts).
+ *
+ * Thread contract: an evbuffer without a lock must be used by one thread at a time. With a lock (its bufferevent is
+ * THREADSAFE, or `evbuffer_enable_locking` was called) every method takes it, so any thread holding a handle may
+ * call any method. Callbacks added with `add_cb` are functions of the thread that added them; they run in the
+ * thread that made the change, with the lock held (libevent's rule), and only in a thread that has them.
+ */
 export class Evbuffer {
   /** A brand that only real instances carry (an object made from the prototype or a Proxy does not). */
   readonly #real = true;

@@ -49,6 +49,11 @@ export class EvCallback {
   }
 }
 
+const BASE_CLONE_GUARD = cloneGuard(
+  'an event base',
+  'a base runs on the thread that made it; make one there with event_base_new(), or let startRuntime() run one per worker',
+);
+
 /**
  * An event base: the loop of one thread. It runs callbacks only inside `loop()`; the Node event loop supplies the I/O
  * and timers, which activate callbacks that the base then runs in priority order, one queue per iteration, as
@@ -56,11 +61,6 @@ export class EvCallback {
  *
  * Thread contract: a base belongs to the thread that made it; every method runs on that thread only.
  */
-const BASE_CLONE_GUARD = cloneGuard(
-  'an event base',
-  'a base runs on the thread that made it; make one there with event_base_new(), or let startRuntime() run one per worker',
-);
-
 export class EventBase {
   /** @internal Makes postMessage(this) fail with a message naming what to post instead (errors.ts cloneGuard). */
   readonly cloneGuard = BASE_CLONE_GUARD;

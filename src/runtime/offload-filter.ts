@@ -41,6 +41,7 @@ interface Direction {
   settle: (() => void) | null;
 }
 
+/** Make a filter bufferevent over `underlying` whose input and/or output transform runs as piscina tasks (above). */
 export function offloadFilterNew(underlying: Bufferevent, opts: OffloadFilterOptions): FilterBufferevent {
   checkBev(underlying, 'underlying');
   underlying.live();

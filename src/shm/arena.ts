@@ -74,6 +74,7 @@ const TAG_FREE = 0x0f0f;
 export const ARENA_MAX_BYTES = 2 ** 32 - 8;
 const INITIAL_BYTES = 1 << 20;
 
+/** One thread's growable SharedArrayBuffer of shared objects, with its allocator and lock list (layout above). */
 export class Arena {
   readonly sab: SharedArrayBuffer;
   /**

@@ -136,6 +136,7 @@ function registerTree(bev: Bufferevent): void {
   registerOwned(bev.output.h, bev.output.h + S.H_NOTIFY, bev.output);
 }
 
+/** A handle of a THREADSAFE bufferevent to post to another thread, where bufferevent_import makes it usable (not in libevent). */
 export function bufferevent_export(bevArg: Bufferevent): SharedBufferevent {
   const bev = checkBev(bevArg);
   bev.live();
@@ -151,6 +152,7 @@ export function bufferevent_export(bevArg: Bufferevent): SharedBufferevent {
   return { __bufferevent: 1, sab: bev.a.sab, h: bev.h, gen: bev.gen };
 }
 
+/** The bufferevent behind a handle from bufferevent_export, usable on this thread (not in libevent). */
 export function bufferevent_import(shared: SharedBufferevent): Bufferevent {
   const d = shared as Partial<SharedBufferevent> | null;
   if (!d || typeof d !== 'object' || d.__bufferevent !== 1 || !(d.sab instanceof SharedArrayBuffer) || typeof d.h !== 'number') {
@@ -164,6 +166,7 @@ export function bufferevent_import(shared: SharedBufferevent): Bufferevent {
   return bev;
 }
 
+/** A handle of a locking evbuffer to post to another thread, where evbuffer_import makes it usable (not in libevent). */
 export function evbuffer_export(bufArg: Evbuffer): SharedEvbuffer {
   if (!Evbuffer.isReal(bufArg)) throw typeError('buf', 'an Evbuffer', bufArg);
   bufArg.live();
@@ -174,6 +177,7 @@ export function evbuffer_export(bufArg: Evbuffer): SharedEvbuffer {
   return { __evbuffer: 1, sab: bufArg.a.sab, h: bufArg.h, gen: bufArg.gen };
 }
 
+/** The evbuffer behind a handle from evbuffer_export, usable on this thread (not in libevent). */
 export function evbuffer_import(shared: SharedEvbuffer): Evbuffer {
   const d = shared as Partial<SharedEvbuffer> | null;
   if (!d || typeof d !== 'object' || d.__evbuffer !== 1 || !(d.sab instanceof SharedArrayBuffer) || typeof d.h !== 'number') {
