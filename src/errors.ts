@@ -146,6 +146,12 @@ export function cloneGuard(what: string, instead: string): object {
   );
 }
 
+/** The positive errno of a Node/libuv system error (libevent's EVUTIL_SOCKET_ERROR()), 0 for anything else. */
+export function errnoOf(e: unknown): number {
+  const n = (e as NodeJS.ErrnoException | null)?.errno;
+  return typeof n === 'number' ? Math.abs(n) : 0;
+}
+
 /** A system error as Node reports one (`connect ECONNREFUSED 127.0.0.1:9`), carrying the library's brand. */
 export function systemError(errno: number, syscall: string, address: string, port: number): Error {
   let name = 'UNKNOWN';

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { EvCallback, EventBase } from './event/base.ts';
 import { toSockaddr } from './sockaddr.ts';
-import { freedError, isLibraryError, typeError, cloneGuard } from './errors.ts';
+import { freedError, isLibraryError, typeError, cloneGuard, errnoOf } from './errors.ts';
 import { setSocketError } from './bufferevent/core.ts';
 import { fnOrNull, intArg, maskArg } from './validate.ts';
 
@@ -103,7 +103,7 @@ export class Evconnlistener {
       const s = this.queue.shift()!;
       if (!(s instanceof net.Socket)) {
         // listener_read_cb's accept failure: the error callback, with EVUTIL_SOCKET_ERROR() set; listening goes on
-        setSocketError(typeof s.errno === 'number' ? Math.abs(s.errno) : 0);
+        setSocketError(errnoOf(s));
         const ecb = this.errorcb;
         if (ecb) ecb(this, this.ptr);
         continue;

@@ -132,3 +132,12 @@ export function timevalArg(v: unknown, name: string): number | null {
   if (!Number.isFinite(s) || !Number.isFinite(us) || s < 0 || us < 0) throw rangeError(name, 'a non-negative time', v);
   return s * 1000 + us / 1000;
 }
+
+/**
+ * A bufferevent timeout: milliseconds, or -1 for none (null, or a zero timeval: libevent's evutil_timerisset makes a
+ * zero timeval "no timeout").
+ */
+export function timeoutArg(v: unknown, name: string): number {
+  const ms = timevalArg(v, name);
+  return ms === null || ms === 0 ? -1 : ms;
+}

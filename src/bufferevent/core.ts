@@ -11,7 +11,7 @@ import { defineGroupKind, groupHead, groupMember, recoverGroup, setGroupHead, GR
 import { rateLimitCancel, type BevRateLimit } from './ratelim.ts';
 import { defineLayout } from '../shm/layout.ts';
 import { eventChannel, freeChannel, debugWhy } from '../diagnostics.ts';
-import { fnOrNull, intArg, maskArg, objOrNull, sizeArg, timevalArg, inputSize, type Timeval } from '../validate.ts';
+import { fnOrNull, intArg, maskArg, objOrNull, sizeArg, timeoutArg, inputSize, type Timeval } from '../validate.ts';
 import type net from 'node:net';
 
 // ---- constants (bufferevent.h) ---------------------------------------------------------------------------------------
@@ -329,10 +329,9 @@ export abstract class Bufferevent {
     i32[(h + O_INPUT) >>> 2] = this.input.h;
     i32[(h + O_OUTPUT) >>> 2] = this.output.h;
     if (lockOff !== 0) this.joinLockGroup(lockOff);
-    const runner =
-      options & BEV_OPT_UNLOCK_CALLBACKS ? () => this.runDeferredUnlocked() : () => this.runDeferredLocked();
+    const unlocked = (options & BEV_OPT_UNLOCK_CALLBACKS) !== 0;
     // the unlocked runner releases the lock around user calls, so the base must not hold it for the whole run
-    this.deferred = new EvCallback(base, runner, Math.floor(base.npriorities / 2), options & BEV_OPT_UNLOCK_CALLBACKS ? null : this.lockOfFn);
+    this.deferred = new EvCallback(base, () => this.runDeferred(unlocked), Math.floor(base.npriorities / 2), unlocked ? null : this.lockOfFn);
   }
 
   /**
@@ -445,7 +444,7 @@ export abstract class Bufferevent {
         const en = this.enabled;
         const off = ~en & (EV_READ | EV_WRITE);
         if (off) this.ops.disable(this, off);
-        const on = en & ~(this.readSuspended ? EV_READ : 0) & ~(this.writeSuspended ? EV_WRITE : 0);
+        const on = this.inEffect(en);
         if (on) this.ops.enable(this, on);
       }
       if (bits & RQ_TIMEOUTS) this.ops.adjTimeouts(this);
@@ -469,6 +468,18 @@ export abstract class Bufferevent {
   /** @internal */ get options(): number { return this.a.i32[(this.h + O_OPTIONS) >>> 2]!; }
   /** @internal */ get enabled(): number { return this.a.i32[(this.h + O_ENABLED) >>> 2]!; }
   /** @internal */ set enabled(v: number) { this.a.i32[(this.h + O_ENABLED) >>> 2] = v; }
+  /**
+   * @internal What the read high watermark leaves for an input of `len` bytes: Infinity without a watermark, <= 0 at
+   * or past it (then reading is suspended). The caller reads the length as its lock discipline allows.
+   */
+  readRoom(len: number): number {
+    const high = this.wmReadHigh;
+    return high === 0 ? Infinity : high - len;
+  }
+  /** @internal The directions of `events` (EV_READ, EV_WRITE) that are in effect: asked for and not suspended. */
+  inEffect(events: number): number {
+    return events & ~(this.readSuspended ? EV_READ : 0) & ~(this.writeSuspended ? EV_WRITE : 0);
+  }
   /** @internal */ get readSuspended(): number { return this.a.i32[(this.h + O_RSUSP) >>> 2]!; }
   /** @internal */ get maxSingleRead(): number { return this.a.f64[(this.h + O_MAXREAD) >>> 3]!; }
   /** @internal */ set maxSingleRead(v: number) { this.a.f64[(this.h + O_MAXREAD) >>> 3] = v; }
@@ -778,28 +789,17 @@ export abstract class Bufferevent {
 
   /** @internal bufferevent_inbuf_wm_check: re-run the read callback (deferred) while input stays at/above high. */
   private inbufWmCheck(): void {
-    const high = this.wmReadHigh;
-    if (high === 0) return;
-    if ((this.enabled & EV_READ) === 0) return;
-    if (this.input.lengthLocked() < high) return;
+    if ((this.enabled & EV_READ) === 0 || this.readRoom(this.input.lengthLocked()) > 0) return;
     this.increfAndLock();
     this.triggerNolock(EV_READ, BEV_OPT_DEFER_CALLBACKS);
     this.decrefAndUnlock();
   }
 
-  private runDeferredLocked(): void {
+  /** The deferred runner (bufferevent_run_deferred_callbacks_locked / _unlocked, by BEV_OPT_UNLOCK_CALLBACKS). */
+  private runDeferred(unlocked: boolean): void {
     this.lockRaw();
     try {
-      this.runPendingCallbacks(false);
-    } finally {
-      this.dropRefAndUnlock(); // the scheduling reference
-    }
-  }
-
-  private runDeferredUnlocked(): void {
-    this.lockRaw();
-    try {
-      this.runPendingCallbacks(true);
+      this.runPendingCallbacks(unlocked);
     } finally {
       this.dropRefAndUnlock(); // the scheduling reference
     }
@@ -927,7 +927,7 @@ export abstract class Bufferevent {
     const before = this.enabled;
     this.enabled = before | ev;
     let r = 0;
-    const impl = ev & ~(this.readSuspended ? EV_READ : 0) & ~(this.writeSuspended ? EV_WRITE : 0);
+    const impl = this.inEffect(ev);
     if (impl && this.ops.enable(this, impl) < 0) r = -1;
     this.decrefAndUnlock();
     return r;
@@ -1002,9 +1002,9 @@ export abstract class Bufferevent {
 
   /** bufferevent_inbuf_wm_cb: any change to the input re-evaluates the read high watermark. @locks held */
   private inbufWmCb(): void {
-    const high = this.wmReadHigh;
-    if (high === 0) return;
-    if (this.input.lengthLocked() >= high) this.suspendRead(BEV_SUSPEND_WM);
+    const room = this.readRoom(this.input.lengthLocked());
+    if (room === Infinity) return;
+    if (room <= 0) this.suspendRead(BEV_SUSPEND_WM);
     else this.unsuspendRead(BEV_SUSPEND_WM);
   }
 
@@ -1070,12 +1070,11 @@ export abstract class Bufferevent {
   /** bufferevent_set_timeouts: the read and write timeouts (null or a zero timeval for none). 0, or -1. */
   setTimeouts(tvRead: Timeval | null, tvWrite: Timeval | null): number {
     this.live();
-    const r = timevalArg(tvRead, 'timeout_read');
-    const w = timevalArg(tvWrite, 'timeout_write');
+    const r = timeoutArg(tvRead, 'timeout_read');
+    const w = timeoutArg(tvWrite, 'timeout_write');
     this.increfAndLockLive();
-    // a zero timeval is "no timeout", as libevent's evutil_timerisset makes it
-    this.a.f64[(this.h + O_TO_READ) >>> 3] = r === null || r === 0 ? -1 : r;
-    this.a.f64[(this.h + O_TO_WRITE) >>> 3] = w === null || w === 0 ? -1 : w;
+    this.a.f64[(this.h + O_TO_READ) >>> 3] = r;
+    this.a.f64[(this.h + O_TO_WRITE) >>> 3] = w;
     const res = this.ops.adjTimeouts(this);
     this.decrefAndUnlock();
     return res;

@@ -86,8 +86,7 @@ export class FilterBufferevent extends Bufferevent {
   }
 
   private readbufFull(state: number): boolean {
-    const high = this.wmReadHigh;
-    return state === BEV_NORMAL && high !== 0 && this.input.lengthLocked() >= high;
+    return state === BEV_NORMAL && this.readRoom(this.input.lengthLocked()) <= 0;
   }
   private underlyingWritebufFull(state: number): boolean {
     const u = this.underlying;
@@ -102,8 +101,8 @@ export class FilterBufferevent extends Bufferevent {
     let r: number;
     do {
       let limit = -1;
-      const high = this.wmReadHigh;
-      if (state === BEV_NORMAL && high) limit = high - this.input.lengthLocked();
+      const room = this.readRoom(this.input.lengthLocked());
+      if (state === BEV_NORMAL && room !== Infinity) limit = room;
       r = this.runIn(state, limit);
       if (r === BEV_OK) processed = true;
     } while (

@@ -50,18 +50,15 @@ function wantsToTalk(src: PairBufferevent, dst: PairBufferevent): boolean {
 function transfer(src: PairBufferevent, dst: PairBufferevent, ignoreWm: boolean): void {
   const si = src.output;
   const di = dst.input;
-  const high = dst.wmReadHigh;
+  const room = dst.readRoom(di.lengthLocked());
   const srcFront = si.front();
   let n: number;
-  if (high) {
-    const dstSize = di.lengthLocked();
-    if (dstSize < high) {
-      n = S.moveN(di.a, di.h, si.a, si.h, high - dstSize);
-    } else {
-      if (!ignoreWm) return;
-      n = S.moveAll(di.a, di.h, si.a, si.h, false);
-    }
+  if (room === Infinity) {
+    n = S.moveAll(di.a, di.h, si.a, si.h, false);
+  } else if (room > 0) {
+    n = S.moveN(di.a, di.h, si.a, si.h, room);
   } else {
+    if (!ignoreWm) return;
     n = S.moveAll(di.a, di.h, si.a, si.h, false);
   }
   if (n && si.refCleanups !== null) si.handRefCleanups(di, srcFront, n, false); // references travel with their bytes

@@ -24,7 +24,7 @@ import { rlockLockAsync, rlockUnlock } from '../shm/rlock.ts';
 import { readMax, writeMax, consumed } from './ratelim.ts';
 import { reportDeliveryError } from '../shm/owner.ts';
 import { connectChannel } from '../diagnostics.ts';
-import { typeError, rangeError, codedError, lookupError, systemError } from '../errors.ts';
+import { typeError, rangeError, codedError, lookupError, systemError, errnoOf } from '../errors.ts';
 import { EvdnsBase } from '../dns/evdns.ts';
 import { EVUTIL_EAI_CANCEL, EVUTIL_EAI_NONAME, EVUTIL_EAI_AGAIN, EVUTIL_EAI_FAIL, EVUTIL_EAI_FAMILY, EVUTIL_EAI_NODATA, eaiName } from '../dns/eai.ts';
 
@@ -35,7 +35,7 @@ const EPIPE = 32;
  * connection is reset (ECANCELED), where a C program's next write fails with EPIPE.
  */
 function socketErrno(err: NodeJS.ErrnoException): number {
-  const e = typeof err.errno === 'number' ? Math.abs(err.errno) : 0;
+  const e = errnoOf(err);
   return e === ECANCELED ? EPIPE : e;
 }
 
@@ -392,9 +392,8 @@ export class SocketBufferevent extends Bufferevent {
    * watermark callback, which suspends reading.
    */
   private readCap(max: number): number {
-    const high = this.wmReadHigh;
     const m = Math.min(max, readMax(this)); // max_single_read and the rate limits (src/bufferevent/ratelim.ts)
-    return Math.max(1, high > 0 ? Math.min(m, high - S.length(this.input.a, this.input.h)) : m);
+    return Math.max(1, Math.min(m, this.readRoom(S.length(this.input.a, this.input.h))));
   }
 
   /** Grow the read size after a read that filled its region, shrink it after two that used a quarter or less. */
@@ -1019,7 +1018,7 @@ export class SocketBufferevent extends Bufferevent {
       this.attach(f);
       if (this.dnsCancel) this.dnsCancel();
       // bufferevent_enable(bev, enabled): directions that are suspended stay off
-      const en = this.enabled & ~(this.readSuspended ? EV_READ : 0) & ~(this.writeSuspended ? EV_WRITE : 0);
+      const en = this.inEffect(this.enabled);
       if (this.w || this.pendingSock) socketOps.enable(this, en);
       return 0;
     } finally {

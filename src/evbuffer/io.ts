@@ -4,7 +4,7 @@ import * as S from './storage.ts';
 import { Evbuffer, lock2, unlock2 } from './evbuffer.ts';
 import { setSocketError } from '../bufferevent/core.ts';
 import { socketFd } from '../bufferevent/sockwrap.ts';
-import { freedError, isLibraryError, typeError } from '../errors.ts';
+import { freedError, isLibraryError, typeError, errnoOf } from '../errors.ts';
 import { EVBUF_FS_CLOSE_ON_FREE, segmentAlloc, segmentForget, segmentUnref } from './segments.ts';
 import { sizeArg, ssizeArg, maskArg } from '../validate.ts';
 
@@ -29,11 +29,6 @@ function fdOf(fd: unknown): number {
   }
   if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0) throw typeError('fd', 'a net.Socket or a socket fd', fd);
   return fd;
-}
-
-function errnoOf(e: unknown): number {
-  const n = (e as NodeJS.ErrnoException | null)?.errno;
-  return typeof n === 'number' ? Math.abs(n) : 0;
 }
 
 /** A failed syscall: -1 with EVUTIL_SOCKET_ERROR() set; anything that is not a system error is thrown. */

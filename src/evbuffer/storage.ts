@@ -522,11 +522,15 @@ export function moveAll(a: Arena, dst: number, sa: Arena, src: number, toFront: 
   // move and the region stays behind as the source's only chain. Anything else pinned: the bytes are copied.
   let keep = a === sa ? pinnedEmptyTail(sa, src) : -1;
   if (keep < 0) {
-    const tmp = new Uint8Array(n);
-    copyOut(sa, src, 0, tmp, 0, n);
-    drain(sa, src, n);
-    if (toFront) prependBytes(a, dst, tmp, n);
-    else addBytes(a, dst, tmp, n);
+    if (toFront) {
+      const tmp = new Uint8Array(n);
+      copyOut(sa, src, 0, tmp, 0, n);
+      drain(sa, src, n);
+      prependBytes(a, dst, tmp, n);
+    } else {
+      appendCopy(a, dst, sa, src, n);
+      drain(sa, src, n);
+    }
     return n;
   }
   const i32 = a.i32;
@@ -568,10 +572,8 @@ export function moveAll(a: Arena, dst: number, sa: Arena, src: number, toFront: 
       }
     } else if (dLast !== 0 && chainLen(a, dLast) === 0) {
       // a pinned empty chain cannot be dropped; copy instead to keep the list valid
-      const tmp = new Uint8Array(n);
-      copyOut(sa, src, 0, tmp, 0, n);
+      appendCopy(a, dst, sa, src, n);
       drain(sa, src, n);
-      addBytes(a, dst, tmp, n);
       return n;
     }
     linkLast(a, dst, sFirst);
@@ -609,11 +611,28 @@ export function moveN(a: Arena, dst: number, sa: Arena, src: number, n: number):
   const len = length(sa, src);
   if (n >= len) return moveAll(a, dst, sa, src, false);
   if (n <= 0) return 0;
-  const tmp = new Uint8Array(n); // copyOut reads the file chains it needs
-  copyOut(sa, src, 0, tmp, 0, n);
+  appendCopy(a, dst, sa, src, n);
   drain(sa, src, n);
-  addBytes(a, dst, tmp, n);
   return n;
+}
+
+/**
+ * Append a copy of the first `n` bytes of `src` (at most its length) to the end of `dst`, chain by chain from the
+ * source's own memory: no intermediate array (a socket echo that cannot relink its input copies each message once).
+ * `src` is left as it is. The buffers differ. @locks requires both buffers' locks
+ */
+function appendCopy(a: Arena, dst: number, sa: Arena, src: number, n: number): void {
+  materialize(sa, src, n);
+  let done = 0;
+  for (let c = sa.i32[(src + H_FIRST) >>> 2]! >>> 0; c !== 0 && done < n; c = chainNext(sa, c)) {
+    const k = Math.min(chainLen(sa, c), n - done);
+    if (k === 0) continue;
+    const from = chainStart(sa, c);
+    // a view, not a copy: arena memory never moves (growth extends the SharedArrayBuffer in place), so it stays
+    // valid while addBytes allocates in dst
+    addBytes(a, dst, sa.u8.subarray(from, from + k), k);
+    done += k;
+  }
 }
 
 /**
