@@ -1,8 +1,9 @@
 import { EventBase, EvCallback, EV_READ, EV_WRITE } from '../event/base.ts';
 import { LongTimer } from '../event/long-timer.ts';
 import { Evbuffer, EVBUFFER_CB_ENABLED, EVBUFFER_CB_NODEFER, type EvbufferCbEntry } from '../evbuffer/evbuffer.ts';
-import { Arena, localArena, countAcquired, lockCounters } from '../shm/arena.ts';
-import { rlockLock, rlockTryLock, rlockRef, rlockUnlock, rlockUnref, rlockOwnerDied, rlockAssertHeld, rlockDepth, RLOCK_FLAG_OWNER_DIED } from '../shm/rlock.ts';
+import { Arena, localArena, lockCounters } from '../shm/arena.ts';
+import { rlockLock, rlockTryLock, rlockRef, rlockUnlock, rlockUnref, rlockOwnerDied, rlockAssertHeld, RLOCK_FLAG_OWNER_DIED } from '../shm/rlock.ts';
+import { acquire, GONE, REPAIR } from '../shm/lock-wait.ts';
 import { THREAD_TAG } from '../shm/thread-id.ts';
 import { postToOwner, unregisterOwned } from '../shm/owner.ts';
 import { H_FLAGS as EVB_FLAGS, F_DEAD, repair as repairBuffer } from '../evbuffer/storage.ts';
@@ -515,17 +516,9 @@ export abstract class Bufferevent {
   lockRaw(): void {
     const l = this.lockOff;
     if (l === 0) return;
-    const waited = rlockLock(this.a.i32, l);
-    this.a.sync(); // another thread may have grown the arena while we waited
-    countAcquired(this.a, l, waited);
-    if (this.a.i32[(this.h + O_GEN) >>> 2] !== this.gen && rlockDepth(this.a.i32, l) === 1) {
-      rlockUnlock(this.a.i32, l);
-      throw freedError('bufferevent');
-    }
-    if (rlockOwnerDied(this.a.i32, l, false) === RLOCK_FLAG_OWNER_DIED) {
-      // a thread died holding the lock: repair everything the lock protects once, then go on
-      if (!recoverGroup(this.a, l)) this.input.afterOwnerDeath();
-    }
+    const r = acquire(this.a, l, this.h + O_GEN, this.gen); // src/shm/lock-wait.ts: remap, generation, dead holder
+    if (r === GONE) throw freedError('bufferevent');
+    if (r === REPAIR) this.input.afterOwnerDeath(); // a lock without a group: repair what this handle knows
   }
   /** @internal The lock for a public call: also refuses a bufferevent that died while this thread waited. */
   lockLive(): void {

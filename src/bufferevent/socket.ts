@@ -20,7 +20,6 @@ import {
 import { wrapSocket, socketFromFd, newSocket, unwrapSocket, socketFd, freshSocketForTransfer, setReadBuffer, type Wrapped, type OnRead } from './sockwrap.ts';
 import { toSockaddr, AF_INET, AF_INET6, AF_UNSPEC, type ResolvedSockaddr, type Sockaddr } from '../sockaddr.ts';
 import { intArg } from '../validate.ts';
-import { rlockLockAsync, rlockUnlock } from '../shm/rlock.ts';
 import { readMax, writeMax, consumed } from './ratelim.ts';
 import { reportDeliveryError } from '../shm/owner.ts';
 import { connectChannel } from '../diagnostics.ts';
@@ -742,27 +741,8 @@ export class SocketBufferevent extends Bufferevent {
    * then. Returns true when it ran synchronously.
    */
   private withBufferLock(buf: typeof this.input, locked: () => void, after: () => void): boolean {
-    if (buf.tryLock()) {
-      try {
-        locked();
-      } finally {
-        buf.unlockRaw();
-      }
-      after();
-      return true;
-    }
-    void rlockLockAsync(buf.a.i32, buf.lockOff)
-      .then(() => {
-        try {
-          buf.a.sync();
-          if (!buf.freed) locked();
-        } finally {
-          rlockUnlock(buf.a.i32, buf.lockOff);
-        }
-        after();
-      })
-      .catch(reportDeliveryError); // a user callback threw outside the loop's call stack: the running loop ends with it
-    return false;
+    // a user callback that throws on the asynchronous path is outside the loop's call stack: the running loop ends with it
+    return buf.whenLocked(locked, after, reportDeliveryError);
   }
 
   private writeTimeout(): void {

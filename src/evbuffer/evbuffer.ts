@@ -1,17 +1,7 @@
-import { Arena, localArena, arenaOfThread, countAcquired, W_WAIT_GID, W_WAIT_OFF } from '../shm/arena.ts';
+import { Arena, localArena } from '../shm/arena.ts';
 import { THREAD_TAG } from '../shm/thread-id.ts';
-import {
-  rlockAssertHeld,
-  rlockLock,
-  rlockRef,
-  rlockUnlock,
-  rlockOwnerDied,
-  rlockMarkValidated,
-  rlockTryLock,
-  rlockLockAsync,
-  rlockDepth,
-  RLOCK_FLAG_OWNER_DIED,
-} from '../shm/rlock.ts';
+import { rlockAssertHeld, rlockLock, rlockRef, rlockUnlock, rlockMarkValidated, rlockOwnerDied, rlockDepth } from '../shm/rlock.ts';
+import { acquire, tryAcquire, acquireAsync, acquireUnlessCycle, HELD, GONE, BUSY, CYCLE } from '../shm/lock-wait.ts';
 import { defineGroupKind, groupHead, groupMember, recoverGroup, setGroupHead, GROUP_EVBUFFER } from '../shm/lock-group.ts';
 import * as S from './storage.ts';
 import { codedError, freedError, isFreedError, rangeError, typeError, cloneGuard } from '../errors.ts';
@@ -182,29 +172,26 @@ export class Evbuffer {
   lockRaw(): void {
     const l = this.lockOff;
     if (l === 0) return;
-    const waited = rlockLock(this.a.i32, l);
-    this.afterAcquire(l);
-    countAcquired(this.a, l, waited);
+    const r = acquire(this.a, l, this.h + S.H_GEN, this.gen);
+    if (r !== HELD) this.unsettled(r);
   }
 
-  /** @internal The checks every acquisition makes (after rlockLock, tryLock or an async acquire). @locks held */
-  afterAcquire(l: number): void {
-    this.a.sync(); // another thread may have grown the arena while we waited: remap before touching its memory
-    const i32 = this.a.i32;
-    if (i32[(this.h + S.H_GEN) >>> 2] !== this.gen && rlockDepth(i32, l) === 1) {
+  /** What an acquisition (src/shm/lock-wait.ts) left to do: GONE throws ERR_BEV_FREED, REPAIR repairs this buffer. */
+  private unsettled(r: number): void {
+    if (r === GONE) {
       this.freed = true;
-      rlockUnlock(i32, l);
       throw freedError('evbuffer');
     }
-    if (rlockOwnerDied(i32, l, false) === RLOCK_FLAG_OWNER_DIED) this.afterOwnerDeath();
+    this.afterOwnerDeath();
   }
 
   /** @internal Take the lock if it is free (or already ours); true when held. An unlocked buffer always succeeds. */
   tryLock(): boolean {
     const l = this.lockOff;
     if (l === 0) return true;
-    if (!rlockTryLock(this.a.i32, l)) return false;
-    this.afterAcquire(l);
+    const r = tryAcquire(this.a, l, this.h + S.H_GEN, this.gen);
+    if (r === BUSY) return false;
+    if (r !== HELD) this.unsettled(r);
     return true;
   }
 
@@ -212,8 +199,42 @@ export class Evbuffer {
   async lockAsyncRaw(): Promise<void> {
     const l = this.lockOff;
     if (l === 0) return;
-    await rlockLockAsync(this.a.i32, l);
-    this.afterAcquire(l);
+    const r = await acquireAsync(this.a, l, this.h + S.H_GEN, this.gen);
+    if (r !== HELD) this.unsettled(r);
+  }
+
+  /**
+   * @internal Run `locked` holding the lock, then `after` without it (also when the buffer was freed meanwhile: then
+   * `locked` does not run). Now if the lock is free; else once an asynchronous acquire gets it, so this thread's loop
+   * never blocks on another thread's hold. Either way the acquisition makes its checks (src/shm/lock-wait.ts). On the
+   * asynchronous path an error thrown by `locked` or `after` goes to `onError`. True when it ran synchronously.
+   */
+  whenLocked(locked: () => void, after: (() => void) | null, onError: (e: unknown) => void): boolean {
+    if (this.tryLock()) {
+      try {
+        locked();
+      } finally {
+        this.unlockRaw();
+      }
+      after?.();
+      return true;
+    }
+    this.lockAsyncRaw()
+      .then(
+        () => {
+          try {
+            locked();
+          } finally {
+            this.unlockRaw();
+          }
+        },
+        (e: unknown) => {
+          if (!isFreedError(e)) throw e;
+        },
+      )
+      .then(after ?? undefined)
+      .catch(onError);
+    return false;
   }
 
   /**
@@ -393,22 +414,11 @@ export class Evbuffer {
   /** @internal The mailbox: another thread changed this buffer; run the callbacks for it. @thread owner */
   remoteRequest(_bits: number): void {
     if (this.freed) return;
-    const run = (): void => {
-      try {
-        if (!this.freed) this.invokeCallbacks();
-      } finally {
-        this.unlockRaw();
-      }
-    };
-    let locked: boolean;
     try {
-      locked = this.tryLock();
+      this.whenLocked(() => this.freed || this.invokeCallbacks(), null, reportUnlessFreed); // the loop does not block on it
     } catch (e) {
       reportUnlessFreed(e);
-      return;
     }
-    if (locked) run();
-    else this.lockAsyncRaw().then(run).catch(reportUnlessFreed); // the owner's loop does not block on it
   }
 
   /** @internal Writes queued because taking the lock would have deadlocked (see lockForRemoteWrite). */
@@ -423,26 +433,11 @@ export class Evbuffer {
    */
   private lockForRemoteWrite(): boolean {
     if (this.pendingWrites !== null) return false; // keep this thread's writes in order behind the queued ones
-    const i32 = this.a.i32;
-    const l = this.lockOff;
     if (this.tryLock()) return true;
-    const mine = localArena().i32;
-    Atomics.store(mine, W_WAIT_GID, this.a.id); // publish what we wait for, then look for the cycle (Dekker order)
-    Atomics.store(mine, W_WAIT_OFF, l);
-    try {
-      const holder = Atomics.load(i32, (l >>> 2) + 1);
-      const ha = holder !== 0 ? arenaOfThread(holder) : null;
-      if (ha !== null) {
-        const wg = Atomics.load(ha.i32, W_WAIT_GID);
-        const wo = Atomics.load(ha.i32, W_WAIT_OFF);
-        const la = wo !== 0 ? arenaOfThread(wg) : null;
-        if (la !== null && Atomics.load(la.i32, (wo >>> 2) + 1) === THREAD_TAG) return false; // it waits for us
-      }
-      this.lockRaw();
-      return true;
-    } finally {
-      Atomics.store(mine, W_WAIT_OFF, 0);
-    }
+    const r = acquireUnlessCycle(this.a, this.lockOff, this.h + S.H_GEN, this.gen);
+    if (r === CYCLE) return false;
+    if (r !== HELD) this.unsettled(r);
+    return true;
   }
 
   private queueRemoteWrite(bytes: Uint8Array): number {

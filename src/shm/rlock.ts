@@ -243,6 +243,11 @@ export function rlockUnlock(i32: Int32Array, off: number): void {
   if (schedHook !== null) schedHook(SP_RELEASED, i32, off);
 }
 
+/** The THREAD_TAG of the lock's holder, 0 while it is free (a moment old as soon as it is read). */
+export function rlockHolder(i32: Int32Array, off: number): number {
+  return Atomics.load(i32, (off >>> 2) + OWNER);
+}
+
 /** True when this thread holds the lock. */
 export function rlockHeldByMe(i32: Int32Array, off: number): boolean {
   return Atomics.load(i32, (off >>> 2) + OWNER) === THREAD_TAG;
