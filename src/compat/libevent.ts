@@ -55,10 +55,10 @@ import {
   BEV_NORMAL,
   BEV_FLUSH,
   BEV_FINISHED,
-  TYPE_CODES,
   type BevDataCb,
   type BevEventCb,
 } from '../bufferevent/core.ts';
+import { TYPE_CODES } from '../bufferevent/header.ts';
 import { SocketBufferevent, socketNew, socketAttach, type DetachedSocket } from '../bufferevent/socket.ts';
 import { PairBufferevent, pairNew } from '../bufferevent/pair.ts';
 import { FilterBufferevent, filterNew, BEV_OK, BEV_NEED_MORE, BEV_ERROR, type FilterCb } from '../bufferevent/filter.ts';

@@ -29,7 +29,6 @@ import dgram from 'node:dgram';
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
-import { domainToASCII } from 'node:url';
 import {
   EVUTIL_EAI_ADDRFAMILY,
   EVUTIL_EAI_AGAIN,
@@ -40,6 +39,9 @@ import {
   EVUTIL_EAI_NODATA,
   EVUTIL_EAI_NONAME,
 } from './eai.ts';
+import { AF_UNSPEC, AF_INET, AF_INET6 } from '../sockaddr.ts';
+import { TYPE_A, TYPE_AAAA, CLASS_IN, HEADER_LEN, asciiLower, canonicalName, encodeHostName, buildQuery, readName, readAnswers, followChain } from './wire.ts';
+import { parseIPv6Bytes, parseLiteral, addressKey, formatIPv6 } from './ip.ts';
 
 export interface ResolvedAddress {
   family: 4 | 6;
@@ -64,29 +66,12 @@ export interface LookupRequest {
   cancel(): void;
 }
 
-export const AF_UNSPEC = 0;
-export const AF_INET = 2;
-export const AF_INET6 = 10;
-
 const DNS_PORT = 53;
-const TYPE_A = 1;
-const TYPE_CNAME = 5;
-const TYPE_AAAA = 28;
-const CLASS_IN = 1;
-
 const RCODE_NOERROR = 0;
 const RCODE_SERVFAIL = 2;
 const RCODE_NXDOMAIN = 3;
 const RCODE_NOTIMP = 4;
 const RCODE_REFUSED = 5;
-
-const HEADER_LEN = 12;
-/** Compression pointers followed while reading one name. */
-const MAX_POINTER_JUMPS = 64;
-/** Longest encoded name (RFC 1035 2.3.4). */
-const MAX_NAME_WIRE_LEN = 255;
-/** CNAME links followed within one response. */
-const MAX_CNAME_HOPS = 16;
 
 interface Nameserver {
   family: 4 | 6;
@@ -130,16 +115,6 @@ interface Lookup {
   skewTimer: NodeJS.Timeout | null;
   immediate: NodeJS.Immediate | null;
   done: boolean;
-}
-
-interface ParsedRecord {
-  owner: string;
-  type: number;
-  cls: number;
-  /** CNAME target (canonical) */
-  target?: string;
-  /** A / AAAA address */
-  address?: ResolvedAddress;
 }
 
 export class UdpResolver {
@@ -549,245 +524,6 @@ function combineErrors(errors: number[]): number {
     if (errors.includes(code)) return code;
   }
   return errors[0] ?? EVUTIL_EAI_FAIL;
-}
-
-function asciiLower(s: string): string {
-  return s.replace(/[A-Z]/g, (c) => c.toLowerCase());
-}
-
-function canonicalName(labels: string[]): string {
-  return labels.map((l) => asciiLower(l).replace(/[\\.]/g, '\\$&')).join('.');
-}
-
-/** Host name -> wire-format QNAME, or null if it cannot be a DNS name. */
-function encodeHostName(host: string): { wire: Buffer; canonical: string } | null {
-  let h = host.endsWith('.') ? host.slice(0, -1) : host;
-  if (h === '') return null;
-  if (/[^\x00-\x7f]/.test(h)) {
-    h = domainToASCII(h);
-    if (h === '') return null;
-  }
-  const labels = h.split('.');
-  const parts: Buffer[] = [];
-  let total = 1;
-  for (const label of labels) {
-    if (label.length === 0 || label.length > 63) return null;
-    total += label.length + 1;
-    parts.push(Buffer.from([label.length]), Buffer.from(label, 'latin1'));
-  }
-  if (total > MAX_NAME_WIRE_LEN) return null;
-  parts.push(Buffer.from([0]));
-  return { wire: Buffer.concat(parts), canonical: canonicalName(labels) };
-}
-
-function buildQuery(id: number, qname: Buffer, qtype: number): Buffer {
-  const buf = Buffer.alloc(HEADER_LEN + qname.length + 4);
-  buf.writeUInt16BE(id, 0);
-  buf.writeUInt16BE(0x0100, 2); // QR=0, OPCODE=QUERY, RD=1
-  buf.writeUInt16BE(1, 4); // QDCOUNT
-  qname.copy(buf, HEADER_LEN);
-  buf.writeUInt16BE(qtype, HEADER_LEN + qname.length);
-  buf.writeUInt16BE(CLASS_IN, HEADER_LEN + qname.length + 2);
-  return buf;
-}
-
-/**
- * Reads a possibly compressed name at `offset`.  `next` is the offset just
- * past the name where it starts (not where pointers lead).  Returns null on
- * anything malformed: truncation, reserved label types, pointer loops (at most
- * MAX_POINTER_JUMPS jumps), names longer than 255 octets.
- */
-function readName(msg: Buffer, offset: number): { labels: string[]; next: number } | null {
-  const labels: string[] = [];
-  let pos = offset;
-  let next = -1;
-  let jumps = 0;
-  let length = 1;
-  for (;;) {
-    const len = msg[pos];
-    if (len === undefined) return null;
-    if (len === 0) {
-      if (next < 0) next = pos + 1;
-      return { labels, next };
-    }
-    const kind = len & 0xc0;
-    if (kind === 0xc0) {
-      const low = msg[pos + 1];
-      if (low === undefined) return null;
-      if (next < 0) next = pos + 2;
-      if (++jumps > MAX_POINTER_JUMPS) return null;
-      pos = ((len & 0x3f) << 8) | low;
-      continue;
-    }
-    if (kind !== 0) return null;
-    if (pos + 1 + len > msg.length) return null;
-    length += len + 1;
-    if (length > MAX_NAME_WIRE_LEN) return null;
-    labels.push(msg.toString('latin1', pos + 1, pos + 1 + len));
-    pos += 1 + len;
-  }
-}
-
-/**
- * Parses `count` answer records starting at `pos`.  A malformed record makes
- * the whole message unusable (null), unless the message is truncated, in which
- * case the records read so far are kept.
- */
-function readAnswers(msg: Buffer, start: number, count: number, truncated: boolean): ParsedRecord[] | null {
-  const records: ParsedRecord[] = [];
-  let pos = start;
-  for (let i = 0; i < count; i++) {
-    const rec = readRecord(msg, pos);
-    if (rec === null) return truncated ? records : null;
-    pos = rec.next;
-    if (rec.record !== null) records.push(rec.record);
-  }
-  return records;
-}
-
-function readRecord(msg: Buffer, pos: number): { record: ParsedRecord | null; next: number } | null {
-  const owner = readName(msg, pos);
-  if (owner === null || owner.next + 10 > msg.length) return null;
-  let p = owner.next;
-  const type = msg.readUInt16BE(p);
-  const cls = msg.readUInt16BE(p + 2);
-  const rdlength = msg.readUInt16BE(p + 8);
-  p += 10;
-  const rdEnd = p + rdlength;
-  if (rdEnd > msg.length) return null;
-  const ownerName = canonicalName(owner.labels);
-  if (cls !== CLASS_IN) return { record: null, next: rdEnd };
-  switch (type) {
-    case TYPE_A:
-      if (rdlength !== 4) return null;
-      return {
-        record: { owner: ownerName, type, cls, address: { family: 4, address: formatIPv4(msg.subarray(p, rdEnd)) } },
-        next: rdEnd,
-      };
-    case TYPE_AAAA:
-      if (rdlength !== 16) return null;
-      return {
-        record: { owner: ownerName, type, cls, address: { family: 6, address: formatIPv6(msg.subarray(p, rdEnd)) } },
-        next: rdEnd,
-      };
-    case TYPE_CNAME: {
-      const target = readName(msg, p);
-      if (target === null || target.next > rdEnd) return null;
-      return { record: { owner: ownerName, type, cls, target: canonicalName(target.labels) }, next: rdEnd };
-    }
-    default:
-      return { record: null, next: rdEnd };
-  }
-}
-
-/** Addresses of `qtype` for `name`, following CNAMEs inside the response. */
-function followChain(records: ParsedRecord[], name: string, qtype: number): ResolvedAddress[] {
-  let current = name;
-  const seen = new Set<string>([current]);
-  for (let hop = 0; hop <= MAX_CNAME_HOPS; hop++) {
-    const addrs: ResolvedAddress[] = [];
-    for (const r of records) {
-      if (r.owner === current && r.type === qtype && r.address !== undefined) addrs.push(r.address);
-    }
-    if (addrs.length > 0) return addrs;
-    const alias = records.find((r) => r.owner === current && r.type === TYPE_CNAME);
-    if (alias?.target === undefined || seen.has(alias.target)) return [];
-    current = alias.target;
-    seen.add(current);
-  }
-  return [];
-}
-
-function formatIPv4(b: Uint8Array): string {
-  return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
-}
-
-/** RFC 5952 text form of a 16-byte IPv6 address. */
-function formatIPv6(b: Uint8Array): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((b[i] ?? 0) << 8) | (b[i + 1] ?? 0));
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
-    return `::ffff:${formatIPv4(b.subarray(12, 16))}`;
-  }
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (gs: number[]): string => gs.map((g) => g.toString(16)).join(':');
-  if (bestLen < 2) return hex(groups);
-  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
-}
-
-function parseIPv4Bytes(s: string): number[] | null {
-  if (!isIPv4(s)) return null;
-  return s.split('.').map((p) => Number(p));
-}
-
-/** Text IPv6 (optionally with %zone) -> 16 bytes, or null. */
-function parseIPv6Bytes(input: string): Uint8Array | null {
-  let s = input;
-  const pct = s.indexOf('%');
-  if (pct >= 0) s = s.slice(0, pct);
-  let v4: number[] | null = null;
-  const lastColon = s.lastIndexOf(':');
-  if (lastColon >= 0 && s.includes('.', lastColon)) {
-    v4 = parseIPv4Bytes(s.slice(lastColon + 1));
-    if (v4 === null) return null;
-    s = `${s.slice(0, lastColon + 1)}0:0`;
-  }
-  const split = (part: string): string[] => (part === '' ? [] : part.split(':'));
-  let parts: string[];
-  const dbl = s.indexOf('::');
-  if (dbl >= 0) {
-    if (s.indexOf('::', dbl + 1) >= 0) return null;
-    const head = split(s.slice(0, dbl));
-    const tail = split(s.slice(dbl + 2));
-    if (head.length + tail.length > 7) return null;
-    parts = [...head, ...new Array<string>(8 - head.length - tail.length).fill('0'), ...tail];
-  } else {
-    parts = s.split(':');
-    if (parts.length !== 8) return null;
-  }
-  const out = new Uint8Array(16);
-  for (let i = 0; i < 8; i++) {
-    const part = parts[i] ?? '';
-    if (!/^[0-9a-fA-F]{1,4}$/.test(part)) return null;
-    const g = parseInt(part, 16);
-    out[i * 2] = g >> 8;
-    out[i * 2 + 1] = g & 0xff;
-  }
-  if (v4 !== null) out.set(v4, 12);
-  return out;
-}
-
-/** "127.0.0.1", "::1" or "[::1]" -> the address; anything else -> null. */
-function parseLiteral(host: string): ResolvedAddress | null {
-  if (isIPv4(host)) return { family: 4, address: host };
-  const inner = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  if (!isIPv6(inner)) return null;
-  const bytes = parseIPv6Bytes(inner);
-  if (bytes === null) return { family: 6, address: inner };
-  const pct = inner.indexOf('%');
-  return { family: 6, address: formatIPv6(bytes) + (pct >= 0 ? inner.slice(pct) : '') };
-}
-
-function addressKey(address: string, port: number): string | null {
-  const v4 = parseIPv4Bytes(address);
-  if (v4 !== null) return `4/${v4.join('.')}/${port}`;
-  const v6 = parseIPv6Bytes(address);
-  if (v6 !== null) return `6/${Buffer.from(v6).toString('hex')}/${port}`;
-  return null;
 }
 
 /** evutil_parse_sockaddr_port() rules; port 53 when none is given. */

@@ -367,14 +367,20 @@ export class Evbuffer {
     if (cbs.length === 0) return;
     const newSize = S.length(a, h);
     const info: EvbufferCbInfo = { orig_size: newSize - nadd + ndel, n_added: nadd, n_deleted: ndel };
-    // Entries added during this pass are not called in it; removed ones are skipped.
-    const snapshot = cbs.slice();
-    for (let i = 0; i < snapshot.length; i++) {
-      const e = snapshot[i]!;
-      if (e.removed || (e.flags & EVBUFFER_CB_ENABLED) === 0) continue;
-      if (e.flags & EVBUFFER_CB_OBSOLETE) (e.cb as EvbufferObsoleteCb)(this, info.orig_size, newSize, e.arg);
-      else (e.cb as EvbufferCbFunc)(this, info, e.arg);
+    // Entries added during this pass are not called in it; removed ones are skipped. One entry (a bufferevent's
+    // own callback, the common case) needs no snapshot: anything added meanwhile comes after it.
+    if (cbs.length === 1) {
+      this.callEntry(cbs[0]!, info, newSize);
+      return;
     }
+    const snapshot = cbs.slice();
+    for (let i = 0; i < snapshot.length; i++) this.callEntry(snapshot[i]!, info, newSize);
+  }
+
+  private callEntry(e: EvbufferCbEntry, info: EvbufferCbInfo, newSize: number): void {
+    if (e.removed || (e.flags & EVBUFFER_CB_ENABLED) === 0) return;
+    if (e.flags & EVBUFFER_CB_OBSOLETE) (e.cb as EvbufferObsoleteCb)(this, info.orig_size, newSize, e.arg);
+    else (e.cb as EvbufferCbFunc)(this, info, e.arg);
   }
 
   /** @internal End of every modifying operation: callbacks, reference cleanups, unlock. */

@@ -137,6 +137,16 @@ export class EventBase {
     this.cbHist = on ? (this.cbHistogram ??= createHistogram()) : null;
   }
 
+  /** A queued callback while durations are recorded. */
+  private runTimed(cb: EvCallback, res: number): void {
+    const t0 = this.cbStart();
+    try {
+      cb.fn(res);
+    } finally {
+      this.cbEnd(t0);
+    }
+  }
+
   /** @internal Before running a callback: its start time, -1 when recording is off, -2 when nested in a timed one. */
   cbStart(): number {
     if (this.cbHist === null) return -1;
@@ -249,20 +259,16 @@ export class EventBase {
             this.runWhenLocked(cb, res, lk);
             continue;
           }
-          const t0 = this.cbStart();
           try {
-            cb.fn(res);
+            if (this.cbHist === null) cb.fn(res);
+            else this.runTimed(cb, res);
           } finally {
-            this.cbEnd(t0);
             rlockUnlock(lk[0], lk[1]);
           }
+        } else if (this.cbHist === null) {
+          cb.fn(res);
         } else {
-          const t0 = this.cbStart();
-          try {
-            cb.fn(res);
-          } finally {
-            this.cbEnd(t0);
-          }
+          this.runTimed(cb, res);
         }
         if (this.gotBreak) return ran;
       }
@@ -286,12 +292,8 @@ export class EventBase {
       this.unpend();
       try {
         if (this.running && !this.freed) {
-          const t0 = this.cbStart();
-          try {
-            cb.fn(res);
-          } finally {
-            this.cbEnd(t0);
-          }
+          if (this.cbHist === null) cb.fn(res);
+          else this.runTimed(cb, res);
         } else this.activate(cb, res); // the loop stopped meanwhile: run it when the loop runs again
       } catch (err) {
         // ran outside the loop's own call stack: the loop ends with the error, as for a callback that throws in it

@@ -5,7 +5,8 @@ import { registerOwned, ownedObject } from '../shm/owner.ts';
 import { EventBase } from '../event/base.ts';
 import { Evbuffer } from '../evbuffer/evbuffer.ts';
 import * as S from '../evbuffer/storage.ts';
-import { Bufferevent, checkBev, O_NOTIFY, O_OWNER, O_GEN, RQ_RECONCILE, RQ_TIMEOUTS, type BevOps } from '../bufferevent/core.ts';
+import { Bufferevent, checkBev, type BevOps } from '../bufferevent/core.ts';
+import { O_NOTIFY, O_OWNER, O_GEN, RQ_RECONCILE, RQ_TIMEOUTS } from '../bufferevent/header.ts';
 import { PairBufferevent } from '../bufferevent/pair.ts';
 import { codedError, freedError, typeError } from '../errors.ts';
 

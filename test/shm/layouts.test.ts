@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineLayout, type Layout } from '../../src/shm/layout.ts';
-import { BEV_HEADER } from '../../src/bufferevent/core.ts';
+import { BEV_HEADER } from '../../src/bufferevent/header.ts';
 import { EVBUFFER_HEADER, CHAIN_HEADER } from '../../src/evbuffer/storage.ts';
 import { LOCK_BLOCK } from '../../src/shm/arena.ts';
 import { RLOCK_NUMBYTES } from '../../src/shm/rlock.ts';
@@ -10,7 +10,7 @@ import { GROUP_BLOCK } from '../../src/bufferevent/ratelim.ts';
 
 /** Every shared struct with a layout definition: the doc comment's table must be the definition's. */
 const layouts: Array<[Layout, string]> = [
-  [BEV_HEADER, '../../src/bufferevent/core.ts'],
+  [BEV_HEADER, '../../src/bufferevent/header.ts'],
   [EVBUFFER_HEADER, '../../src/evbuffer/storage.ts'],
   [CHAIN_HEADER, '../../src/evbuffer/storage.ts'],
   [LOCK_BLOCK, '../../src/shm/arena.ts'],
