@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Arena, arenaOfThread, localArena } from '../shm/arena.ts';
-import { rlockInit, rlockLock, rlockUnlock, rlockOwnerDied } from '../shm/rlock.ts';
+import { rlockInit, rlockLock, rlockUnlock, rlockOwnerDied, RLOCK_FIELDS } from '../shm/rlock.ts';
+import { defineLayout } from '../shm/layout.ts';
 import { registerRecoverableLock } from '../shm/robust.ts';
 import { THREAD_TAG } from '../shm/thread-id.ts';
 import { Bufferevent, checkBev } from '../bufferevent/core.ts';
@@ -13,29 +14,8 @@ import { codedError, rangeError, typeError } from '../errors.ts';
  * listens for 'join' and 'leave'. An entry leaves when it is unpublished, when its bufferevent is finalized (on its
  * owner, which removes it), or when its owner thread dies (the runtime's main thread removes that thread's entries).
  *
- * Shared layout (Int32 words). Header, 16 words:
- *
- * | word | field    | protected by        | written by                    | meaning                                    |
- * |------|----------|---------------------|-------------------------------|--------------------------------------------|
- * | 0-7  | lock     | itself (rlock.ts)   | any mutating thread           | serializes every mutation of the table     |
- * | 8    | version  | lock for writes     | mutators (Atomics.add/notify) | bumped after each change; watchers wait on |
- * | 9    | capacity | constant            | the creating thread           | slots (a power of two)                     |
- * | 10   | live     | lock                | mutators                      | LIVE slots (at most half of the slots)     |
- *
- * Slots, 16 words each, from word 16, open addressing by key hash with linear probing:
- *
- * | word | field   | meaning                                                                                    |
- * |------|---------|--------------------------------------------------------------------------------------------|
- * | 0    | seq     | seqlock: odd while the slot is being written; readers retry when it changed                |
- * | 1    | state   | 0 EMPTY (ends a probe), 2 LIVE, 3 TOMB (removed; probes go past it, publish reuses it).    |
- * |      |         | A removal that leaves a run of TOMBs before an EMPTY slot turns the run EMPTY again.       |
- * | 2    | arena   | the owner's arena id (its THREAD_TAG)                                                      |
- * | 3    | h       | the bufferevent's header offset in that arena                                              |
- * | 4    | gen     | its generation at publish                                                                  |
- * | 5    | worker  | the owner's worker index, -1 for the main thread                                           |
- * | 6    | keyLen  | key length in UTF-8 bytes (1..KEY_MAX)                                                     |
- * | 7    | hash    | FNV-1a of the key bytes                                                                    |
- * | 8-15 | key     | the key bytes                                                                              |
+ * Shared layout: REGISTRY_HEADER, then the slots (REGISTRY_SLOT each), open addressing by key hash with linear
+ * probing.
  *
  * Discipline: every write happens under the lock, inside a seq bump pair (seq odd, fields, seq even, Atomics). Readers
  * take no lock: they read seq, the fields, then seq again, and retry on a change (one writer at a time, so a stable
@@ -43,21 +23,72 @@ import { codedError, rangeError, typeError } from '../errors.ts';
  * bufferevent lock, and the table is consistent at every seq-even point, so recovery only has to drop the slots of
  * the dead thread (`removeOwner`).
  */
+/**
+ * The registry's header.
+ *
+ * | byte | type   | field    | protected by, written by                  | meaning                                                       |
+ * |------|--------|----------|-------------------------------------------|---------------------------------------------------------------|
+ * | 0    | i32    | state    | Atomics (the futex word)                  | registry lock: 0 free, 1 held, 2 held with waiters (rlock.ts) |
+ * | 4    | i32    | owner    | the holder                                | registry lock: THREAD_TAG of the holder, 0 while free         |
+ * | 8    | i32    | depth    | the holder                                | registry lock: recursion depth                                |
+ * | 12   | i32    | refs     | Atomics, users                            | registry lock: objects using the lock                         |
+ * | 16   | i32    | flags    | Atomics                                   | registry lock: OWNER_DIED, VALIDATED                          |
+ * | 20   | i32[3] | spare0   | -                                         | unused                                                        |
+ * | 32   | i32    | version  | the lock for writes (Atomics.add, notify) | bumped after each change; watchers wait on it                 |
+ * | 36   | i32    | capacity | write-once, the creating thread           | slots (a power of two)                                        |
+ * | 40   | i32    | live     | the lock, mutators                        | LIVE slots (at most half of the slots)                        |
+ * | 44   | i32[5] | spare1   | -                                         | unused                                                        |
+ */
+export const REGISTRY_HEADER = defineLayout('registry header', 64, [
+  ...RLOCK_FIELDS.map((f) => ({ ...f, meaning: `registry lock: ${f.meaning}` })),
+  { name: 'spare0', type: 'i32', count: 3, guard: '-', meaning: 'unused' },
+  { name: 'version', type: 'i32', guard: 'the lock for writes (Atomics.add, notify)', meaning: 'bumped after each change; watchers wait on it' },
+  { name: 'capacity', type: 'i32', guard: 'write-once, the creating thread', meaning: 'slots (a power of two)' },
+  { name: 'live', type: 'i32', guard: 'the lock, mutators', meaning: 'LIVE slots (at most half of the slots)' },
+  { name: 'spare1', type: 'i32', count: 5, guard: '-', meaning: 'unused' },
+]);
+/**
+ * One slot. Every field is written under the lock, inside a seq bump pair; readers take no lock (below).
+ *
+ * | byte | type   | field  | protected by, written by | meaning                                                                                                                   |
+ * |------|--------|--------|--------------------------|---------------------------------------------------------------------------------------------------------------------------|
+ * | 0    | i32    | seq    | Atomics, the lock holder | seqlock: odd while the slot is being written; readers retry when it changed                                               |
+ * | 4    | i32    | state  | seq                      | 0 EMPTY (ends a probe), 2 LIVE, 3 TOMB (probes go past it; publish reuses it; a run of TOMBs before an EMPTY turns EMPTY) |
+ * | 8    | i32    | arena  | seq                      | the owner's arena id (its THREAD_TAG)                                                                                     |
+ * | 12   | u32    | h      | seq                      | the bufferevent's header offset in that arena                                                                             |
+ * | 16   | i32    | gen    | seq                      | its generation at publish                                                                                                 |
+ * | 20   | i32    | worker | seq                      | the owner's worker index, -1 for the main thread                                                                          |
+ * | 24   | i32    | keyLen | seq                      | key length in UTF-8 bytes (1..KEY_MAX)                                                                                    |
+ * | 28   | u32    | hash   | seq                      | FNV-1a of the key bytes                                                                                                   |
+ * | 32   | i32[8] | key    | seq                      | the key bytes                                                                                                             |
+ */
+export const REGISTRY_SLOT = defineLayout('registry slot', 64, [
+  { name: 'seq', type: 'i32', guard: 'Atomics, the lock holder', meaning: 'seqlock: odd while the slot is being written; readers retry when it changed' },
+  { name: 'state', type: 'i32', guard: 'seq', meaning: '0 EMPTY (ends a probe), 2 LIVE, 3 TOMB (probes go past it; publish reuses it; a run of TOMBs before an EMPTY turns EMPTY)' },
+  { name: 'arena', type: 'i32', guard: 'seq', meaning: "the owner's arena id (its THREAD_TAG)" },
+  { name: 'h', type: 'u32', guard: 'seq', meaning: "the bufferevent's header offset in that arena" },
+  { name: 'gen', type: 'i32', guard: 'seq', meaning: 'its generation at publish' },
+  { name: 'worker', type: 'i32', guard: 'seq', meaning: "the owner's worker index, -1 for the main thread" },
+  { name: 'keyLen', type: 'i32', guard: 'seq', meaning: 'key length in UTF-8 bytes (1..KEY_MAX)' },
+  { name: 'hash', type: 'u32', guard: 'seq', meaning: 'FNV-1a of the key bytes' },
+  { name: 'key', type: 'i32', count: 8, guard: 'seq', meaning: 'the key bytes' },
+]);
 const LOCK = 0;
-const VERSION = 8;
-const CAPACITY = 9;
-const LIVE = 10;
-const HEADER_WORDS = 16;
-const SLOT_WORDS = 16;
-const S_SEQ = 0;
-const S_STATE = 1;
-const S_ARENA = 2;
-const S_H = 3;
-const S_GEN = 4;
-const S_WORKER = 5;
-const S_KEYLEN = 6;
-const S_HASH = 7;
-const S_KEY = 8;
+const VERSION = REGISTRY_HEADER.off('version') >>> 2;
+const CAPACITY = REGISTRY_HEADER.off('capacity') >>> 2;
+const LIVE = REGISTRY_HEADER.off('live') >>> 2;
+const HEADER_WORDS = REGISTRY_HEADER.size >>> 2;
+const SLOT_WORDS = REGISTRY_SLOT.size >>> 2;
+const slotWord = (name: string): number => REGISTRY_SLOT.off(name) >>> 2;
+const S_SEQ = slotWord('seq');
+const S_STATE = slotWord('state');
+const S_ARENA = slotWord('arena');
+const S_H = slotWord('h');
+const S_GEN = slotWord('gen');
+const S_WORKER = slotWord('worker');
+const S_KEYLEN = slotWord('keyLen');
+const S_HASH = slotWord('hash');
+const S_KEY = slotWord('key');
 const EMPTY = 0;
 const LIVE_STATE = 2;
 const TOMB = 3;

@@ -13,24 +13,7 @@ import { OS_TID } from './threads.ts';
  * Each thread has one arena of its own (`localArena()`), made on first use. Blocks are never moved between arenas:
  * a buffer's chains always come from the buffer's home arena, whichever thread allocates them (under the arena lock).
  *
- * Header layout (byte offsets, HEADER_BYTES = 256):
- *
- * | bytes   | field          | protected by | meaning                                                        |
- * |---------|----------------|--------------|----------------------------------------------------------------|
- * | 0..19   | lock           | (itself)     | RLock guarding the fields below                                |
- * | 20..23  | magic          | write-once   | ARENA_MAGIC, checked when a thread attaches                    |
- * | 24..27  | top            | arena lock   | bump pointer: first never-allocated byte                       |
- * | 28..31  | liveBlocks     | arena lock   | blocks allocated and not freed (for leak checks in tests)      |
- * | 32..159 | freeHead[32]   | arena lock   | head of the free list for size class k (block = 2^k bytes)     |
- * | 160..163| gid            | write-once   | THREAD_TAG of the creating thread: process-wide unique id       |
- * | 164..167| length         | arena lock   | byte length after the last grow (u32)                           |
- * | 168..171| bell           | Atomics      | doorbell: other threads add 1 and notify to wake this arena's thread |
- * | 172..175| mailbox        | write-once   | offset of the mailbox queue (src/thread/mailbox.ts)             |
- * | 176..179| locks          | arena lock   | head of the list of locks allocated here (robust-lock recovery) |
- * | 180..183| waitGid        | Atomics      | deadlock check: the arena (gid) of the lock this thread waits for |
- * | 184..187| waitOff        | Atomics      | ... and its offset; 0 while this thread waits for nothing       |
- * | 188..191| retiredLocks   | arena lock   | head of the list of retired locks, ready for reuse as locks     |
- * | 192..195| osTid          | write-once   | the creating thread's OS thread id (0 if unknown): death checks |
+ * Header layout (ARENA_HEADER below, 256 bytes): its fields and their discipline are in the definition's table.
  *
  * Lock blocks (`newLock`, LOCK_BYTES) are type-stable: see the lifetime rule at `newLock`.
  *
@@ -41,30 +24,69 @@ import { OS_TID } from './threads.ts';
  * memory is given back to the arena for reuse by any object, not to the operating system.
  */
 const ARENA_MAGIC = 0x45564152; // "EVAR"
-const HEADER_BYTES = 256;
-const W_MAGIC = 5;
-/** Word 40 (byte 160): the creating thread's THREAD_TAG, a process-wide unique id used to order locks. */
-const W_GID = 40;
-/** Word 41 (byte 164): the arena's byte length after the last grow, so threads can tell when to remap their views. */
-const W_LEN = 41;
-/** Words 42-44: doorbell, mailbox offset, lock list head (see the table above). */
-export const W_BELL = 42;
-export const W_MAILBOX = 43;
-export const W_LOCKS = 44;
-export const W_WAIT_GID = 45;
-export const W_WAIT_OFF = 46;
-const W_RETIRED = 47;
-/** Word 48 (byte 192): the OS thread id of the arena's creating thread (src/shm/threads.ts). */
-export const W_TID = 48;
+/**
+ * The arena header.
+ *
+ * | byte | type    | field        | protected by, written by          | meaning                                                                     |
+ * |------|---------|--------------|-----------------------------------|-----------------------------------------------------------------------------|
+ * | 0    | i32     | state        | Atomics (the futex word)          | arena lock: 0 free, 1 held, 2 held with waiters (rlock.ts)                  |
+ * | 4    | i32     | owner        | the holder                        | arena lock: THREAD_TAG of the holder, 0 while free                          |
+ * | 8    | i32     | depth        | the holder                        | arena lock: recursion depth                                                 |
+ * | 12   | i32     | refs         | Atomics, users                    | arena lock: objects using the lock                                          |
+ * | 16   | i32     | flags        | Atomics                           | arena lock: OWNER_DIED, VALIDATED                                           |
+ * | 20   | i32     | magic        | write-once, creator               | ARENA_MAGIC, published last (Atomics.store); checked when a thread attaches |
+ * | 24   | u32     | top          | arena lock                        | bump pointer: first never-allocated byte                                    |
+ * | 28   | i32     | liveBlocks   | arena lock (Atomics.load to read) | blocks allocated and not freed (leak checks in tests)                       |
+ * | 32   | u32[32] | freeHead     | arena lock                        | head of the free list of size class k (block = 2^k bytes)                   |
+ * | 160  | i32     | gid          | write-once, creator               | THREAD_TAG of the creating thread: process-wide unique id, orders locks     |
+ * | 164  | u32     | length       | arena lock                        | byte length after the last grow: threads remap their views when it changes  |
+ * | 168  | i32     | bell         | Atomics, any thread               | doorbell: other threads add 1 and notify to wake this arena's thread        |
+ * | 172  | u32     | mailbox      | write-once, creator               | offset of the mailbox (mailbox.ts)                                          |
+ * | 176  | u32     | locks        | arena lock                        | head of the list of locks allocated here (robust-lock recovery)             |
+ * | 180  | i32     | waitGid      | Atomics, the creating thread      | wait-cycle check: the arena (gid) of the lock this thread waits for         |
+ * | 184  | u32     | waitOff      | Atomics, the creating thread      | ... and its offset; 0 while this thread waits for nothing                   |
+ * | 188  | u32     | retiredLocks | arena lock                        | head of the list of retired locks, ready for reuse as locks                 |
+ * | 192  | i32     | osTid        | write-once, creator               | the creating thread's OS thread id (0 if unknown): death checks             |
+ * | 196  | u32[15] | spare        | -                                 | unused                                                                      |
+ */
+export const ARENA_HEADER = defineLayout('arena header', 256, [
+  ...RLOCK_FIELDS.map((f) => ({ ...f, meaning: `arena lock: ${f.meaning}` })),
+  { name: 'magic', type: 'i32', guard: 'write-once, creator', meaning: 'ARENA_MAGIC, published last (Atomics.store); checked when a thread attaches' },
+  { name: 'top', type: 'u32', guard: 'arena lock', meaning: 'bump pointer: first never-allocated byte' },
+  { name: 'liveBlocks', type: 'i32', guard: 'arena lock (Atomics.load to read)', meaning: 'blocks allocated and not freed (leak checks in tests)' },
+  { name: 'freeHead', type: 'u32', count: 32, guard: 'arena lock', meaning: 'head of the free list of size class k (block = 2^k bytes)' },
+  { name: 'gid', type: 'i32', guard: 'write-once, creator', meaning: 'THREAD_TAG of the creating thread: process-wide unique id, orders locks' },
+  { name: 'length', type: 'u32', guard: 'arena lock', meaning: 'byte length after the last grow: threads remap their views when it changes' },
+  { name: 'bell', type: 'i32', guard: 'Atomics, any thread', meaning: "doorbell: other threads add 1 and notify to wake this arena's thread" },
+  { name: 'mailbox', type: 'u32', guard: 'write-once, creator', meaning: 'offset of the mailbox (mailbox.ts)' },
+  { name: 'locks', type: 'u32', guard: 'arena lock', meaning: 'head of the list of locks allocated here (robust-lock recovery)' },
+  { name: 'waitGid', type: 'i32', guard: 'Atomics, the creating thread', meaning: 'wait-cycle check: the arena (gid) of the lock this thread waits for' },
+  { name: 'waitOff', type: 'u32', guard: 'Atomics, the creating thread', meaning: '... and its offset; 0 while this thread waits for nothing' },
+  { name: 'retiredLocks', type: 'u32', guard: 'arena lock', meaning: 'head of the list of retired locks, ready for reuse as locks' },
+  { name: 'osTid', type: 'i32', guard: 'write-once, creator', meaning: 'the creating thread\'s OS thread id (0 if unknown): death checks' },
+  { name: 'spare', type: 'u32', count: 15, guard: '-', meaning: 'unused' },
+]);
+const HEADER_BYTES = ARENA_HEADER.size;
+const word = (name: string): number => ARENA_HEADER.off(name) >>> 2;
+const W_MAGIC = word('magic');
+const W_GID = word('gid');
+const W_LEN = word('length');
+export const W_BELL = word('bell');
+export const W_MAILBOX = word('mailbox');
+export const W_LOCKS = word('locks');
+export const W_WAIT_GID = word('waitGid');
+export const W_WAIT_OFF = word('waitOff');
+const W_RETIRED = word('retiredLocks');
+export const W_TID = word('osTid');
 
 /** The arena made by the thread with this tag, if this thread knows it. */
 export function arenaOfThread(tag: number): Arena | null {
   for (const a of knownArenas) if (a.id === tag) return a;
   return null;
 }
-const W_TOP = 6;
-const W_LIVE = 7;
-const W_FREE = 8;
+const W_TOP = word('top');
+const W_LIVE = word('liveBlocks');
+const W_FREE = word('freeHead');
 const MIN_CLASS = 5;
 const HEADER_CLASS_LIMIT = 10;
 const MAX_CLASS = 31;

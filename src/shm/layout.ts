@@ -12,6 +12,8 @@ export interface FieldDef {
   /** the lock or discipline that protects it, and who writes it */
   guard: string;
   meaning: string;
+  /** an array of this many elements of `type` (default: one) */
+  count?: number;
 }
 
 export interface Field extends FieldDef {
@@ -36,11 +38,14 @@ export function defineLayout(name: string, size: number, defs: readonly FieldDef
   const names = new Set<string>();
   let at = 0;
   for (const d of defs) {
-    const bytes = SIZES[d.type];
-    if (bytes === undefined) throw new Error(`${name}.${d.name}: unknown type ${String(d.type)}`);
+    const one = SIZES[d.type];
+    if (one === undefined) throw new Error(`${name}.${d.name}: unknown type ${String(d.type)}`);
+    const count = d.count ?? 1;
+    if (!Number.isInteger(count) || count < 1) throw new Error(`${name}.${d.name}: count ${count}`);
+    const bytes = one * count;
     if (names.has(d.name) && !d.name.startsWith('spare')) throw new Error(`${name}: field ${d.name} twice`);
     names.add(d.name);
-    if (at % bytes !== 0) throw new Error(`${name}.${d.name}: ${d.type} at byte ${at} is misaligned (add a spare field)`);
+    if (at % one !== 0) throw new Error(`${name}.${d.name}: ${d.type} at byte ${at} is misaligned (add a spare field)`);
     fields.push({ ...d, offset: at, bytes });
     at += bytes;
   }
@@ -56,7 +61,7 @@ export function defineLayout(name: string, size: number, defs: readonly FieldDef
       return o;
     },
     table(): string {
-      const rows = fields.map((f) => [String(f.offset), f.type, f.name, f.guard, f.meaning]);
+      const rows = fields.map((f) => [String(f.offset), f.count === undefined ? f.type : `${f.type}[${f.count}]`, f.name, f.guard, f.meaning]);
       const head = ['byte', 'type', 'field', 'protected by, written by', 'meaning'];
       const w = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
       const line = (r: string[]): string => `| ${r.map((x, c) => x.padEnd(w[c]!)).join(' | ')} |`;

@@ -1,4 +1,5 @@
-import { rlockInit, rlockLock, rlockUnlock } from './rlock.ts';
+import { rlockInit, rlockLock, rlockUnlock, RLOCK_FIELDS } from './rlock.ts';
+import { defineLayout } from './layout.ts';
 
 /**
  * Mailbox: how another thread asks an object's owner thread to do what only the owner can (run callbacks, start
@@ -9,24 +10,38 @@ import { rlockInit, rlockLock, rlockUnlock } from './rlock.ts';
  * (as uv_async_send coalesces). The owner takes the entries, exchanges each object's notify word with 0 and acts on
  * the bits. A request posted after that exchange finds the word 0 again and enqueues anew: none is lost.
  *
- * Queue layout (MAILBOX_BYTES, in the owner's arena):
- *
- * | byte | field    | protected by  | meaning                                                       |
- * |------|----------|---------------|---------------------------------------------------------------|
- * | 0    | lock     | (itself)      | RLock for the fields below                                    |
- * | 20   | head     | mailbox lock  | next entry to take                                            |
- * | 24   | count    | mailbox lock  | entries queued                                                |
- * | 28   | overflow | mailbox lock  | 1 when an entry did not fit: the owner rescans all its objects |
- * | 32.. | entries  | mailbox lock  | CAPACITY x {object offset: i32, kind: i32}                    |
+ * Queue layout: MAILBOX below, in the owner's arena.
  *
  * After enqueueing, the poster adds 1 to the arena's doorbell word and notifies it (src/thread/doorbell.ts waits on it).
  */
 const CAPACITY = 1024;
-export const MAILBOX_BYTES = 32 + CAPACITY * 8;
-const M_HEAD = 20;
-const M_COUNT = 24;
-const M_OVERFLOW = 28;
-const M_ENTRIES = 32;
+/**
+ * The mailbox queue.
+ *
+ * | byte | type      | field    | protected by, written by                     | meaning                                                        |
+ * |------|-----------|----------|----------------------------------------------|----------------------------------------------------------------|
+ * | 0    | i32       | state    | Atomics (the futex word)                     | mailbox lock: 0 free, 1 held, 2 held with waiters (rlock.ts)   |
+ * | 4    | i32       | owner    | the holder                                   | mailbox lock: THREAD_TAG of the holder, 0 while free           |
+ * | 8    | i32       | depth    | the holder                                   | mailbox lock: recursion depth                                  |
+ * | 12   | i32       | refs     | Atomics, users                               | mailbox lock: objects using the lock                           |
+ * | 16   | i32       | flags    | Atomics                                      | mailbox lock: OWNER_DIED, VALIDATED                            |
+ * | 20   | i32       | head     | mailbox lock                                 | next entry to take                                             |
+ * | 24   | i32       | count    | mailbox lock                                 | entries queued                                                 |
+ * | 28   | i32       | overflow | mailbox lock                                 | 1 when an entry did not fit: the owner rescans all its objects |
+ * | 32   | i32[2048] | entries  | mailbox lock; posters write, the owner takes | a ring of {object header offset, kind (KIND_*)}                |
+ */
+export const MAILBOX = defineLayout('mailbox', 32 + CAPACITY * 8, [
+  ...RLOCK_FIELDS.map((f) => ({ ...f, meaning: `mailbox lock: ${f.meaning}` })),
+  { name: 'head', type: 'i32', guard: 'mailbox lock', meaning: 'next entry to take' },
+  { name: 'count', type: 'i32', guard: 'mailbox lock', meaning: 'entries queued' },
+  { name: 'overflow', type: 'i32', guard: 'mailbox lock', meaning: '1 when an entry did not fit: the owner rescans all its objects' },
+  { name: 'entries', type: 'i32', count: CAPACITY * 2, guard: 'mailbox lock; posters write, the owner takes', meaning: 'a ring of {object header offset, kind (KIND_*)}' },
+]);
+export const MAILBOX_BYTES = MAILBOX.size;
+const M_HEAD = MAILBOX.off('head');
+const M_COUNT = MAILBOX.off('count');
+const M_OVERFLOW = MAILBOX.off('overflow');
+const M_ENTRIES = MAILBOX.off('entries');
 
 export const KIND_BEV = 1;
 export const KIND_EVBUF = 2;

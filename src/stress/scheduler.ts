@@ -1,3 +1,4 @@
+import { defineLayout } from '../shm/layout.ts';
 import { setSchedHook, SP_LOCK, SP_TRYLOCK, SP_UNLOCK, SP_RELEASED } from '../shm/sched-hook.ts';
 import { THREAD_TAG } from '../shm/thread-id.ts';
 import { threadGone } from '../shm/threads.ts';
@@ -26,58 +27,107 @@ import { recoverThread } from '../shm/robust.ts';
  * thread to take the turn waits until the victim's OS thread is gone and runs the library's recovery for it, so the
  * recovery happens at the same place in every replay.
  *
- * Control block (Int32; the coordinator initialises it, then only the thread holding the turn writes it):
- *
- * | word         | field      | meaning                                                            |
- * |--------------|------------|--------------------------------------------------------------------|
- * | 0            | TURN       | index of the actor that may run; -1 before start, -2 after the end |
- * | 1            | STEP       | decisions made so far                                              |
- * | 2            | EPOCH      | lock releases and recoveries so far                                |
- * | 3            | RNG        | the policy's PRNG state (mulberry32)                               |
- * | 4            | NACT       | actors in this run                                                 |
- * | 5            | POLICY     | 0 random, 1 pct                                                    |
- * | 6            | REPLAY_LEN | choices in the replay area; -1 when not replaying                  |
- * | 7            | LOG_LEN    | choices written to the log area                                    |
- * | 8            | STATUS     | 0 running, 1 finished, 2 deadlock, 3 log full, 4 replay diverged   |
- * | 9            | VICTIM     | actor that dies, -1 for none                                       |
- * | 10           | KILL_AT    | the victim dies at its KILL_AT-th unlock point                     |
- * | 11           | DEAD_TAG   | THREAD_TAG of a death not yet recovered, 0 for none                |
- * | 12           | DEATHS     | deaths so far                                                      |
- * | 13           | RECOVERED  | locks recovered from dead actors                                   |
- * | 14           | ARRIVED    | actors that reached the start                                      |
- * | 15           | CHANGES    | pct: priority change points used                                   |
- * | 16..23       | CHANGE_AT  | pct: the steps at which the running thread's priority drops        |
- * | 32 + 4a      | A_STATE    | actor a: 0 runnable, 1 blocked, 2 done, 3 dead                     |
- * | 32 + 4a + 1  | A_EPOCH    | the epoch at which it blocked                                      |
- * | 32 + 4a + 2  | A_PRIO     | pct priority                                                       |
- * | 32 + 4a + 3  | A_UNLOCKS  | its unlock points so far                                           |
- * | LOG ...      | log        | the choices made, one word each (MAX_STEPS)                        |
- * | REPLAY ...   | replay     | the choices to follow (MAX_STEPS)                                  |
+ * Control block: CONTROL_BLOCK below (Int32 words; the coordinator initialises it, then only the thread holding
+ * the turn writes it), with one ACTOR_RECORD per actor.
  */
 export const MAX_ACTORS = 64;
 export const MAX_STEPS = 1 << 18;
-const TURN = 0;
-const STEP = 1;
-const EPOCH = 2;
-const RNG = 3;
-const NACT = 4;
-const POLICY = 5;
-const REPLAY_LEN = 6;
-const LOG_LEN = 7;
-const STATUS = 8;
-const VICTIM = 9;
-const KILL_AT = 10;
-const DEAD_TAG = 11;
-const DEATHS = 12;
-const RECOVERED = 13;
-const ARRIVED = 14;
-const CHANGES = 15;
-const CHANGE_AT = 16;
 const MAX_CHANGES = 8;
-const ACTORS = 32;
-const LOG = ACTORS + 4 * MAX_ACTORS;
-const REPLAY = LOG + MAX_STEPS;
-export const CONTROL_WORDS = REPLAY + MAX_STEPS;
+const TURN_GUARD = 'the thread holding the turn (the coordinator before the start)';
+/**
+ * One actor's record in the control block.
+ *
+ * | byte | type | field   | protected by, written by                                       | meaning                               |
+ * |------|------|---------|----------------------------------------------------------------|---------------------------------------|
+ * | 0    | i32  | state   | the thread holding the turn (the coordinator before the start) | 0 runnable, 1 blocked, 2 done, 3 dead |
+ * | 4    | i32  | epoch   | the thread holding the turn (the coordinator before the start) | the epoch at which it blocked         |
+ * | 8    | i32  | prio    | the thread holding the turn (the coordinator before the start) | pct priority                          |
+ * | 12   | i32  | unlocks | the thread holding the turn (the coordinator before the start) | its unlock points so far              |
+ */
+export const ACTOR_RECORD = defineLayout('stress actor record', 16, [
+  { name: 'state', type: 'i32', guard: TURN_GUARD, meaning: '0 runnable, 1 blocked, 2 done, 3 dead' },
+  { name: 'epoch', type: 'i32', guard: TURN_GUARD, meaning: 'the epoch at which it blocked' },
+  { name: 'prio', type: 'i32', guard: TURN_GUARD, meaning: 'pct priority' },
+  { name: 'unlocks', type: 'i32', guard: TURN_GUARD, meaning: 'its unlock points so far' },
+]);
+/**
+ * The scheduler's control block.
+ *
+ * | byte    | type        | field     | protected by, written by                                                              | meaning                                                            |
+ * |---------|-------------|-----------|---------------------------------------------------------------------------------------|--------------------------------------------------------------------|
+ * | 0       | i32         | turn      | Atomics (wait/notify), the thread holding the turn (the coordinator before the start) | index of the actor that may run; -1 before start, -2 after the end |
+ * | 4       | i32         | step      | the thread holding the turn (the coordinator before the start)                        | decisions made so far                                              |
+ * | 8       | i32         | epoch     | the thread holding the turn (the coordinator before the start)                        | lock releases and recoveries so far                                |
+ * | 12      | i32         | rng       | the thread holding the turn (the coordinator before the start)                        | the policy's PRNG state (mulberry32)                               |
+ * | 16      | i32         | nact      | the coordinator                                                                       | actors in this run                                                 |
+ * | 20      | i32         | policy    | the coordinator                                                                       | 0 random, 1 pct                                                    |
+ * | 24      | i32         | replayLen | the coordinator                                                                       | choices in the replay area; -1 when not replaying                  |
+ * | 28      | i32         | logLen    | the thread holding the turn (the coordinator before the start)                        | choices written to the log area                                    |
+ * | 32      | i32         | status    | Atomics, the thread holding the turn (the coordinator before the start)               | 0 running, 1 finished, 2 deadlock, 3 log full, 4 replay diverged   |
+ * | 36      | i32         | victim    | the coordinator                                                                       | actor that dies, -1 for none                                       |
+ * | 40      | i32         | killAt    | the coordinator                                                                       | the victim dies at its killAt-th unlock point                      |
+ * | 44      | i32         | deadTag   | the thread holding the turn (the coordinator before the start)                        | THREAD_TAG of a death not yet recovered, 0 for none                |
+ * | 48      | i32         | deaths    | the thread holding the turn (the coordinator before the start)                        | deaths so far                                                      |
+ * | 52      | i32         | recovered | the thread holding the turn (the coordinator before the start)                        | locks recovered from dead actors                                   |
+ * | 56      | i32         | arrived   | Atomics, each actor once                                                              | actors that reached the start                                      |
+ * | 60      | i32         | changes   | the coordinator                                                                       | pct: priority change points used                                   |
+ * | 64      | i32[8]      | changeAt  | the coordinator                                                                       | pct: the steps at which the running thread's priority drops        |
+ * | 96      | i32[8]      | spare     | -                                                                                     | unused                                                             |
+ * | 128     | i32[256]    | actors    | ACTOR_RECORD                                                                          | one ACTOR_RECORD per actor                                         |
+ * | 1152    | i32[262144] | log       | the thread holding the turn (the coordinator before the start)                        | the choices made, one word each                                    |
+ * | 1049728 | i32[262144] | replay    | the coordinator                                                                       | the choices to follow                                              |
+ */
+export const CONTROL_BLOCK = defineLayout('stress control block', 4 * (32 + 4 * MAX_ACTORS + 2 * MAX_STEPS), [
+  { name: 'turn', type: 'i32', guard: 'Atomics (wait/notify), ' + TURN_GUARD, meaning: 'index of the actor that may run; -1 before start, -2 after the end' },
+  { name: 'step', type: 'i32', guard: TURN_GUARD, meaning: 'decisions made so far' },
+  { name: 'epoch', type: 'i32', guard: TURN_GUARD, meaning: 'lock releases and recoveries so far' },
+  { name: 'rng', type: 'i32', guard: TURN_GUARD, meaning: "the policy's PRNG state (mulberry32)" },
+  { name: 'nact', type: 'i32', guard: 'the coordinator', meaning: 'actors in this run' },
+  { name: 'policy', type: 'i32', guard: 'the coordinator', meaning: '0 random, 1 pct' },
+  { name: 'replayLen', type: 'i32', guard: 'the coordinator', meaning: 'choices in the replay area; -1 when not replaying' },
+  { name: 'logLen', type: 'i32', guard: TURN_GUARD, meaning: 'choices written to the log area' },
+  { name: 'status', type: 'i32', guard: 'Atomics, ' + TURN_GUARD, meaning: '0 running, 1 finished, 2 deadlock, 3 log full, 4 replay diverged' },
+  { name: 'victim', type: 'i32', guard: 'the coordinator', meaning: 'actor that dies, -1 for none' },
+  { name: 'killAt', type: 'i32', guard: 'the coordinator', meaning: 'the victim dies at its killAt-th unlock point' },
+  { name: 'deadTag', type: 'i32', guard: TURN_GUARD, meaning: 'THREAD_TAG of a death not yet recovered, 0 for none' },
+  { name: 'deaths', type: 'i32', guard: TURN_GUARD, meaning: 'deaths so far' },
+  { name: 'recovered', type: 'i32', guard: TURN_GUARD, meaning: 'locks recovered from dead actors' },
+  { name: 'arrived', type: 'i32', guard: 'Atomics, each actor once', meaning: 'actors that reached the start' },
+  { name: 'changes', type: 'i32', guard: 'the coordinator', meaning: 'pct: priority change points used' },
+  { name: 'changeAt', type: 'i32', count: MAX_CHANGES, guard: 'the coordinator', meaning: "pct: the steps at which the running thread's priority drops" },
+  { name: 'spare', type: 'i32', count: 8, guard: '-', meaning: 'unused' },
+  { name: 'actors', type: 'i32', count: 4 * MAX_ACTORS, guard: 'ACTOR_RECORD', meaning: 'one ACTOR_RECORD per actor' },
+  { name: 'log', type: 'i32', count: MAX_STEPS, guard: TURN_GUARD, meaning: 'the choices made, one word each' },
+  { name: 'replay', type: 'i32', count: MAX_STEPS, guard: 'the coordinator', meaning: 'the choices to follow' },
+]);
+const cw = (name: string): number => CONTROL_BLOCK.off(name) >>> 2;
+const TURN = cw('turn');
+const STEP = cw('step');
+const EPOCH = cw('epoch');
+const RNG = cw('rng');
+const NACT = cw('nact');
+const POLICY = cw('policy');
+const REPLAY_LEN = cw('replayLen');
+const LOG_LEN = cw('logLen');
+const STATUS = cw('status');
+const VICTIM = cw('victim');
+const KILL_AT = cw('killAt');
+const DEAD_TAG = cw('deadTag');
+const DEATHS = cw('deaths');
+const RECOVERED = cw('recovered');
+const ARRIVED = cw('arrived');
+const CHANGES = cw('changes');
+const CHANGE_AT = cw('changeAt');
+const ACTORS = cw('actors');
+const LOG = cw('log');
+const REPLAY = cw('replay');
+export const CONTROL_WORDS = CONTROL_BLOCK.size >>> 2;
+/** Words of one actor record, and each field's word in it. */
+const AW = ACTOR_RECORD.size >>> 2;
+const AR_STATE = ACTOR_RECORD.off('state') >>> 2;
+const AR_EPOCH = ACTOR_RECORD.off('epoch') >>> 2;
+const AR_PRIO = ACTOR_RECORD.off('prio') >>> 2;
+const AR_UNLOCKS = ACTOR_RECORD.off('unlocks') >>> 2;
 
 const A_RUNNABLE = 0;
 const A_BLOCKED = 1;
@@ -148,7 +198,7 @@ export function resetControl(sab: SharedArrayBuffer, c: ControlSetup): void {
       const j = next() % (k + 1);
       [prios[k], prios[j]] = [prios[j]!, prios[k]!];
     }
-    for (let a = 0; a < c.actors; a++) i32[ACTORS + 4 * a + 2] = MAX_CHANGES + 1 + prios[a]!;
+    for (let a = 0; a < c.actors; a++) i32[ACTORS + AW * a + AR_PRIO] = MAX_CHANGES + 1 + prios[a]!;
     const changes = Math.min(MAX_CHANGES, Math.max(0, (c.depth ?? 3) - 1));
     const len = Math.max(2, c.expectedSteps ?? 200);
     i32[CHANGES] = changes;
@@ -228,7 +278,7 @@ export class ControlledActor {
     const i32 = this.i32;
     if (!this.active) return;
     if (Atomics.load(i32, STATUS) === STATUS_RUNNING) {
-      i32[ACTORS + 4 * this.index] = A_DONE;
+      i32[ACTORS + AW * this.index + AR_STATE] = A_DONE;
       this.handOver();
     }
     while (Atomics.load(i32, TURN) !== TURN_ENDED) Atomics.wait(i32, TURN, Atomics.load(i32, TURN), 1000);
@@ -260,13 +310,13 @@ export class ControlledActor {
       return;
     }
     const i32 = this.i32;
-    const me = ACTORS + 4 * this.index;
+    const me = ACTORS + AW * this.index;
     switch (point) {
       case SP_RELEASED:
         i32[EPOCH]!++;
         return;
       case SP_UNLOCK: {
-        const u = ++i32[me + 3]!;
+        const u = ++i32[me + AR_UNLOCKS]!;
         if (i32[VICTIM] === this.index && u === i32[KILL_AT]) this.die();
         this.yieldTurn();
         return;
@@ -277,8 +327,8 @@ export class ControlledActor {
       case SP_LOCK: {
         this.yieldTurn();
         while (Atomics.load(li32, off >>> 2) !== 0) {
-          i32[me] = A_BLOCKED;
-          i32[me + 1] = i32[EPOCH]!;
+          i32[me + AR_STATE] = A_BLOCKED;
+          i32[me + AR_EPOCH] = i32[EPOCH]!;
           this.yieldTurn();
         }
         return;
@@ -288,7 +338,7 @@ export class ControlledActor {
 
   private die(): never {
     const i32 = this.i32;
-    i32[ACTORS + 4 * this.index] = A_DEAD;
+    i32[ACTORS + AW * this.index + AR_STATE] = A_DEAD;
     i32[DEATHS]!++;
     i32[DEAD_TAG] = THREAD_TAG;
     this.handOver();
@@ -334,16 +384,16 @@ export class ControlledActor {
     const enabled: number[] = [];
     let live = 0;
     for (let a = 0; a < n; a++) {
-      const s = i32[ACTORS + 4 * a]!;
+      const s = i32[ACTORS + AW * a + AR_STATE]!;
       if (s === A_DONE || s === A_DEAD) continue;
       live++;
-      if (s === A_RUNNABLE || (s === A_BLOCKED && i32[ACTORS + 4 * a + 1]! !== epoch)) enabled.push(a);
+      if (s === A_RUNNABLE || (s === A_BLOCKED && i32[ACTORS + AW * a + AR_EPOCH]! !== epoch)) enabled.push(a);
     }
     if (live === 0) return this.finish(STATUS_FINISHED);
     if (enabled.length === 0 && i32[DEAD_TAG] === 0) return this.finish(STATUS_DEADLOCK);
     if (enabled.length === 0) {
       // only a pending recovery can unblock anyone: let the lowest blocked actor run it and look again
-      for (let a = 0; a < n; a++) if (i32[ACTORS + 4 * a] === A_BLOCKED) enabled.push(a);
+      for (let a = 0; a < n; a++) if (i32[ACTORS + AW * a + AR_STATE] === A_BLOCKED) enabled.push(a);
     }
     const step = i32[STEP]!;
     let next: number;
@@ -355,10 +405,10 @@ export class ControlledActor {
       else next = enabled[0]!;
     } else if (i32[POLICY] === 1) {
       for (let k = 0; k < i32[CHANGES]!; k++) {
-        if (i32[CHANGE_AT + k] === step && i32[ACTORS + 4 * this.index]! < A_DONE) i32[ACTORS + 4 * this.index + 2] = k + 1;
+        if (i32[CHANGE_AT + k] === step && i32[ACTORS + AW * this.index + AR_STATE]! < A_DONE) i32[ACTORS + AW * this.index + AR_PRIO] = k + 1;
       }
       next = enabled[0]!;
-      for (const a of enabled) if (i32[ACTORS + 4 * a + 2]! > i32[ACTORS + 4 * next + 2]!) next = a;
+      for (const a of enabled) if (i32[ACTORS + AW * a + AR_PRIO]! > i32[ACTORS + AW * next + AR_PRIO]!) next = a;
     } else {
       const [s, v] = mulberry(i32[RNG]!);
       i32[RNG] = s;
@@ -368,7 +418,7 @@ export class ControlledActor {
     i32[LOG + step] = next;
     i32[LOG_LEN] = step + 1;
     i32[STEP] = step + 1;
-    const ns = ACTORS + 4 * next;
+    const ns = ACTORS + AW * next + AR_STATE;
     if (i32[ns] === A_BLOCKED) i32[ns] = A_RUNNABLE; // it re-checks its lock when it runs
     Atomics.store(i32, TURN, next);
     Atomics.notify(i32, TURN);
