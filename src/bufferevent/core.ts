@@ -288,10 +288,8 @@ export abstract class Bufferevent {
     postToOwner(this.a, this.h + O_NOTIFY, this.h, bits);
   }
 
-  /** @internal Throw unless this thread owns the bufferevent. */
-  ownerOnly(what: string): void {
-    if (this.remote) throw codedError('ERR_BEV_WRONG_THREAD', `${what} must run on the thread that owns the bufferevent`);
-  }
+  /** @internal Throw unless this thread owns the bufferevent (a foreign handle's override throws). */
+  ownerOnly(_what: string): void {}
 
   /** @internal The mailbox delivered request bits for this bufferevent. @thread owner */
   remoteRequest(bits: number): void {
@@ -459,13 +457,13 @@ export abstract class Bufferevent {
     }
     // Last reference: dead at once, then unlink and finalize from the loop.
     markDead(this.a, this.h);
-    if (this.remote) {
-      this.unlockRaw();
-      this.post(RQ_FINALIZE); // unlink and finalization run on the owner
-      return 1;
-    }
-    this.startFinalize();
+    this.lastRefGone();
     return 1;
+  }
+
+  /** @internal The last reference went (the bufferevent is marked dead, the lock held): unlink and finalize. */
+  lastRefGone(): void {
+    this.startFinalize();
   }
 
   /** @internal unlink now, queue the finalizer; releases the lock the caller holds. @thread owner */
@@ -532,12 +530,8 @@ export abstract class Bufferevent {
   afterFinalize(): void {}
 
   // ---- callbacks ---------------------------------------------------------------------------------------------------
-  /** @internal */
-  private scheduleDeferred(): void {
-    if (this.remote) {
-      this.post(RQ_DEFERRED); // the pending bits are in shared memory; the owner schedules its runner
-      return;
-    }
+  /** @internal Schedule the deferred runner for the pending bits (a foreign handle asks the owner to). */
+  scheduleDeferred(): void {
     if (this.base.scheduleDeferred(this.deferred)) this.a.i32[(this.h + O_REF) >>> 2]!++;
   }
 
@@ -552,14 +546,13 @@ export abstract class Bufferevent {
   }
 
   /**
-   * Run a read or write callback now, or mark it pending for the deferred runner (always, from another thread).
-   * Returns true when it ran the callback here. @locks held
+   * Run a read or write callback now, or mark it pending for the deferred runner (a foreign handle always does:
+   * callbacks are the owner's functions). Returns true when it ran the callback here. @locks held
    */
-  private runDataCb(cb: BevDataCb | null, pendBit: number, options: number): boolean {
-    if (!this.remote && (cb === null || this.freeing)) return false;
-    if (this.remote || (this.options | options) & BEV_OPT_DEFER_CALLBACKS) {
-      this.a.i32[(this.h + O_CBPEND) >>> 2]! |= pendBit;
-      this.scheduleDeferred();
+  runDataCb(cb: BevDataCb | null, pendBit: number, options: number): boolean {
+    if (cb === null || this.freeing) return false;
+    if ((this.options | options) & BEV_OPT_DEFER_CALLBACKS) {
+      this.pendDataCb(pendBit);
       return false;
     }
     this.count(pendBit === PEND_READ ? ST_READCB : ST_WRITECB, 1);
@@ -577,6 +570,19 @@ export abstract class Bufferevent {
     } finally {
       this.base.cbEnd(t0);
     }
+  }
+
+  /** @internal Mark a read or write callback pending and schedule the deferred runner. @locks held */
+  pendDataCb(pendBit: number): void {
+    this.a.i32[(this.h + O_CBPEND) >>> 2]! |= pendBit;
+    this.scheduleDeferred();
+  }
+
+  /** @internal Mark events pending for the deferred runner (with the errno they carry) and schedule it. @locks held */
+  pendEvent(what: number, errno: number): void {
+    this.a.i32[(this.h + O_EVPEND) >>> 2]! |= what;
+    this.a.i32[(this.h + O_ERRNO) >>> 2] = errno;
+    this.scheduleDeferred();
   }
 
   /** @internal Add to one of the stats counters (table above). @locks held (or the bufferevent has no lock) */
@@ -630,18 +636,11 @@ export abstract class Bufferevent {
 
   /** @internal bufferevent_run_eventcb_ @locks held */
   runEventcb(what: number, options: number, errno = lastSocketErrno): void {
-    if (this.remote) {
-      this.a.i32[(this.h + O_EVPEND) >>> 2]! |= what;
-      this.scheduleDeferred();
-      return;
-    }
     if (this.eventTaps !== null) for (const tap of this.eventTaps.slice()) tap(what, errno);
     if (eventChannel.hasSubscribers) eventChannel.publish({ bev: this, what });
     if (this.errorcb === null || this.freeing) return;
     if ((this.options | options) & BEV_OPT_DEFER_CALLBACKS) {
-      this.a.i32[(this.h + O_EVPEND) >>> 2]! |= what;
-      this.a.i32[(this.h + O_ERRNO) >>> 2] = errno;
-      this.scheduleDeferred();
+      this.pendEvent(what, errno);
     } else {
       lastSocketErrno = errno;
       this.count(ST_EVENTCB, 1);
@@ -841,10 +840,14 @@ export abstract class Bufferevent {
     if (ev & EV_READ) {
       f64[(this.h + O_WM_RLOW) >>> 3] = low;
       f64[(this.h + O_WM_RHIGH) >>> 3] = high;
-      if (this.remote) this.post(RQ_WM);
-      else this.applyWatermarks();
+      this.readWatermarkChanged();
     }
     this.decrefAndUnlock();
+  }
+
+  /** @internal The read watermarks changed: re-apply them (a foreign handle asks the owner to). @locks held */
+  readWatermarkChanged(): void {
+    this.applyWatermarks();
   }
 
   /** Install or disable the read-high-watermark callback and re-evaluate suspension. @thread owner @locks held */
@@ -960,14 +963,11 @@ export abstract class Bufferevent {
     const io = maskArg(iotype, 'iotype');
     const m = intArg(mode, 'mode');
     if (m !== BEV_NORMAL && m !== BEV_FLUSH && m !== BEV_FINISHED) return -1;
-    if (this.remote) {
-      // filters and pairs flush on the owner (their filters and callbacks are the owner's functions)
-      if (m !== BEV_NORMAL) {
-        Atomics.or(this.a.i32, (this.h + O_FLUSHREQ) >>> 2, (io & (EV_READ | EV_WRITE)) | (m << 8));
-        this.post(RQ_FLUSH);
-      }
-      return 0;
-    }
+    return this.flushChecked(io, m);
+  }
+
+  /** @internal flush after its checks (a foreign handle asks the owner to). */
+  flushChecked(io: number, m: number): number {
     this.increfAndLockLive();
     const r = this.ops.flush(this, io, m);
     this.decrefAndUnlock();
@@ -1045,8 +1045,7 @@ export abstract class Bufferevent {
     const opt = maskArg(options, 'options');
     this.increfAndLockLive();
     try {
-      // from another thread the callbacks can only be deferred to the owner (triggerNolock posts RQ_DEFERRED)
-      this.triggerNolock(io, this.remote ? opt | BEV_OPT_DEFER_CALLBACKS : opt);
+      this.triggerNolock(io, opt); // a foreign handle's callbacks are always deferred to the owner (runDataCb)
     } finally {
       this.decrefAndUnlock();
     }
@@ -1059,7 +1058,7 @@ export abstract class Bufferevent {
     const opt = maskArg(options, 'options');
     this.increfAndLockLive();
     try {
-      this.runEventcb(w, this.remote ? opt | BEV_OPT_DEFER_CALLBACKS : opt);
+      this.runEventcb(w, opt); // a foreign handle's are deferred to the owner (runEventcb)
     } finally {
       this.decrefAndUnlock();
     }
@@ -1077,17 +1076,17 @@ export abstract class Bufferevent {
     if (freeChannel.hasSubscribers) freeChannel.publish({ bev: this });
     this.lockLive();
     Atomics.or(this.a.i32, (this.h + O_STATE) >>> 2, S_FREEING); // no user callback starts from now on, in any thread
-    if (this.remote) {
-      this.post(RQ_FREE);
-      this.dropRefAndUnlock(); // the user's reference
-      return;
-    }
+    this.dropCallbacks();
+    this.dropRefAndUnlock(); // the user's reference
+  }
+
+  /** @internal bufferevent_free: no callback runs any more, pending work is cancelled (a foreign handle asks the owner to). @locks held */
+  dropCallbacks(): void {
     this.readcb = null;
     this.writecb = null;
     this.errorcb = null;
     this.cancelPendingWork();
     this.cbarg = null;
-    this.dropRefAndUnlock(); // the user's reference
   }
 
   /** @internal ctrl(CANCEL_ALL): types cancel what they started (a DNS lookup). */

@@ -437,6 +437,13 @@ export class Evbuffer {
    * caller queues the write; the queue is flushed, in order, as soon as the lock is free (Atomics.waitAsync).
    * Returns true holding the lock.
    */
+  /** Take the lock for an addition: false when a foreign writer must queue it instead (lockForRemoteWrite). */
+  private lockToAdd(): boolean {
+    if (this.remote && this.lockOff !== 0) return this.lockForRemoteWrite();
+    this.lockRaw();
+    return true;
+  }
+
   private lockForRemoteWrite(): boolean {
     if (this.pendingWrites !== null) return false; // keep this thread's writes in order behind the queued ones
     if (this.tryLock()) return true;
@@ -600,15 +607,11 @@ export class Evbuffer {
   add(data: Uint8Array | string, size?: number): number {
     this.live();
     const n = inputSize(data, size);
-    if (this.remote && this.lockOff !== 0 && !this.lockForRemoteWrite()) {
-      return this.queueRemoteWrite(typeof data === 'string' ? bytesOf(data, n) : (data as Uint8Array).slice(0, n));
-    }
     const b = typeof data === 'string' && n >= 0 ? bytesOf(data, n) : null;
-    if (b !== null && n > b.length) {
-      if (this.remote && this.lockOff !== 0) this.unlockRaw();
-      throw rangeError('size', `<= ${b.length} (the UTF-8 length of data)`, n);
+    if (b !== null && n > b.length) throw rangeError('size', `<= ${b.length} (the UTF-8 length of data)`, n);
+    if (!this.lockToAdd()) {
+      return this.queueRemoteWrite(b ?? (typeof data === 'string' ? bytesOf(data, n) : (data as Uint8Array).slice(0, n)));
     }
-    if (!this.remote || this.lockOff === 0) this.lockRaw();
     // the hot path: modifyLocked without a closure per call
     let ok = false;
     try {

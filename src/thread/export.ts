@@ -2,11 +2,11 @@ import type net from 'node:net';
 import { Arena } from '../shm/arena.ts';
 import { THREAD_TAG } from '../shm/thread-id.ts';
 import { registerOwned, ownedObject } from '../shm/owner.ts';
-import { EventBase } from '../event/base.ts';
+import { EventBase, EV_READ, EV_WRITE } from '../event/base.ts';
 import { Evbuffer } from '../evbuffer/evbuffer.ts';
 import * as S from '../evbuffer/storage.ts';
-import { Bufferevent, checkBev, type BevOps } from '../bufferevent/core.ts';
-import { O_NOTIFY, O_OWNER, O_GEN, RQ_RECONCILE, RQ_TIMEOUTS } from '../bufferevent/header.ts';
+import { Bufferevent, checkBev, BEV_NORMAL, type BevOps, type BevDataCb } from '../bufferevent/core.ts';
+import { O_NOTIFY, O_OWNER, O_GEN, O_EVPEND, O_FLUSHREQ, RQ_RECONCILE, RQ_TIMEOUTS, RQ_FINALIZE, RQ_DEFERRED, RQ_WM, RQ_FLUSH, RQ_FREE } from '../bufferevent/header.ts';
 import { PairBufferevent } from '../bufferevent/pair.ts';
 import { codedError, freedError, typeError } from '../errors.ts';
 
@@ -73,12 +73,47 @@ function foreignBase(owner: number): EventBase {
 }
 
 /**
- * A handle on a bufferevent owned by another thread. @thread any (the importing thread)
+ * A handle on a bufferevent owned by another thread: the foreign half of every operation. What only the owner can
+ * do (run callbacks, which are its functions; apply watermarks, flush, free its callbacks, finalize) is posted to it
+ * through the mailbox; the rest runs here, on the shared memory, under the shared lock (the core, src/bufferevent/core.ts,
+ * is the owner's half and asks no "am I foreign?" question). @thread any (the importing thread)
  */
 export class ImportedBufferevent extends Bufferevent {
   readonly ops: BevOps = remoteOps;
   constructor(a: Arena, h: number) {
     super(foreignBase(a.i32[(h + O_OWNER) >>> 2]!), 0, 0, { a, h });
+  }
+  override ownerOnly(what: string): void {
+    throw codedError('ERR_BEV_WRONG_THREAD', `${what} must run on the thread that owns the bufferevent`);
+  }
+  override lastRefGone(): void {
+    this.unlockRaw();
+    this.post(RQ_FINALIZE); // unlink and finalization run on the owner
+  }
+  override scheduleDeferred(): void {
+    this.post(RQ_DEFERRED); // the pending bits are in shared memory; the owner schedules its runner
+  }
+  override runDataCb(_cb: BevDataCb | null, pendBit: number, _options: number): boolean {
+    this.pendDataCb(pendBit); // whatever this handle's (unset) callbacks: the owner's run there
+    return false;
+  }
+  override runEventcb(what: number, _options: number): void {
+    this.a.i32[(this.h + O_EVPEND) >>> 2]! |= what;
+    this.scheduleDeferred();
+  }
+  override readWatermarkChanged(): void {
+    this.post(RQ_WM);
+  }
+  override flushChecked(io: number, m: number): number {
+    // filters and pairs flush on the owner (their filters and callbacks are the owner's functions)
+    if (m !== BEV_NORMAL) {
+      Atomics.or(this.a.i32, (this.h + O_FLUSHREQ) >>> 2, (io & (EV_READ | EV_WRITE)) | (m << 8));
+      this.post(RQ_FLUSH);
+    }
+    return 0;
+  }
+  override dropCallbacks(): void {
+    this.post(RQ_FREE);
   }
   override getfd(): number {
     this.live();
