@@ -1,7 +1,7 @@
 import type { Arena } from '../shm/arena.ts';
 import net from 'node:net';
 import dns from 'node:dns';
-import { EvCallback, EventBase, EV_READ, EV_WRITE, abortError, abortSignalOption } from '../event/base.ts';
+import { EvCallback, EventBase, EV_READ, EV_WRITE } from '../event/base.ts';
 import * as S from '../evbuffer/storage.ts';
 import { EVBUFFER_CB_ENABLED, EVBUFFER_CB_NODEFER, type EvbufferCbInfo } from '../evbuffer/evbuffer.ts';
 import {
@@ -22,10 +22,10 @@ import { toSockaddr, AF_INET, AF_INET6, AF_UNSPEC, type ResolvedSockaddr, type S
 import { intArg } from '../validate.ts';
 import { readMax, writeMax, consumed } from './ratelim.ts';
 import { reportDeliveryError } from '../shm/owner.ts';
-import { connectChannel } from '../diagnostics.ts';
-import { typeError, rangeError, codedError, lookupError, systemError, errnoOf } from '../errors.ts';
+import { connectPromise } from './connect-promise.ts';
+import { typeError, rangeError, errnoOf } from '../errors.ts';
 import { EvdnsBase } from '../dns/evdns.ts';
-import { EVUTIL_EAI_CANCEL, EVUTIL_EAI_NONAME, EVUTIL_EAI_AGAIN, EVUTIL_EAI_FAIL, EVUTIL_EAI_FAMILY, EVUTIL_EAI_NODATA, eaiName } from '../dns/eai.ts';
+import { EVUTIL_EAI_CANCEL, EVUTIL_EAI_NONAME, EVUTIL_EAI_AGAIN, EVUTIL_EAI_FAIL, EVUTIL_EAI_FAMILY, EVUTIL_EAI_NODATA } from '../dns/eai.ts';
 
 const ECANCELED = 125;
 const EPIPE = 32;
@@ -766,59 +766,7 @@ export class SocketBufferevent extends Bufferevent {
    * The event callback still sees every event. The base's loop must run for it to settle. @thread owner
    */
   connect(target: Sockaddr | { host: string; port: number }, options?: { signal?: AbortSignal }): Promise<void> {
-    this.live();
-    this.ownerOnly('connect');
-    const signal = abortSignalOption(options);
-    if (target === null || typeof target !== 'object') throw typeError('target', 'a sockaddr or { host, port }', target);
-    const t = target as { host?: unknown; port?: unknown };
-    let host: string;
-    let port: number;
-    let byName = false;
-    let sa = target as Sockaddr; // checked by connectTo (toSockaddr)
-    if (t.host !== undefined) {
-      if (typeof t.host !== 'string') throw typeError('target.host', 'of type string', t.host);
-      port = intArg(t.port, 'target.port');
-      if (port < 1 || port > 65535) throw rangeError('target.port', '>= 1 and <= 65535', port);
-      host = t.host;
-      const ip = net.isIP(host);
-      if (ip === 0) byName = true;
-      else sa = { family: ip === 6 ? 'IPv6' : 'IPv4', address: host, port };
-    } else {
-      const r = toSockaddr(target, 'target');
-      host = r.address;
-      port = r.port;
-    }
-    if (signal?.aborted) return Promise.reject(abortError(signal));
-    if (!connectChannel.hasSubscribers) return this.connectStart(byName, sa, host, port, signal);
-    return connectChannel.tracePromise(() => this.connectStart(byName, sa, host, port, signal), { bev: this, target });
-  }
-
-  private connectStart(byName: boolean, sa: Sockaddr, host: string, port: number, signal: AbortSignal | undefined): Promise<void> {
-    const r = byName ? this.connectHostname(null, AF_UNSPEC, host, port) : this.connectTo(sa);
-    if (r !== 0) return Promise.reject(codedError('ERR_BEV_CONNECT_STATE', 'the bufferevent is connected or connecting already'));
-    return new Promise<void>((resolve, reject) => {
-      const taps = (this.eventTaps ??= []);
-      const finish = (err: Error | null): void => {
-        const k = taps.indexOf(tap);
-        if (k >= 0) taps.splice(k, 1);
-        signal?.removeEventListener('abort', onAbort);
-        if (err) reject(err);
-        else resolve();
-      };
-      const tap = (what: number, errno: number): void => {
-        if (what & BEV_EVENT_CONNECTED) finish(null);
-        else if (what & BEV_EVENT_ERROR) {
-          const eai = this.dnsError;
-          finish(eai !== 0 ? lookupError(eai, eaiName(eai), host) : systemError(errno, 'connect', host, port));
-        }
-      };
-      const onAbort = (): void => {
-        this.abortConnect();
-        finish(abortError(signal!));
-      };
-      taps.push(tap);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return connectPromise(this, target, options);
   }
 
   /** @internal An aborted connect: the lookup is cancelled, a socket still connecting is closed; no event. */
