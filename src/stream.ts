@@ -40,7 +40,7 @@ export class BuffereventDuplex extends Duplex {
   /** The remote address, for errors (a socket that was reset no longer knows it). */
   private peer = { address: '', port: 0 };
   private notePeer(): void {
-    const s = (this.bev as { sock?: { remoteAddress?: string; remotePort?: number } | null }).sock;
+    const s = this.bev.sock;
     if (s?.remoteAddress) this.peer = { address: s.remoteAddress, port: s.remotePort ?? 0 };
   }
 
@@ -78,7 +78,7 @@ export class BuffereventDuplex extends Duplex {
       let err: Error;
       if (errno !== 0) {
         // a connection error as Node reports one (ECONNRESET on read, EPIPE on write, ...), the library's class
-        const s = (this.bev as { sock?: { remoteAddress?: string; remotePort?: number } | null }).sock;
+        const s = this.bev.sock;
         const syscall = what & BEV_EVENT_READING ? 'read' : what & BEV_EVENT_WRITING ? 'write' : 'connect';
         err = systemError(errno, syscall, s?.remoteAddress ?? this.peer.address, s?.remotePort ?? this.peer.port);
       } else {
@@ -125,7 +125,7 @@ export class BuffereventDuplex extends Duplex {
   /** end(): once the output has drained, tell the peer: a socket sends FIN, a pair or filter flushes with FINISHED. */
   private halfClose(): void {
     if (this.bev.dead) return;
-    const sock = (this.bev as { sock?: { end(): void } | null }).sock;
+    const sock = this.bev.sock;
     if (sock) sock.end();
     else this.bev.flush(EV_WRITE, BEV_FINISHED);
   }

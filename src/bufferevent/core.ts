@@ -999,8 +999,18 @@ export abstract class Bufferevent {
     this.live();
     return -1;
   }
+  /** bufferevent_get_underlying: the bufferevent a filter is built on, or null (a filter's override). */
   getUnderlying(): Bufferevent | null {
     this.live();
+    return null;
+  }
+  /** bufferevent_pair_get_partner: the other end of a pair, or null for other types (a pair's override). */
+  getPartner(): Bufferevent | null {
+    this.live();
+    return null;
+  }
+  /** @internal The Node socket under the bufferevent (a socket's override), for the Duplex's addresses and half-close. */
+  get sock(): net.Socket | null {
     return null;
   }
 

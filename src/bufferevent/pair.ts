@@ -28,7 +28,7 @@ export class PairBufferevent extends Bufferevent {
     if (info.n_added > info.n_deleted && p && wantsToTalk(this, p)) transfer(this, p, false);
   }
 
-  getPartner(): PairBufferevent | null {
+  override getPartner(): PairBufferevent | null {
     this.live();
     this.lockRaw();
     const p = this.partner;

@@ -308,7 +308,7 @@ export class SocketBufferevent extends Bufferevent {
     });
   }
 
-  /** @internal */ get sock(): net.Socket | null {
+  /** @internal */ override get sock(): net.Socket | null {
     return this.w?.sock ?? null;
   }
 

@@ -68,7 +68,6 @@ import { Evconnlistener, evconnlistenerNewBind, evconnlistenerNew, type Evconnli
 import type { Timeval } from '../validate.ts';
 import type { Sockaddr } from '../sockaddr.ts';
 import type { EvbufferCbFunc, EvbufferObsoleteCb } from '../evbuffer/evbuffer.ts';
-import { ImportedBufferevent } from '../thread/export.ts';
 export { bufferevent_export, bufferevent_import, evbuffer_export, evbuffer_import } from '../thread/export.ts';
 export type { SharedBufferevent, SharedEvbuffer } from '../thread/export.ts';
 import { AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6, htons as htons16, htonl as htonl32, parseSockaddrPort } from '../sockaddr.ts';
@@ -423,13 +422,7 @@ export function bufferevent_pair_new(b: EventBase, options: number, pair: Buffer
 }
 /** The other end of a pair, or null. */
 export function bufferevent_pair_get_partner(bev: Bufferevent): Bufferevent | null {
-  const b = checkBev(bev);
-  if (b instanceof ImportedBufferevent) return b.getPartner();
-  if (!(b instanceof PairBufferevent)) {
-    b.live();
-    return null;
-  }
-  return b.getPartner();
+  return checkBev(bev).getPartner();
 }
 /** Make a bufferevent that transforms bytes on their way to and from `underlying`; null on bad options. */
 export function bufferevent_filter_new(underlying: Bufferevent | null, inputFilter: FilterCb | null, outputFilter: FilterCb | null, options: number, freeContext: ((ctx: unknown) => void) | null, ctx: unknown): Bufferevent | null {

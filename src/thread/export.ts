@@ -6,7 +6,7 @@ import { EventBase, EV_READ, EV_WRITE } from '../event/base.ts';
 import { Evbuffer } from '../evbuffer/evbuffer.ts';
 import * as S from '../evbuffer/storage.ts';
 import { Bufferevent, checkBev, BEV_NORMAL, type BevOps, type BevDataCb } from '../bufferevent/core.ts';
-import { O_NOTIFY, O_OWNER, O_GEN, O_EVPEND, O_FLUSHREQ, RQ_RECONCILE, RQ_TIMEOUTS, RQ_FINALIZE, RQ_DEFERRED, RQ_WM, RQ_FLUSH, RQ_FREE } from '../bufferevent/header.ts';
+import { TYPE_CODES, O_NOTIFY, O_OWNER, O_GEN, O_EVPEND, O_FLUSHREQ, RQ_RECONCILE, RQ_TIMEOUTS, RQ_FINALIZE, RQ_DEFERRED, RQ_WM, RQ_FLUSH, RQ_FREE } from '../bufferevent/header.ts';
 import { PairBufferevent } from '../bufferevent/pair.ts';
 import { codedError, freedError, typeError } from '../errors.ts';
 
@@ -136,12 +136,12 @@ export class ImportedBufferevent extends Bufferevent {
   }
   override getUnderlying(): Bufferevent | null {
     this.live();
-    return this.sharedType === 3 && this.sharedLink !== 0 ? attachBev(this.a, this.sharedLink) : null;
+    return this.sharedType === TYPE_CODES.filter && this.sharedLink !== 0 ? attachBev(this.a, this.sharedLink) : null;
   }
   /** bufferevent_pair_get_partner on an imported pair element. */
-  getPartner(): Bufferevent | null {
+  override getPartner(): Bufferevent | null {
     this.live();
-    if (this.sharedType !== 2) return null;
+    if (this.sharedType !== TYPE_CODES.pair) return null;
     this.lockRaw();
     const link = this.sharedLink;
     this.unlockRaw();
