@@ -1,5 +1,6 @@
 import { EV_READ, EV_WRITE } from '../event/base.ts';
-import { Bufferevent, BevTimer, BEV_EVENT_READING, BEV_EVENT_TIMEOUT, BEV_EVENT_WRITING } from './core.ts';
+import { BevTimer } from './bev-timer.ts';
+import { Bufferevent, BEV_EVENT_READING, BEV_EVENT_TIMEOUT, BEV_EVENT_WRITING } from './core.ts';
 
 /**
  * The generic read/write timeout events of pairs and filters (bufferevent_init_generic_timeout_cbs_): pure timers

@@ -5,7 +5,8 @@ import { THREAD_TAG } from '../shm/thread-id.ts';
 import { EventBase } from '../event/base.ts';
 import { codedError, freedError, typeError } from '../errors.ts';
 import { sizeArg, ssizeArg, timevalArg, type Timeval } from '../validate.ts';
-import { BevTimer, BEV_SUSPEND_BW, BEV_SUSPEND_BW_GROUP, MAX_SINGLE_READ_DEFAULT, MAX_SINGLE_WRITE_DEFAULT, type Bufferevent } from './core.ts';
+import { BevTimer } from './bev-timer.ts';
+import { BEV_SUSPEND_BW, BEV_SUSPEND_BW_GROUP, MAX_SINGLE_READ_DEFAULT, MAX_SINGLE_WRITE_DEFAULT, type Bufferevent } from './core.ts';
 
 /**
  * Rate limiting (bufferevent_ratelim.c): token buckets per bufferevent and per group.

@@ -6,7 +6,6 @@ import * as S from '../evbuffer/storage.ts';
 import { EVBUFFER_CB_ENABLED, EVBUFFER_CB_NODEFER, type EvbufferCbInfo } from '../evbuffer/evbuffer.ts';
 import {
   Bufferevent,
-  BevTimer,
   type BevOps,
   BEV_EVENT_CONNECTED,
   BEV_EVENT_EOF,
@@ -23,6 +22,7 @@ import { intArg } from '../validate.ts';
 import { readMax, writeMax, consumed } from './ratelim.ts';
 import { reportDeliveryError } from '../shm/owner.ts';
 import { connectPromise } from './connect-promise.ts';
+import { BevTimer } from './bev-timer.ts';
 import { typeError, rangeError, errnoOf } from '../errors.ts';
 import { EvdnsBase } from '../dns/evdns.ts';
 import { EVUTIL_EAI_CANCEL, EVUTIL_EAI_NONAME, EVUTIL_EAI_AGAIN, EVUTIL_EAI_FAIL, EVUTIL_EAI_FAMILY, EVUTIL_EAI_NODATA } from '../dns/eai.ts';
