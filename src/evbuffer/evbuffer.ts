@@ -11,11 +11,8 @@ import { inputSize, outBytes, sizeArg, ssizeArg, fnOrNull, objOrNull, intArg, is
 import { formatPrintf } from './printf.ts';
 
 /** Constants of buffer.h. */
-export const EVBUFFER_EOL_ANY = 0;
-export const EVBUFFER_EOL_CRLF = 1;
-export const EVBUFFER_EOL_CRLF_STRICT = 2;
-export const EVBUFFER_EOL_LF = 3;
-export const EVBUFFER_EOL_NUL = 4;
+export { EVBUFFER_EOL_ANY, EVBUFFER_EOL_CRLF, EVBUFFER_EOL_CRLF_STRICT, EVBUFFER_EOL_LF, EVBUFFER_EOL_NUL } from './eol.ts';
+import { findEol, foundEolLength } from './eol.ts';
 export const EVBUFFER_PTR_SET = 0;
 export const EVBUFFER_PTR_ADD = 1;
 export const EVBUFFER_CB_ENABLED = 1;
@@ -855,56 +852,14 @@ export class Evbuffer {
     this.lockRaw();
     try {
       const from = p === null ? 0 : ptrPos(p);
-      const [pos, elen] = from < 0 ? [-1, 0] : this.findEol(from, st);
-      if (out) out.eol_len = pos < 0 ? 0 : elen;
+      const pos = from < 0 ? -1 : findEol(this.a, this.h, from, st);
+      if (out) out.eol_len = pos < 0 ? 0 : foundEolLength();
       return { pos };
     } finally {
       this.unlockRaw();
     }
   }
 
-  /** @internal Returns [position of the EOL, its length] or [-1, 0]. */
-  private findEol(from: number, style: number): [number, number] {
-    const a = this.a;
-    const h = this.h;
-    const len = S.length(a, h);
-    if (from >= len) return [-1, 0];
-    switch (style) {
-      case EVBUFFER_EOL_ANY: {
-        const i = S.findAnyOf(a, h, from, 10, 13);
-        if (i < 0) return [-1, 0];
-        let j = i;
-        while (j < len) {
-          const b = S.byteAt(a, h, j);
-          if (b !== 10 && b !== 13) break;
-          j++;
-        }
-        return [i, j - i];
-      }
-      case EVBUFFER_EOL_CRLF: {
-        // "\n", or "\r\n": the first \n ends the line; a \r right before it (at or after `from`) belongs to the EOL.
-        // (A lone \r is data, so the first \n is always the first EOL: one scan, for \n only.)
-        const k = S.findAnyOf(a, h, from, 10, 10);
-        if (k < 0) return [-1, 0];
-        if (k > from && S.byteAt(a, h, k - 1) === 13) return [k - 1, 2];
-        return [k, 1];
-      }
-      case EVBUFFER_EOL_CRLF_STRICT: {
-        const k = S.search(a, h, CRLF, from, len);
-        return k < 0 ? [-1, 0] : [k, 2];
-      }
-      case EVBUFFER_EOL_LF: {
-        const k = S.findAnyOf(a, h, from, 10, 10);
-        return k < 0 ? [-1, 0] : [k, 1];
-      }
-      default: {
-        const k = S.findAnyOf(a, h, from, 0, 0);
-        return k < 0 ? [-1, 0] : [k, 1];
-      }
-    }
-  }
-
-  /** evbuffer_readln: the next line as a latin1 string (one char per byte) without its EOL, or null. */
   /**
    * evbuffer_readln. `encoding` says what a line is returned as: 'utf8' (the default of this method), 'latin1' (one
    * char per byte, the flat API's default, as libevent's bytes) or 'buffer' (a Uint8Array copy). A line ends at an
@@ -934,8 +889,9 @@ export class Evbuffer {
     let line: string | Uint8Array | null = null;
     try {
       if (this.flags() & S.F_FROZEN_START) return null;
-      const [pos, elen] = this.findEol(0, st);
+      const pos = findEol(this.a, this.h, 0, st);
       if (pos < 0) return null;
+      const elen = foundEolLength();
       const a = this.a;
       const first = a.i32[(this.h + S.H_FIRST) >>> 2]! >>> 0;
       if (encoding !== 'buffer' && S.chainLen(a, first) >= pos) {
@@ -1143,7 +1099,6 @@ export class Evbuffer {
   }
 }
 
-const CRLF = new Uint8Array([13, 10]);
 
 function eolStyle(v: unknown): number {
   const s = intArg(v, 'eol_style');
