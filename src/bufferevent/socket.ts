@@ -1,6 +1,5 @@
 import type { Arena } from '../shm/arena.ts';
 import net from 'node:net';
-import dns from 'node:dns';
 import { EvCallback, EventBase, EV_READ, EV_WRITE } from '../event/base.ts';
 import * as S from '../evbuffer/storage.ts';
 import { EVBUFFER_CB_ENABLED, EVBUFFER_CB_NODEFER, type EvbufferCbInfo } from '../evbuffer/evbuffer.ts';
@@ -22,10 +21,11 @@ import { intArg } from '../validate.ts';
 import { readMax, writeMax, consumed } from './ratelim.ts';
 import { reportDeliveryError } from '../shm/owner.ts';
 import { connectPromise } from './connect-promise.ts';
+import { startLookup } from '../dns/lookup.ts';
 import { BevTimer } from './bev-timer.ts';
 import { typeError, rangeError, errnoOf } from '../errors.ts';
 import { EvdnsBase } from '../dns/evdns.ts';
-import { EVUTIL_EAI_CANCEL, EVUTIL_EAI_NONAME, EVUTIL_EAI_AGAIN, EVUTIL_EAI_FAIL, EVUTIL_EAI_FAMILY, EVUTIL_EAI_NODATA } from '../dns/eai.ts';
+import { EVUTIL_EAI_CANCEL, EVUTIL_EAI_NODATA } from '../dns/eai.ts';
 
 const ECANCELED = 125;
 const EPIPE = 32;
@@ -852,27 +852,7 @@ export class SocketBufferevent extends Bufferevent {
         this.dnsResult = { err, addr };
         this.base.activate(this.dnsEv, 1);
       };
-      if (dnsBase instanceof EvdnsBase) {
-        const req = dnsBase.resolver.lookup(hostname, fam as 0 | 2 | 10, (err, addrs) => {
-          const first = addrs[0];
-          done(err, first ? { family: first.family, address: first.address, port: p } : null);
-        });
-        this.dnsCancel = () => {
-          req.cancel();
-          done(EVUTIL_EAI_CANCEL, null);
-        };
-      } else {
-        let cancelled = false;
-        dns.lookup(hostname, { family: fam === AF_INET ? 4 : fam === AF_INET6 ? 6 : 0 }, (err, address, f) => {
-          if (cancelled) return;
-          if (err) done(mapLookupError(err), null);
-          else done(0, { family: f === 6 ? 6 : 4, address, port: p });
-        });
-        this.dnsCancel = () => {
-          cancelled = true;
-          done(EVUTIL_EAI_CANCEL, null);
-        };
-      }
+      this.dnsCancel = startLookup(dnsBase instanceof EvdnsBase ? dnsBase : null, hostname, fam, p, done);
       return 0;
     } finally {
       this.decrefAndUnlock();
@@ -1081,21 +1061,6 @@ function checkFd(fd: unknown): net.Socket | number {
   if (typeof fd !== 'number') throw typeError('fd', 'a net.Socket, a file descriptor or -1', fd);
   if (!Number.isInteger(fd) || fd < -1) throw rangeError('fd', '-1 or a file descriptor >= 0', fd);
   return fd;
-}
-
-function mapLookupError(err: NodeJS.ErrnoException): number {
-  switch (err.code) {
-    case 'ENOTFOUND':
-      return EVUTIL_EAI_NONAME;
-    case 'EAI_AGAIN':
-      return EVUTIL_EAI_AGAIN;
-    case 'EAI_FAMILY':
-      return EVUTIL_EAI_FAMILY;
-    case 'ENODATA':
-      return EVUTIL_EAI_NODATA;
-    default:
-      return EVUTIL_EAI_FAIL;
-  }
 }
 
 export const socketOps: BevOps = {
