@@ -1,12 +1,12 @@
 import { EventBase, EvCallback, EV_READ, EV_WRITE } from '../event/base.ts';
 import { Evbuffer, EVBUFFER_CB_ENABLED, EVBUFFER_CB_NODEFER, type EvbufferCbEntry } from '../evbuffer/evbuffer.ts';
 import { Arena, localArena, lockCounters } from '../shm/arena.ts';
-import { rlockLock, rlockTryLock, rlockRef, rlockUnlock, rlockUnref, rlockOwnerDied, rlockAssertHeld, RLOCK_FLAG_OWNER_DIED } from '../shm/rlock.ts';
-import { acquire, GONE, REPAIR } from '../shm/lock-wait.ts';
+import { rlockLock, rlockTryLock, rlockRef, rlockUnlock, rlockUnref, rlockOwnerDied, rlockAssertHeld } from '../shm/rlock.ts';
+import { acquire, afterDeadHolder, GONE, REPAIR } from '../shm/lock-wait.ts';
 import { THREAD_TAG } from '../shm/thread-id.ts';
 import { postToOwner, unregisterOwned } from '../shm/owner.ts';
 import { codedError, freedError, typeError, cloneGuard } from '../errors.ts';
-import { groupHead, groupMember, recoverGroup, setGroupHead, GROUP_BUFFEREVENT } from '../shm/lock-group.ts';
+import { groupHead, groupMember, setGroupHead, GROUP_BUFFEREVENT } from '../shm/lock-group.ts';
 import { rateLimitCancel, type BevRateLimit } from './ratelim.ts';
 import { eventChannel, freeChannel, debugWhy } from '../diagnostics.ts';
 import { fnOrNull, intArg, maskArg, objOrNull, sizeArg, timeoutArg, inputSize, type Timeval } from '../validate.ts';
@@ -393,7 +393,7 @@ export abstract class Bufferevent {
     if (l === 0) return;
     const r = acquire(this.a, l, this.h + O_GEN, this.gen); // src/shm/lock-wait.ts: remap, generation, dead holder
     if (r === GONE) throw freedError('bufferevent');
-    if (r === REPAIR) this.input.afterOwnerDeath(); // a lock without a group: repair what this handle knows
+    if (r === REPAIR) this.input.repairAlone(); // a lock without a group: repair what this handle knows
   }
   /** @internal The lock for a public call: also refuses a bufferevent that died while this thread waited. */
   lockLive(): void {
@@ -413,7 +413,7 @@ export abstract class Bufferevent {
     if (l === 0) return true;
     if (!rlockTryLock(this.a.i32, l)) return false;
     this.a.sync();
-    if (rlockOwnerDied(this.a.i32, l, false) === RLOCK_FLAG_OWNER_DIED && !recoverGroup(this.a, l)) this.input.afterOwnerDeath();
+    if (afterDeadHolder(this.a, l) === REPAIR) this.input.repairAlone();
     return true;
   }
   /** @internal Lock debugging (evthread_enable_lock_debugging): throw unless this thread holds the lock. */

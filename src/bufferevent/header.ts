@@ -9,7 +9,7 @@ import { postToOwner } from '../shm/owner.ts';
 import { defineGroupKind, GROUP_BUFFEREVENT } from '../shm/lock-group.ts';
 import { H_FLAGS as EVB_FLAGS, F_DEAD, repair as repairBuffer } from '../evbuffer/storage.ts';
 
-export const BEV_LOCK = 'bufferevent lock';
+const BEV_LOCK = 'bufferevent lock';
 /**
  * The shared header of a bufferevent, in the creating thread's arena (8-aligned). "bufferevent lock" means the lock
  * when the bufferevent has one; without one the bufferevent never leaves its owner thread. The generation survives

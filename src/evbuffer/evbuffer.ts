@@ -2,7 +2,7 @@ import { Arena, localArena } from '../shm/arena.ts';
 import { THREAD_TAG } from '../shm/thread-id.ts';
 import { rlockAssertHeld, rlockLock, rlockRef, rlockUnlock, rlockMarkValidated, rlockOwnerDied, rlockDepth } from '../shm/rlock.ts';
 import { acquire, tryAcquire, acquireAsync, acquireUnlessCycle, HELD, GONE, BUSY, CYCLE } from '../shm/lock-wait.ts';
-import { defineGroupKind, groupHead, groupMember, recoverGroup, setGroupHead, GROUP_EVBUFFER } from '../shm/lock-group.ts';
+import { defineGroupKind, groupHead, groupMember, setGroupHead, GROUP_EVBUFFER } from '../shm/lock-group.ts';
 import * as S from './storage.ts';
 import { codedError, freedError, isFreedError, rangeError, typeError, cloneGuard } from '../errors.ts';
 import { postToOwner, reportDeliveryError, unregisterOwned } from '../shm/owner.ts';
@@ -179,7 +179,7 @@ export class Evbuffer {
       this.freed = true;
       throw freedError('evbuffer');
     }
-    this.afterOwnerDeath();
+    this.repairAlone();
   }
 
   /** @internal Take the lock if it is free (or already ours); true when held. An unlocked buffer always succeeds. */
@@ -235,11 +235,10 @@ export class Evbuffer {
   }
 
   /**
-   * @internal A thread died holding our lock: check (and if need be repair) everything the lock protects once (its
-   * group, src/shm/lock-group.ts), then go on.
+   * @internal A thread died holding our lock, and the lock has no group to repair (src/shm/lock-group.ts; the
+   * acquisition tried it): check and repair this buffer, then mark the lock validated. @locks held
    */
-  afterOwnerDeath(): void {
-    if (recoverGroup(this.a, this.lockOff)) return;
+  repairAlone(): void {
     S.repair(this.a, this.h);
     rlockMarkValidated(this.a.i32, this.lockOff);
   }

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Arena, arenaOfThread, localArena } from '../shm/arena.ts';
-import { rlockInit, rlockLock, rlockUnlock, rlockOwnerDied, RLOCK_FIELDS } from '../shm/rlock.ts';
+import { rlockInit, rlockLock, rlockUnlock, rlockOwnerDied, rlockFields } from '../shm/rlock.ts';
 import { defineLayout } from '../shm/layout.ts';
 import { registerRecoverableLock } from '../shm/robust.ts';
 import { THREAD_TAG } from '../shm/thread-id.ts';
@@ -40,7 +40,7 @@ import { codedError, rangeError, typeError } from '../errors.ts';
  * | 44   | i32[5] | spare1   | -                                         | unused                                                        |
  */
 export const REGISTRY_HEADER = defineLayout('registry header', 64, [
-  ...RLOCK_FIELDS.map((f) => ({ ...f, meaning: `registry lock: ${f.meaning}` })),
+  ...rlockFields('registry lock'),
   { name: 'spare0', type: 'i32', count: 3, guard: '-', meaning: 'unused' },
   { name: 'version', type: 'i32', guard: 'the lock for writes (Atomics.add, notify)', meaning: 'bumped after each change; watchers wait on it' },
   { name: 'capacity', type: 'i32', guard: 'write-once, the creating thread', meaning: 'slots (a power of two)' },

@@ -1,5 +1,5 @@
 import { defineLayout } from './layout.ts';
-import { rlockInit, rlockLock, rlockUnlock, rlockUnref, rlockReuse, lastLockWaitMs, RLOCK_FIELDS } from './rlock.ts';
+import { rlockInit, rlockLock, rlockUnlock, rlockUnref, rlockReuse, lastLockWaitMs, RLOCK_FIELDS, rlockFields } from './rlock.ts';
 import { MAILBOX_BYTES, mailboxInit } from './mailbox.ts';
 import { codedError } from '../errors.ts';
 import { THREAD_TAG } from './thread-id.ts';
@@ -50,7 +50,7 @@ const ARENA_MAGIC = 0x45564152; // "EVAR"
  * | 196  | u32[15] | spare        | -                                 | unused                                                                      |
  */
 export const ARENA_HEADER = defineLayout('arena header', 256, [
-  ...RLOCK_FIELDS.map((f) => ({ ...f, meaning: `arena lock: ${f.meaning}` })),
+  ...rlockFields('arena lock'),
   { name: 'magic', type: 'i32', guard: 'write-once, creator', meaning: 'ARENA_MAGIC, published last (Atomics.store); checked when a thread attaches' },
   { name: 'top', type: 'u32', guard: 'arena lock', meaning: 'bump pointer: first never-allocated byte' },
   { name: 'liveBlocks', type: 'i32', guard: 'arena lock (Atomics.load to read)', meaning: 'blocks allocated and not freed (leak checks in tests)' },

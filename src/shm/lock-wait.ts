@@ -31,7 +31,15 @@ export function settle(a: Arena, lockOff: number, genOff: number, gen: number): 
     rlockUnlock(i32, lockOff);
     return GONE;
   }
-  if (rlockOwnerDied(i32, lockOff, false) === RLOCK_FLAG_OWNER_DIED && !recoverGroup(a, lockOff)) return REPAIR;
+  return afterDeadHolder(a, lockOff);
+}
+
+/**
+ * The dead-holder part of settle alone (for a holder that needs no generation check): after a recovery not yet
+ * validated, repair the lock's group; REPAIR when it has none (the caller repairs its object), else HELD. @locks held
+ */
+export function afterDeadHolder(a: Arena, lockOff: number): number {
+  if (rlockOwnerDied(a.i32, lockOff, false) === RLOCK_FLAG_OWNER_DIED && !recoverGroup(a, lockOff)) return REPAIR;
   return HELD;
 }
 

@@ -1,4 +1,4 @@
-import { rlockInit, rlockLock, rlockUnlock, RLOCK_FIELDS } from './rlock.ts';
+import { rlockInit, rlockLock, rlockUnlock, rlockFields } from './rlock.ts';
 import { defineLayout } from './layout.ts';
 
 /**
@@ -31,7 +31,7 @@ const CAPACITY = 1024;
  * | 32   | i32[2048] | entries  | mailbox lock; posters write, the owner takes | a ring of {object header offset, kind (KIND_*)}                |
  */
 export const MAILBOX = defineLayout('mailbox', 32 + CAPACITY * 8, [
-  ...RLOCK_FIELDS.map((f) => ({ ...f, meaning: `mailbox lock: ${f.meaning}` })),
+  ...rlockFields('mailbox lock'),
   { name: 'head', type: 'i32', guard: 'mailbox lock', meaning: 'next entry to take' },
   { name: 'count', type: 'i32', guard: 'mailbox lock', meaning: 'entries queued' },
   { name: 'overflow', type: 'i32', guard: 'mailbox lock', meaning: '1 when an entry did not fit: the owner rescans all its objects' },

@@ -37,7 +37,7 @@ import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
  * a lock on behalf of an object must re-check that the object is still alive before touching it.
  */
 export const RLOCK_NUMBYTES = 20;
-/** The lock's words as layout fields, for the structs that embed a lock at their start (arena.ts, ratelim.ts). */
+/** The lock's words as layout fields, for the structs that embed a lock at their start (see rlockFields). */
 export const RLOCK_FIELDS: readonly FieldDef[] = [
   { name: 'state', type: 'i32', guard: 'Atomics (the futex word)', meaning: '0 free, 1 held, 2 held with waiters (rlock.ts)' },
   { name: 'owner', type: 'i32', guard: 'the holder', meaning: 'THREAD_TAG of the holder, 0 while free' },
@@ -45,6 +45,10 @@ export const RLOCK_FIELDS: readonly FieldDef[] = [
   { name: 'refs', type: 'i32', guard: 'Atomics, users', meaning: 'objects using the lock' },
   { name: 'flags', type: 'i32', guard: 'Atomics', meaning: 'OWNER_DIED, VALIDATED' },
 ];
+/** RLOCK_FIELDS for a struct that embeds its lock first, each field's meaning naming the lock (`arena lock: ...`). */
+export function rlockFields(lock: string): FieldDef[] {
+  return RLOCK_FIELDS.map((f) => ({ ...f, meaning: `${lock}: ${f.meaning}` }));
+}
 const STATE = 0;
 const OWNER = 1;
 const DEPTH = 2;
