@@ -15,7 +15,7 @@ import {
   BEV_OPT_CLOSE_ON_FREE,
   BEV_SUSPEND_LOOKUP,
 } from './core.ts';
-import { wrapSocket, socketFromFd, newSocket, unwrapSocket, socketFd, freshSocketForTransfer, setReadBuffer, type Wrapped, type OnRead } from './sockwrap.ts';
+import { wrapSocket, socketFromFd, newSocket, unwrapSocket, socketFd, freshSocketForTransfer, setReadBuffer, SocketWriter, WRITE_DONE, WRITE_PENDING, type Wrapped, type OnRead } from './sockwrap.ts';
 import { toSockaddr, AF_INET, AF_INET6, AF_UNSPEC, type ResolvedSockaddr, type Sockaddr } from '../sockaddr.ts';
 import { intArg } from '../validate.ts';
 import { readMax, writeMax, consumed } from './ratelim.ts';
@@ -34,7 +34,9 @@ const EPIPE = 32;
  * connection is reset (ECANCELED), where a C program's next write fails with EPIPE.
  */
 function socketErrno(err: NodeJS.ErrnoException): number {
-  const e = errnoOf(err);
+  return libeventErrno(errnoOf(err));
+}
+function libeventErrno(e: number): number {
   return e === ECANCELED ? EPIPE : e;
 }
 
@@ -669,30 +671,42 @@ export class SocketBufferevent extends Bufferevent {
   /** The socket and the view(s) prepared by startWrite, to be written once the lock is released. */
   private issueSock: net.Socket | null = null;
   private issueViews: Uint8Array | Uint8Array[] | null = null;
+  /** True while issueWrite runs: a write prepared by a completion it runs is sent by its own loop, not by recursion. */
+  private issuing = false;
 
-  /** Send what startWrite prepared. A destroyed socket reports an error to writeDone, which unpins. @locks not held */
+  /**
+   * Send what startWrite prepared. A write that completes at once is completed here (writeDone), which may prepare
+   * the next one: that one is sent by this loop, so a fast socket does not recurse. @locks not held
+   */
   private issueWrite(): void {
-    const s = this.issueSock;
-    const views = this.issueViews;
-    if (s === null || views === null) return;
-    this.issueSock = null;
-    this.issueViews = null;
-    if (!Array.isArray(views)) {
-      s.write(views, this.onWriteDone);
-      return;
+    if (this.issuing) return;
+    this.issuing = true;
+    try {
+      while (this.issueSock !== null) {
+        const s = this.issueSock;
+        const views = this.issueViews!;
+        this.issueSock = null;
+        this.issueViews = null;
+        const r = this.writer.write(s, views);
+        if (r === WRITE_PENDING) break;
+        this.writeDone(r === WRITE_DONE ? null : -r);
+      }
+    } finally {
+      this.issuing = false;
     }
-    // corked writes leave as one writev (Node's _writev): the last callback follows the whole vector
-    s.cork();
-    for (let k = 0; k < views.length - 1; k++) s.write(views[k]!);
-    s.write(views[views.length - 1]!, this.onWriteDone);
-    s.uncork();
   }
 
-  /** The callback of every socket write (one function per bufferevent, not one per write). */
-  private readonly onWriteDone = (err: Error | null | undefined): void => this.writeDone(err ?? null);
+  /** Sends the output's views into the socket; reports a write that libuv completes later. */
+  private readonly writer = new SocketWriter((status) => {
+    this.writeDone(status === 0 ? null : -status);
+    this.issueWrite(); // the next write, if the completion prepared one
+  });
 
-  /** A write completed (libuv callback). Never blocks the loop on the output's lock: see withBufferLock. */
-  private writeDone(err: Error | null): void {
+  /**
+   * A write completed: `errno` null, or the positive errno it failed with (0 when none is known). Never blocks the
+   * loop on the output's lock: see withBufferLock.
+   */
+  private writeDone(errno: number | null): void {
     const f = this.inflight;
     if (f === null) return;
     const a = this.output.a;
@@ -703,20 +717,19 @@ export class SocketBufferevent extends Bufferevent {
       return;
     }
     this.withBufferLock(this.output, () => {
-      if (err === null && !this.dead) {
+      if (errno === null && !this.dead) {
         S.drain(a, this.output.h, f.n);
         this.lastWriteN += f.n;
         this.countWritten(f.n);
         consumed(this, f.n, true); // a rate limit's bucket may run dry and suspend writing here
       }
       for (let k = 0; k < f.chains.length; k += 2) S.unpinChain(a, f.chains[k]!);
-      if (err === null && !this.dead) this.output.invokeCallbacks();
+      if (errno === null && !this.dead) this.output.invokeCallbacks();
       this.inflight = null; // only now: the written bytes are gone from the output (detach relies on it)
     }, () => {
       this.releaseInflightWaiters();
-      if (err) {
-        const e = err as NodeJS.ErrnoException;
-        this.errnoWrite = socketErrno(e);
+      if (errno !== null) {
+        this.errnoWrite = libeventErrno(errno);
         this.base.activate(this.writeEv, W_ERROR);
       } else if (this.writecb === null && this.base.running && !this.dead) {
         // No write callback to run: what the write event does (start the next write, or stop writing, re-arm the

@@ -1,4 +1,7 @@
 import net from 'node:net';
+import { errnoOf } from '../errors.ts';
+
+const EPIPE = 32;
 
 /**
  * The one place that touches Node internals for zero-copy reads.
@@ -138,3 +141,99 @@ export function freshSocketForTransfer(w: Wrapped): net.Socket {
   }
   return fresh;
 }
+
+/**
+ * Writes straight into the socket's libuv stream, as Node's own `net.Socket` does under its Writable machinery
+ * (`handle.writeBuffer` / `handle.writev` with a `WriteWrap` request). The bufferevent keeps its own output queue and
+ * has at most one write in flight, so the Writable layer above the handle (its buffering, its state object, a
+ * `process.nextTick` per completed write, a request object per write) is pure cost here.
+ *
+ * Node's request class and the flag that says whether the last write completed at once come from its `stream_wrap`
+ * binding. Where that binding is not reachable (a Node run with `--permission` refuses `process.binding`), writes go
+ * through `socket.write` instead, with the same contract.
+ */
+interface WriteReq {
+  handle: object;
+  oncomplete: (status: number) => void;
+  async: boolean;
+  bytes: number;
+  buffer: unknown;
+}
+interface StreamHandle {
+  writeBuffer(req: WriteReq, data: Uint8Array): number;
+  writev(req: WriteReq, chunks: Uint8Array[], allBuffers: boolean): number;
+}
+interface StreamWrapBinding {
+  WriteWrap: new () => WriteReq;
+  streamBaseState: Int32Array;
+  kLastWriteWasAsync: number;
+}
+
+const streamWrap: StreamWrapBinding | null = ((): StreamWrapBinding | null => {
+  try {
+    const b = (process as unknown as { binding(name: string): Partial<StreamWrapBinding> }).binding('stream_wrap');
+    if (typeof b.WriteWrap === 'function' && b.streamBaseState instanceof Int32Array && typeof b.kLastWriteWasAsync === 'number') return b as StreamWrapBinding;
+  } catch {
+    // not reachable in this process: socket.write below
+  }
+  return null;
+})();
+
+/** A write that completed at once (the completion callback is not called). */
+export const WRITE_DONE = 0;
+/** A write that libuv completes later: the completion callback gets 0 or a negative errno. */
+export const WRITE_PENDING = 1;
+
+/**
+ * A writer for one socket: `write(views)` sends every view in one call (one writev for several) and returns
+ * WRITE_DONE, WRITE_PENDING, or a negative errno when the write failed at once. At most one write may be pending;
+ * `onComplete(status)` reports a pending one (status 0, or a negative errno). @thread the socket's thread
+ */
+export class SocketWriter {
+  /**
+   * The request object of the next write. A write that completes at once never binds it to a native request, so it
+   * serves the next write too; a pending write binds it until after its completion callback has returned (which may
+   * start the next write), so that write gets a new one.
+   */
+  private req: WriteReq | null = null;
+  private readonly onComplete: (status: number) => void;
+  constructor(onComplete: (status: number) => void) {
+    this.onComplete = onComplete;
+  }
+
+  write(sock: net.Socket, views: Uint8Array | Uint8Array[]): number {
+    const handle = (sock as unknown as { _handle: StreamHandle | null })._handle;
+    if (streamWrap === null || handle === null || typeof handle.writeBuffer !== 'function') return this.writeThroughStream(sock, views);
+    let req = this.req;
+    if (req === null) {
+      req = this.req = new streamWrap.WriteWrap();
+      req.oncomplete = this.onComplete; // called by libuv's completion with (status, handle, error)
+      req.async = false;
+      req.bytes = 0;
+      req.buffer = null;
+    }
+    req.handle = handle;
+    const err = Array.isArray(views) ? handle.writev(req, views, true) : handle.writeBuffer(req, views);
+    if (err !== 0) return err < 0 ? err : -err;
+    if (streamWrap.streamBaseState[streamWrap.kLastWriteWasAsync] === 0) return WRITE_DONE;
+    this.req = null;
+    return WRITE_PENDING;
+  }
+
+  /** A stream write's callback: an error that names no errno (a destroyed stream) is reported as EPIPE. */
+  private readonly onStreamWrite = (err: Error | null | undefined): void => this.onComplete(err ? -(errnoOf(err) || EPIPE) : 0);
+
+  private writeThroughStream(sock: net.Socket, views: Uint8Array | Uint8Array[]): number {
+    if (!Array.isArray(views)) {
+      sock.write(views, this.onStreamWrite);
+      return WRITE_PENDING;
+    }
+    // corked writes leave as one writev (Node's _writev): the last callback follows the whole vector
+    sock.cork();
+    for (let k = 0; k < views.length - 1; k++) sock.write(views[k]!);
+    sock.write(views[views.length - 1]!, this.onStreamWrite);
+    sock.uncork();
+    return WRITE_PENDING;
+  }
+}
+

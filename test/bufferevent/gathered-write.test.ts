@@ -2,6 +2,8 @@ import { describe, it, expect, vi } from 'vitest';
 import net from 'node:net';
 import { once } from 'node:events';
 import * as L from '../../src/index.ts';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { runUntil } from '../support/net.ts';
 
 /**
@@ -9,7 +11,7 @@ import { runUntil } from '../support/net.ts';
  * is neither written nor read in pieces that would wait behind Nagle's algorithm for the peer's delayed ACK.
  */
 describe('socket writes are gathered', () => {
-  it('an output of several chains leaves in one writev', async () => {
+  it('an output of several chains leaves in one writev, straight into the libuv stream', async () => {
     const received: Buffer[] = [];
     const srv = net.createServer((c) => c.on('data', (d) => received.push(d))).listen(0, '127.0.0.1');
     await once(srv, 'listening');
@@ -28,20 +30,62 @@ describe('socket writes are gathered', () => {
       L.evbuffer_add_buffer(out, part);
       L.evbuffer_free(part);
     }
+    // the write goes straight into the libuv stream (no net.Socket Writable in between): one writev of every chain
     const sock = (bev as unknown as { sock: net.Socket }).sock;
-    const writev = vi.spyOn(sock as unknown as { _writev: (...a: unknown[]) => void }, '_writev');
-    const write = vi.spyOn(sock as unknown as { _write: (...a: unknown[]) => void }, '_write');
+    type Handle = { writev: (...a: unknown[]) => number; writeBuffer: (...a: unknown[]) => number };
+    const handle = (sock as unknown as { _handle: Handle })._handle;
+    const writev = vi.spyOn(handle, 'writev');
+    const writeBuffer = vi.spyOn(handle, 'writeBuffer');
+    const streamWrite = vi.spyOn(sock, 'write');
     L.bufferevent_enable(bev, L.EV_WRITE);
     await runUntil(base, () => L.evbuffer_get_length(out) === 0);
-    expect(write).not.toHaveBeenCalled();
+    expect(writeBuffer).not.toHaveBeenCalled();
+    expect(streamWrite).not.toHaveBeenCalled();
     expect(writev).toHaveBeenCalledTimes(1);
-    const chunks = (writev.mock.calls[0]![0] as ({ chunk: Uint8Array } | Uint8Array)[]).map((c) => ("chunk" in c ? c.chunk : c));
+    const chunks = writev.mock.calls[0]![1] as Uint8Array[];
     expect(chunks.length).toBeGreaterThanOrEqual(2);
     expect(chunks.reduce((n, c) => n + c.length, 0)).toBe(9000);
     await runUntil(base, () => received.reduce((n, d) => n + d.length, 0) === 9000);
     expect(Buffer.concat(received).toString()).toBe('a'.repeat(3000) + 'b'.repeat(3000) + 'c'.repeat(3000));
     L.bufferevent_free(bev);
     L.event_base_free(base);
+    srv.close();
+  });
+});
+
+describe('socket writes without Node internals', () => {
+  it('where process.binding is refused (--permission), writes go through the net.Socket and still echo every byte in order', async () => {
+    const received: Buffer[] = [];
+    let ended!: () => void;
+    const peerEnded = new Promise<void>((r) => (ended = r));
+    const srv = net.createServer((c) => c.on('data', (d) => received.push(d)).on('end', ended)).listen(0, '127.0.0.1');
+    await once(srv, 'listening');
+    const port = (srv.address() as net.AddressInfo).port;
+    const script = `
+      import * as L from ${JSON.stringify(fileURLToPath(new URL('../../src/index.ts', import.meta.url)))};
+      let bindingRefused = false;
+      try { process.binding('stream_wrap'); } catch { bindingRefused = true; }
+      const base = L.event_base_new();
+      const bev = L.bufferevent_socket_new(base, -1, L.BEV_OPT_CLOSE_ON_FREE);
+      L.bufferevent_setcb(bev, null, (b) => {
+        if (L.evbuffer_get_length(L.bufferevent_get_output(b)) === 0) L.event_base_loopexit(base, null);
+      }, null, null);
+      L.bufferevent_socket_connect(bev, { family: 'IPv4', address: '127.0.0.1', port: ${port} });
+      for (let i = 0; i < 2000; i++) L.bufferevent_write(bev, 'line ' + i + '\\n');
+      L.bufferevent_enable(bev, L.EV_WRITE);
+      await L.event_base_dispatch(base);
+      L.bufferevent_free(bev);
+      console.log(bindingRefused ? 'refused' : 'allowed');
+    `;
+    const child = spawn(process.execPath, ['--permission', '--allow-fs-read=*', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(out.trim()).toBe('refused');
+    expect(code).toBe(0);
+    const want = Array.from({ length: 2000 }, (_, i) => `line ${i}\n`).join('');
+    await peerEnded; // the child freed its bufferevent (CLOSE_ON_FREE): everything it wrote has arrived
+    expect(Buffer.concat(received).toString()).toBe(want);
     srv.close();
   });
 });
