@@ -61,19 +61,26 @@ const READ_MAX = 65536 - 32;
 const MAX_WRITE_CHAINS = 64;
 
 /** A view of the first `chains[k + 1]` live bytes of chain `chains[k]` (zero-copy: socket writes send these). */
-function liveBytes(a: Arena, chains: number[], k: number): Buffer {
+function liveBytes(a: Arena, chains: number[], k: number): Uint8Array {
   const at = S.chainStart(a, chains[k]!);
-  return a.buf.subarray(at, at + chains[k + 1]!);
+  return a.u8.subarray(at, at + chains[k + 1]!); // a plain view: libuv takes any Uint8Array, and it is cheaper to make than a Buffer
 }
 
-let slab: Buffer | null = null;
+let slab: Uint8Array | null = null;
+let slabView: Uint8Array | null = null;
 /**
  * The thread's read slab: where quiet connections (and reads that find the input's lock busy) land. One per thread is
  * enough: libuv completes one stream's read (buffer, read, callback) before it starts another's, and the callback
  * copies the bytes out before it returns. Plain memory: the bytes are copied into the input's shared memory.
  */
-function readSlab(): Buffer {
-  return (slab ??= Buffer.allocUnsafeSlow(READ_MAX));
+function readSlab(): Uint8Array {
+  return (slab ??= new Uint8Array(READ_MAX));
+}
+/** The slab's first `n` bytes as a read target; the view is kept, since quiet connections ask for the same size. */
+function slabRegion(n: number): Uint8Array {
+  const v = slabView;
+  if (v !== null && v.length === n) return v;
+  return (slabView = readSlab().subarray(0, n));
 }
 
 // Result bits of the internal write event.
@@ -333,7 +340,7 @@ export class SocketBufferevent extends Bufferevent {
       this.readPin = 0;
       this.readInSlab = true;
       const want = (this.readWant = this.readCap(READ_MAX));
-      return readSlab().subarray(0, want);
+      return slabRegion(want);
     }
     this.readInSlab = false;
     try {
@@ -347,7 +354,7 @@ export class SocketBufferevent extends Bufferevent {
       this.readPin = c;
       const at = S.chainStart(a, c) + S.chainLen(a, c);
       this.readAt = at;
-      return a.buf.subarray(at, at + want);
+      return a.u8.subarray(at, at + want);
     } finally {
       this.input.unlockRaw();
     }
@@ -364,14 +371,14 @@ export class SocketBufferevent extends Bufferevent {
     const pinned = this.readPin;
     // bytes in the slab are taken at once when the commit runs now; if it must wait for the lock, they are copied out
     // below, before the slab is handed to the next read
-    let copied: Uint8Array | null = this.readInSlab && nread > 0 ? readSlab().subarray(0, nread) : null;
+    let copied: Uint8Array | null = this.readInSlab && nread > 0 ? readSlab() : null; // its first nread bytes
     this.commitsPending++;
     const sync = this.withBufferLock(this.input, () => this.commitRead(nread, pinned, copied), () => {
       if (--this.commitsPending === 0 && this.inflight === null) this.releaseInflightWaiters();
       if (nread > 0) this.base.activate(this.readEv, R_DATA);
       if (this.readPausedIdle && this.base.running) this.resumeIfIdle(); // after a contended commit
     });
-    if (!sync && copied !== null) copied = Buffer.from(copied);
+    if (!sync && copied !== null) copied = copied.slice(0, nread);
     if (!sync) {
       // the bytes wait for the lock (in the pinned region or a copy): read no more until they are in
       this.reading = false;
@@ -447,6 +454,11 @@ export class SocketBufferevent extends Bufferevent {
   /**
    * Hand libuv a fresh region for the next read, sized by the current high watermark (Node asks for the next buffer
    * right after each read, so a watermark set since then would not cap the next read otherwise). @locks input lock
+   *
+   * Node installs a region with a new native read listener each time (`useUserBuffer`), kept until the socket closes,
+   * so this runs only when the region must change before the next read: the first time a socket reads, and when the
+   * read limits change. A socket that stops and starts reading again (watermarks, rate limits) keeps the region the
+   * last read's completion handed out: the input only shrinks meanwhile, so that region still fits.
    */
   private refreshReadRegion(): void {
     const s = this.sock;
@@ -456,7 +468,10 @@ export class SocketBufferevent extends Bufferevent {
       this.readPin = 0;
     }
     setReadBuffer(s, this.readRegion()); // a slab region too: its length is capped by the watermark as well
+    this.regionSock = s;
   }
+  /** The socket whose handle reads into a region of ours (refreshReadRegion). */
+  private regionSock: net.Socket | null = null;
 
   override readLimitChanged(): void {
     if (this.reading) this.refreshReadRegion();
@@ -466,7 +481,7 @@ export class SocketBufferevent extends Bufferevent {
     const s = this.sock;
     if (!s || this.reading || this.eofSeen) return;
     this.reading = true;
-    this.refreshReadRegion();
+    if (this.regionSock !== s) this.refreshReadRegion();
     // read(0) starts an `onread` socket's handle at once. Not resume(): it also queues a read(0) for the next tick,
     // which a pause() in between does not cancel, so a quick enable+disable would still read a chunk. While the
     // socket is connecting, the 'connect' listener starts it (listen()).

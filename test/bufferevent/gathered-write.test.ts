@@ -131,3 +131,34 @@ describe('socket reads adapt their size', () => {
     srv.close();
   });
 });
+
+describe('a read target is installed once per socket', () => {
+  it('reading stopped and started by the read high watermark, 200 times, installs no new read listener in the handle', async () => {
+    let peer: net.Socket | null = null;
+    const srv = net.createServer((c) => (peer = c)).listen(0, '127.0.0.1');
+    await once(srv, 'listening');
+    const base = L.event_base_new();
+    const bev = L.bufferevent_socket_new(base, -1, L.BEV_OPT_CLOSE_ON_FREE)!;
+    let got = '';
+    L.bufferevent_setwatermark(bev, L.EV_READ, 0, 5);
+    const d = new Uint8Array(5);
+    L.bufferevent_setcb(bev, (b) => (got += Buffer.from(d.subarray(0, L.bufferevent_read(b, d, 5))).toString()), null, null, null);
+    L.bufferevent_enable(bev, L.EV_READ);
+    L.bufferevent_socket_connect(bev, { family: 'IPv4', address: '127.0.0.1', port: (srv.address() as net.AddressInfo).port });
+    await runUntil(base, () => peer !== null && got === '' && L.bufferevent_get_enabled(bev) !== 0);
+    const sock = (bev as unknown as { sock: net.Socket }).sock;
+    const handle = (sock as unknown as { _handle: { useUserBuffer: (b: Uint8Array) => void } })._handle;
+    const install = vi.spyOn(handle, 'useUserBuffer');
+    const want = Array.from({ length: 200 }, (_, i) => String(i % 10).repeat(5)).join('');
+    peer!.write(want); // each 5-byte read fills the input to its high watermark: reading stops until the callback drains it
+    await runUntil(base, () => got.length === want.length);
+    expect(got).toBe(want);
+    expect(install).not.toHaveBeenCalled();
+    L.bufferevent_setwatermark(bev, L.EV_READ, 0, 3); // a lower limit: the region must shrink before the next read
+    expect(install).toHaveBeenCalledTimes(1);
+    L.bufferevent_free(bev);
+    L.event_base_free(base);
+    peer!.destroy();
+    srv.close();
+  });
+});
