@@ -15,7 +15,7 @@ import {
   BEV_OPT_CLOSE_ON_FREE,
   BEV_SUSPEND_LOOKUP,
 } from './core.ts';
-import { wrapSocket, socketFromFd, newSocket, unwrapSocket, socketFd, freshSocketForTransfer, setReadBuffer, SocketWriter, WRITE_DONE, WRITE_PENDING, type Wrapped, type OnRead } from './sockwrap.ts';
+import { wrapSocket, socketFromFd, newSocket, unwrapSocket, socketFd, freshSocketForTransfer, setReadBuffer, startReadingHandle, stopReadingHandle, SocketWriter, WRITE_DONE, WRITE_PENDING, type Wrapped, type OnRead } from './sockwrap.ts';
 import { toSockaddr, AF_INET, AF_INET6, AF_UNSPEC, type ResolvedSockaddr, type Sockaddr } from '../sockaddr.ts';
 import { intArg } from '../validate.ts';
 import { readMax, writeMax, consumed } from './ratelim.ts';
@@ -27,6 +27,7 @@ import { typeError, rangeError, errnoOf } from '../errors.ts';
 import { EvdnsBase } from '../dns/evdns.ts';
 import { EVUTIL_EAI_CANCEL, EVUTIL_EAI_NODATA } from '../dns/eai.ts';
 
+const noop = (): void => {};
 const ECANCELED = 125;
 const EPIPE = 32;
 /**
@@ -187,7 +188,7 @@ export class SocketBufferevent extends Bufferevent {
       this.w = null;
       this.sharedFd = -1;
       this.reading = false;
-      for (const ev of ['end', 'error', 'connect']) w.sock.removeAllListeners(ev);
+      this.unlisten(w.sock);
     } finally {
       this.decrefAndUnlock();
     }
@@ -228,7 +229,7 @@ export class SocketBufferevent extends Bufferevent {
       return;
     }
     if (fd instanceof net.Socket) this.w = wrapSocket(fd, this.onread);
-    else if (fd >= 0) this.w = { sock: socketFromFd(fd, this.onread), original: null };
+    else if (fd >= 0) this.w = { sock: socketFromFd(fd, this.onread), original: null, saved: null };
     else this.w = null;
     if (this.w) this.listen(this.w.sock);
     this.sharedFd = socketFd(this.sock);
@@ -293,29 +294,44 @@ export class SocketBufferevent extends Bufferevent {
     // Like an fd in a libevent program, the socket does not keep the process alive by itself: the base does, while
     // its loop runs (base.ts keepAlive). A program that never runs its loop exits instead of hanging.
     sock.unref();
-    sock.on('end', () => {
-      this.eofSeen = true;
-      this.base.activate(this.readEv, R_EOF);
-    });
-    sock.on('error', (err: NodeJS.ErrnoException) => {
-      const errno = socketErrno(err);
-      if (err.syscall === 'connect' || this.connecting) {
-        this.errnoWrite = errno;
-        this.base.activate(this.writeEv, W_CONNECT_FAILED);
-      } else if (err.syscall === 'read') {
-        this.errnoRead = errno;
-        this.base.activate(this.readEv, R_ERROR);
-      } else {
-        this.errnoWrite = errno;
-        this.base.activate(this.writeEv, W_ERROR);
-      }
-    });
-    sock.on('connect', () => {
-      this.sharedFd = socketFd(sock);
-      if (this.reading) sock.read(0); // reading was asked for while connecting (startReading)
-      this.base.activate(this.writeEv, W_CONNECTED);
-    });
+    sock.on('end', this.onSockEnd);
+    sock.on('error', this.onSockError);
+    sock.on('connect', this.onSockConnect);
   }
+
+  /** Remove what listen() added, and only that: the socket may be the user's own object. */
+  private unlisten(sock: net.Socket): void {
+    sock.off('end', this.onSockEnd);
+    sock.off('error', this.onSockError);
+    sock.off('connect', this.onSockConnect);
+  }
+
+  private readonly onSockEnd = (): void => {
+    this.eofSeen = true;
+    this.base.activate(this.readEv, R_EOF);
+  };
+
+  private readonly onSockError = (err: NodeJS.ErrnoException): void => {
+    const errno = socketErrno(err);
+    if (err.syscall === 'connect' || this.connecting) {
+      this.errnoWrite = errno;
+      this.base.activate(this.writeEv, W_CONNECT_FAILED);
+    } else if (err.syscall === 'read') {
+      this.errnoRead = errno;
+      this.base.activate(this.readEv, R_ERROR);
+    } else {
+      this.errnoWrite = errno;
+      this.base.activate(this.writeEv, W_ERROR);
+    }
+  };
+
+  private readonly onSockConnect = (): void => {
+    const sock = this.sock;
+    if (sock === null) return;
+    this.sharedFd = socketFd(sock);
+    if (this.reading) startReadingHandle(sock); // reading was asked for while connecting (startReading)
+    this.base.activate(this.writeEv, W_CONNECTED);
+  };
 
   /** @internal */ override get sock(): net.Socket | null {
     return this.w?.sock ?? null;
@@ -482,17 +498,16 @@ export class SocketBufferevent extends Bufferevent {
     if (!s || this.reading || this.eofSeen) return;
     this.reading = true;
     if (this.regionSock !== s) this.refreshReadRegion();
-    // read(0) starts an `onread` socket's handle at once. Not resume(): it also queues a read(0) for the next tick,
-    // which a pause() in between does not cancel, so a quick enable+disable would still read a chunk. While the
-    // socket is connecting, the 'connect' listener starts it (listen()).
-    if (!s.pending) s.read(0);
+    // the handle itself starts, whatever the socket's Readable half thinks (it is not used: reads land in regions of
+    // ours). While the socket is connecting, the 'connect' listener starts it (listen()).
+    if (!s.pending) startReadingHandle(s);
   }
 
   private stopReading(): void {
     const s = this.sock;
     if (!this.reading) return;
     this.reading = false;
-    s?.pause();
+    if (s) stopReadingHandle(s);
   }
 
   private resumeIfIdle(): void {
@@ -833,7 +848,7 @@ export class SocketBufferevent extends Bufferevent {
       }
       if (this.w === null) {
         if (addr === null) return -1;
-        this.w = { sock: newSocket(this.onread), original: null };
+        this.w = { sock: newSocket(this.onread), original: null, saved: null };
         this.listen(this.w.sock);
       } else if (addr !== null && (this.connecting || this.w.sock.connecting || !this.w.sock.pending)) {
         return -1; // connect() on a connected or connecting socket: EISCONN / EALREADY, no event (A.10)
@@ -991,10 +1006,10 @@ export class SocketBufferevent extends Bufferevent {
     this.w = null;
     this.sharedFd = -1;
     this.reading = false;
-    w.sock.removeAllListeners('end');
-    w.sock.removeAllListeners('error');
-    w.sock.removeAllListeners('connect');
-    w.sock.on('error', () => {}); // a late error on a detached socket must not crash the process
+    this.unlisten(w.sock);
+    // a late error on a socket this bufferevent closes or made must not crash the process (the user's own socket,
+    // given back below, is the user's to watch)
+    if (close || w.saved === null) w.sock.on('error', noop);
     if (close) {
       // the wrapper owns the handle; when it has closed, sockwrap destroys the original too (which then emits 'close')
       w.sock.destroy();

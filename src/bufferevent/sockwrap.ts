@@ -7,33 +7,89 @@ const EPIPE = 32;
  * The one place that touches Node internals for zero-copy reads.
  *
  * `net.Socket`'s `onread` option makes libuv read straight into a buffer we choose (here: the free space at the end
- * of the input evbuffer, in shared memory). It only exists at construction, and accepted or user-made sockets were
- * built without it, so we re-wrap the socket's libuv handle in a new `net.Socket` with `onread`. The handle's
- * owner pointer (Node's internal `owner_symbol`) then names our wrapper; `unwrap` gives it back to the original
- * object, so a socket given without CLOSE_ON_FREE is usable by its owner again after the bufferevent is freed.
+ * of the input evbuffer, in shared memory). Node keeps that option in three symbol-keyed fields of the socket
+ * (`kBuffer`, `kBufferCb`, `kBufferGen`), which its read callback consults on every read.
+ *
+ * - A socket that has not read anything yet (an accepted connection, which listeners and the runtime pause on
+ *   connect) is switched **in place**: the three fields are set on the socket itself, and saved, so that `unwrap`
+ *   can give the socket back as it was. No second object per connection.
+ * - A socket that has read before may hold state in its Readable half that a switch in place would trip over, so its
+ *   libuv handle is re-wrapped in a new `net.Socket` built with `onread`; the handle's owner pointer (Node's
+ *   `owner_symbol`) then names the wrapper, and `unwrap` gives it back to the original object.
+ *
+ * Either way a socket given without CLOSE_ON_FREE is usable by its owner again after the bufferevent is freed.
+ * Reading is started and stopped on the handle itself (readStart, readStop), whatever the Readable half thinks.
  */
 export interface OnRead {
   buffer: () => Uint8Array;
   callback: (nread: number, buf: Uint8Array) => boolean | void;
 }
 
+/** What a switch in place changed on the user's socket, to be put back by unwrap. */
+interface SavedRead {
+  buffer: unknown;
+  callback: unknown;
+  gen: unknown;
+  allowHalfOpen: boolean;
+}
+
 export interface Wrapped {
+  /** The socket the bufferevent reads and writes through. */
   sock: net.Socket;
+  /** The socket object the user gave (the same object as `sock` when it was switched in place), or null. */
   original: net.Socket | null;
+  /** Set when `sock` is the user's socket switched in place. */
+  saved: SavedRead | null;
+}
+
+interface UvStream {
+  reading?: boolean;
+  readStart?: () => number;
+  readStop?: () => number;
+  useUserBuffer?: (b: Uint8Array) => void;
+}
+
+function handleOf(sock: net.Socket): UvStream | null {
+  return (sock as unknown as { _handle: UvStream | null })._handle;
 }
 
 function ownerSymbol(handle: object): symbol | undefined {
   return Object.getOwnPropertySymbols(handle).find((s) => s.description === 'owner_symbol');
 }
 
+/** Node's `onread` fields of a net.Socket (the same symbols on every socket: looked up once). */
+let readSymbols: { kBuffer: symbol; kBufferCb: symbol; kBufferGen: symbol } | null = null;
+function onreadSymbols(sock: net.Socket): typeof readSymbols {
+  if (readSymbols !== null) return readSymbols;
+  const kBuffer = socketSymbol(sock, 'kBuffer');
+  const kBufferCb = socketSymbol(sock, 'kBufferCb');
+  const kBufferGen = socketSymbol(sock, 'kBufferGen');
+  if (!kBuffer || !kBufferCb || !kBufferGen) return null;
+  return (readSymbols = { kBuffer, kBufferCb, kBufferGen });
+}
+
+/** Stand-in for `kBuffer` until the first region is handed out: Node only tests that the field is set. */
+const NO_REGION_YET = new Uint8Array(0);
+
 export function wrapSocket(orig: net.Socket, onread: OnRead): Wrapped {
-  const handle = (orig as unknown as { _handle: object | null })._handle;
+  const handle = handleOf(orig);
   if (!handle) {
     // not connected yet (or closed): it cannot be re-wrapped; use it as it is
-    return { sock: orig, original: null };
+    return { sock: orig, original: null, saved: null };
   }
   orig.pause();
-  const sock = new net.Socket({ handle, allowHalfOpen: true, manualStart: true, onread } as net.SocketConstructorOpts);
+  stopReadingHandle(orig);
+  const syms = onreadSymbols(orig);
+  if (syms !== null && orig.bytesRead === 0 && orig.readableLength === 0) {
+    const o = orig as unknown as Record<symbol, unknown>;
+    const saved: SavedRead = { buffer: o[syms.kBuffer], callback: o[syms.kBufferCb], gen: o[syms.kBufferGen], allowHalfOpen: orig.allowHalfOpen };
+    o[syms.kBuffer] = NO_REGION_YET;
+    o[syms.kBufferCb] = onread.callback;
+    o[syms.kBufferGen] = onread.buffer;
+    orig.allowHalfOpen = true; // an EOF ends reading only, as in libevent: the write side stays open
+    return { sock: orig, original: orig, saved };
+  }
+  const sock = new net.Socket({ handle, allowHalfOpen: true, manualStart: true, onread } as unknown as net.SocketConstructorOpts);
   // whoever watches the original socket (a runtime counting connections, the user) still learns when it closes
   sock.once('close', () => {
     if (orig.destroyed) return;
@@ -41,7 +97,7 @@ export function wrapSocket(orig: net.Socket, onread: OnRead): Wrapped {
     orig.destroy(); // emits 'close' on the original
   });
   sock.pause(); // reading starts only when the bufferevent asks (socket.ts startReading)
-  return { sock, original: orig };
+  return { sock, original: orig, saved: null };
 }
 
 export function socketFromFd(fd: number, onread: OnRead): net.Socket {
@@ -56,19 +112,41 @@ export function newSocket(onread: OnRead): net.Socket {
   return sock;
 }
 
+/** Start the socket's handle reading (into the region handed out last). No-op without a handle. */
+export function startReadingHandle(sock: net.Socket): void {
+  const h = handleOf(sock);
+  if (h === null || h.reading === true || typeof h.readStart !== 'function') return;
+  h.reading = true;
+  h.readStart();
+}
+
+/** Stop the socket's handle reading. No-op without a handle. */
+export function stopReadingHandle(sock: net.Socket): void {
+  const h = handleOf(sock);
+  if (h === null || h.reading !== true) return;
+  h.reading = false;
+  h.readStop?.();
+}
+
 /** Give the handle back to the socket object it came from (no CLOSE_ON_FREE). */
 export function unwrapSocket(w: Wrapped): void {
-  const s = w.sock as unknown as { _handle: (object & { readStop?: () => void; reading?: boolean }) | null };
-  const handle = s._handle;
+  const handle = handleOf(w.sock);
   if (!handle || !w.original) return;
-  if (handle.reading) {
-    handle.reading = false;
-    handle.readStop?.();
+  stopReadingHandle(w.sock);
+  if (w.saved !== null) {
+    // switched in place: put the user's own read fields back
+    const syms = readSymbols!;
+    const o = w.original as unknown as Record<symbol, unknown>;
+    o[syms.kBuffer] = w.saved.buffer;
+    o[syms.kBufferCb] = w.saved.callback;
+    o[syms.kBufferGen] = w.saved.gen;
+    w.original.allowHalfOpen = w.saved.allowHalfOpen;
+  } else {
+    const sym = ownerSymbol(handle);
+    if (sym) (handle as Record<symbol, unknown>)[sym] = w.original;
+    (w.sock as unknown as { _handle: unknown })._handle = null; // the wrapper forgets the handle: destroying it later cannot close the user's socket
   }
-  const sym = ownerSymbol(handle);
-  if (sym) (handle as Record<symbol, unknown>)[sym] = w.original;
-  s._handle = null; // the wrapper forgets the handle: destroying it later cannot close the user's socket
-  restoreReadBuffer(handle as object & { useUserBuffer?: (b: Uint8Array) => void }, w.original);
+  restoreReadBuffer(handle, w.original);
 }
 
 function socketSymbol(sock: object, description: string): symbol | undefined {
@@ -82,29 +160,26 @@ function socketSymbol(sock: object, description: string): symbol | undefined {
  * buffer of the owner's: its own `onread` buffer if it had one, else a private scratch buffer that the owner's
  * socket copies out of (the same path Node takes for an `onread` socket).
  */
-function restoreReadBuffer(handle: { useUserBuffer?: (b: Uint8Array) => void }, orig: net.Socket): void {
+function restoreReadBuffer(handle: UvStream, orig: net.Socket): void {
   if (typeof handle.useUserBuffer !== 'function') return;
+  const syms = onreadSymbols(orig);
+  if (syms === null) return;
   const o = orig as unknown as Record<symbol, unknown>;
-  const kBuffer = socketSymbol(orig, 'kBuffer');
-  const kBufferCb = socketSymbol(orig, 'kBufferCb');
-  const kBufferGen = socketSymbol(orig, 'kBufferGen');
-  if (!kBuffer || !kBufferCb || !kBufferGen) return;
-  const own = o[kBuffer];
+  const own = o[syms.kBuffer];
   if (own instanceof Uint8Array) {
     handle.useUserBuffer(own);
     return;
   }
   const scratch = Buffer.alloc(64 * 1024);
   handle.useUserBuffer(scratch);
-  o[kBuffer] = scratch;
-  o[kBufferGen] = null;
-  o[kBufferCb] = (nread: number, buf: Buffer): boolean => orig.push(Buffer.from(buf.subarray(0, nread)));
+  o[syms.kBuffer] = scratch;
+  o[syms.kBufferGen] = null;
+  o[syms.kBufferCb] = (nread: number, buf: Buffer): boolean => orig.push(Buffer.from(buf.subarray(0, nread)));
 }
 
 /** Point the socket's next read at `buf` (Node's handle.useUserBuffer, as `onread` does after every read). */
 export function setReadBuffer(sock: net.Socket, buf: Uint8Array): void {
-  const h = (sock as unknown as { _handle?: { useUserBuffer?: (b: Uint8Array) => void } | null })._handle;
-  h?.useUserBuffer?.(buf);
+  handleOf(sock)?.useUserBuffer?.(buf);
 }
 
 export function socketFd(sock: net.Socket | null): number {
@@ -118,13 +193,9 @@ export function socketFd(sock: net.Socket | null): number {
  * closing it. Reading must be stopped and no write in flight. The caller owns the result.
  */
 export function freshSocketForTransfer(w: Wrapped): net.Socket {
-  const s = w.sock as unknown as { _handle: (object & { reading?: boolean; readStop?: () => void }) | null };
-  const handle = s._handle;
+  const handle = handleOf(w.sock);
   if (!handle) return w.sock;
-  if (handle.reading) {
-    handle.reading = false;
-    handle.readStop?.();
-  }
+  stopReadingHandle(w.sock);
   const fresh = new net.Socket({ handle, allowHalfOpen: true, manualStart: true } as unknown as net.SocketConstructorOpts);
   // Node's transfer check refuses a handle that has ever read or written (the handle's own byte counters), to keep
   // a socket with data buffered on the sending side from being moved. Here nothing is buffered in the socket: the
@@ -132,10 +203,10 @@ export function freshSocketForTransfer(w: Wrapped): net.Socket {
   // counters of this fresh object are reported as what they are for it: nothing read or written yet.
   Object.defineProperty(fresh, 'bytesRead', { value: 0, configurable: true });
   Object.defineProperty(fresh, 'bytesWritten', { value: 0, configurable: true });
-  s._handle = null; // the old wrapper forgets it (destroying it now cannot close the connection)
-  w.sock.removeAllListeners('close');
+  (w.sock as unknown as { _handle: unknown })._handle = null; // the old object forgets it (destroying it now cannot close the connection)
+  if (w.saved === null) w.sock.removeAllListeners('close'); // a wrapper's relay to the original, which is destroyed below
   w.sock.destroy();
-  if (w.original) {
+  if (w.original && w.original !== w.sock) {
     (w.original as unknown as { _handle: unknown })._handle = null;
     w.original.destroy();
   }

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import * as L from '../../src/index.ts';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { runUntil } from '../support/net.ts';
+import { runUntil, tcpPair, waitFor } from '../support/net.ts';
 
 /**
  * The write path hands libuv every chain of the output in one vectored write, and reads adapt their size: a message
@@ -160,5 +160,59 @@ describe('a read target is installed once per socket', () => {
     L.event_base_free(base);
     peer!.destroy();
     srv.close();
+  });
+});
+
+describe('an accepted socket is switched to zero-copy reads in place', () => {
+  it("no second net.Socket: the bufferevent reads and writes through the object it was given, keeps its owner's listeners, and gives it back whole", async () => {
+    const { client, server: sock } = await tcpPair(); // accepted paused, as listeners and the runtime accept
+    let ownerSawEnd = false;
+    sock.on('end', () => (ownerSawEnd = true)); // the owner's listener, before and after the bufferevent
+    const base = L.event_base_new();
+    const bev = L.bufferevent_socket_new(base, sock, 0)!;
+    expect((bev as unknown as { sock: net.Socket }).sock).toBe(sock);
+    L.bufferevent_setcb(bev, (b) => L.evbuffer_add_buffer(L.bufferevent_get_output(b), L.bufferevent_get_input(b)), null, null, null);
+    L.bufferevent_enable(bev, L.EV_READ | L.EV_WRITE);
+    let back = '';
+    client.on('data', (d) => (back += d));
+    client.resume();
+    client.write('through the bufferevent');
+    await runUntil(base, () => back === 'through the bufferevent');
+    L.bufferevent_free(bev); // no CLOSE_ON_FREE: the socket is the owner's again, reading as a plain net.Socket
+    await L.event_base_loop(base, L.EVLOOP_NONBLOCK); // the freed bufferevent is finalized in the loop
+    let ownerGot = '';
+    sock.on('data', (d) => (ownerGot += d));
+    sock.resume();
+    client.write('to the owner');
+    await waitFor(() => ownerGot === 'to the owner');
+    sock.write('from the owner');
+    await waitFor(() => back === 'through the bufferevent' + 'from the owner');
+    client.end();
+    await waitFor(() => ownerSawEnd);
+    sock.destroy();
+    client.destroy();
+    L.event_base_free(base);
+  });
+
+  it('a socket that has read before is re-wrapped instead, and still echoes', async () => {
+    const { client, server: sock } = await tcpPair();
+    const first = once(sock, 'data');
+    sock.resume();
+    client.write('read by the owner');
+    expect(String((await first)[0])).toBe('read by the owner');
+    sock.pause();
+    const base = L.event_base_new();
+    const bev = L.bufferevent_socket_new(base, sock, L.BEV_OPT_CLOSE_ON_FREE)!;
+    expect((bev as unknown as { sock: net.Socket }).sock).not.toBe(sock);
+    L.bufferevent_setcb(bev, (b) => L.evbuffer_add_buffer(L.bufferevent_get_output(b), L.bufferevent_get_input(b)), null, null, null);
+    L.bufferevent_enable(bev, L.EV_READ | L.EV_WRITE);
+    let back = '';
+    client.on('data', (d) => (back += d));
+    client.resume();
+    client.write('echoed');
+    await runUntil(base, () => back === 'echoed');
+    L.bufferevent_free(bev);
+    client.destroy();
+    L.event_base_free(base);
   });
 });
