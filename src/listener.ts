@@ -26,6 +26,9 @@ const LISTENER_CLONE_GUARD = cloneGuard(
   'it accepts on its base\'s thread; make the listener on the thread that runs the base, or let startRuntime() hand connections to workers',
 );
 
+/** The error listener of an accepted socket until the callback has it (one function for every socket). */
+function ignoreEarlyError(): void {}
+
 /**
  * evconnlistener: a listening TCP socket whose accepted connections are handed to a callback from the loop.
  * Accepted sockets arrive paused (nothing is read before a bufferevent takes them), with half-close allowed.
@@ -50,7 +53,7 @@ export class Evconnlistener {
   /** @internal true when the caller made the socket: it stays open at free without LEV_OPT_CLOSE_ON_FREE */
   private readonly borrowed: boolean;
   private readonly onConnection = (s: net.Socket): void => {
-    s.on('error', () => {}); // until a bufferevent owns it, an early reset must not crash the process
+    s.on('error', ignoreEarlyError); // until a bufferevent owns it, an early reset must not crash the process
     this.push(s);
   };
   /** Accept errors (EMFILE, ENFILE, ...): Node emits them on the server, which keeps listening, as libevent's. */
@@ -114,7 +117,7 @@ export class Evconnlistener {
         continue;
       }
       const sa = { family: s.remoteFamily ?? 'IPv4', address: s.remoteAddress ?? '', port: s.remotePort ?? 0 };
-      s.removeAllListeners('error');
+      s.off('error', ignoreEarlyError); // off, not removeAllListeners: a socket's listener table stays a fast object
       cb(this, s, sa, 0, this.ptr);
     }
   }

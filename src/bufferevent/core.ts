@@ -499,8 +499,8 @@ export abstract class Bufferevent {
       if (lockOff !== 0) this.leaveLockGroup(lockOff);
       this.ops.destruct(this);
       if (this.inbufWmEntry) this.inbufWmEntry = null;
-      this.input.cbs = [];
-      this.output.cbs = [];
+      this.input.dropCallbacks();
+      this.output.dropCallbacks();
       this.input.release();
       this.output.release();
       Atomics.or(i32, (this.h + O_STATE) >>> 2, S_FINALIZED);

@@ -15,7 +15,7 @@ import {
   BEV_OPT_CLOSE_ON_FREE,
   BEV_SUSPEND_LOOKUP,
 } from './core.ts';
-import { wrapSocket, socketFromFd, newSocket, unwrapSocket, socketFd, freshSocketForTransfer, setReadBuffer, startReadingHandle, stopReadingHandle, SocketWriter, WRITE_DONE, WRITE_PENDING, type Wrapped, type OnRead } from './sockwrap.ts';
+import { wrapSocket, socketFromFd, newSocket, unwrapSocket, socketFd, freshSocketForTransfer, setReadBuffer, startReadingHandle, stopReadingHandle, writeViews, WRITE_DONE, WRITE_PENDING, type Wrapped, type OnRead } from './sockwrap.ts';
 import { toSockaddr, AF_INET, AF_INET6, AF_UNSPEC, type ResolvedSockaddr, type Sockaddr } from '../sockaddr.ts';
 import { intArg } from '../validate.ts';
 import { readMax, writeMax, consumed } from './ratelim.ts';
@@ -28,6 +28,26 @@ import { EvdnsBase } from '../dns/evdns.ts';
 import { EVUTIL_EAI_CANCEL, EVUTIL_EAI_NODATA } from '../dns/eai.ts';
 
 const noop = (): void => {};
+/** The orphan-pin list of a socket that has none (the common case): no array per connection. */
+const NO_PINS: number[] = Object.freeze([]) as unknown as number[];
+
+/** The bufferevent a socket belongs to, set while it is attached (listen, unlisten). */
+const kBev = Symbol('bufferevent');
+type BevSocket = net.Socket & { [kBev]?: SocketBufferevent | null };
+// Shared by every socket (Node calls them with the socket as `this`): no closures per connection.
+function onSocketRead(this: BevSocket, nread: number): boolean {
+  const bev = this[kBev];
+  return bev ? bev.onRead(nread) : false;
+}
+function onSocketEnd(this: BevSocket): void {
+  this[kBev]?.sockEnded();
+}
+function onSocketError(this: BevSocket, err: NodeJS.ErrnoException): void {
+  this[kBev]?.sockFailed(err);
+}
+function onSocketConnect(this: BevSocket): void {
+  this[kBev]?.sockConnected(this);
+}
 const ECANCELED = 125;
 const EPIPE = 32;
 /**
@@ -118,7 +138,7 @@ export class SocketBufferevent extends Bufferevent {
   /** @internal The write in flight: the chains it pinned (offset, length pairs) and its byte count. */ inflight: { chains: number[]; n: number } | null = null;
   /** @internal */ readPin = 0;
   /** @internal read regions abandoned while the input's lock was busy, unpinned at the next locked commit */
-  orphanPins: number[] = [];
+  orphanPins: number[] = NO_PINS;
   /** @internal reads completed but not yet committed (waiting for the input's lock) */ commitsPending = 0;
   /**
    * @internal The current read target is the thread's read slab (readSlab), not a region of the input: the connection
@@ -128,8 +148,26 @@ export class SocketBufferevent extends Bufferevent {
   /** @internal arena offset of the read region handed to libuv */ readAt = 0;
   /** @internal */ readEv: EvCallback;
   /** @internal */ writeEv: EvCallback;
-  /** @internal */ readTimer: BevTimer;
-  /** @internal */ writeTimer: BevTimer;
+  /** The read and write timeouts' timers, made when a timeout is first armed: most connections never set one. */
+  private readTimerObj: BevTimer | null = null;
+  private writeTimerObj: BevTimer | null = null;
+  /** @internal */ get readTimer(): BevTimer {
+    return (this.readTimerObj ??= this.newTimer(false));
+  }
+  /** @internal */ get writeTimer(): BevTimer {
+    return (this.writeTimerObj ??= this.newTimer(true));
+  }
+  private newTimer(write: boolean): BevTimer {
+    const t = new BevTimer(this.base, write ? () => this.writeTimeout() : () => this.readTimeout(), this.lockOfFn);
+    t.priority = (write ? this.writeEv : this.readEv).priority; // a timeout fires at its event's priority (prioritySet)
+    return t;
+  }
+  /** Let the timers go (they are made again, on the current base, when next armed). */
+  private disposeTimers(): void {
+    this.readTimerObj?.dispose();
+    this.writeTimerObj?.dispose();
+    this.readTimerObj = this.writeTimerObj = null;
+  }
   /** @internal */ lastWriteN = 0;
   /** @internal */ errnoRead = 0;
   /** @internal */ errnoWrite = 0;
@@ -138,7 +176,7 @@ export class SocketBufferevent extends Bufferevent {
   /** @internal */ dnsResult: { err: number; addr: ResolvedSockaddr | null } | null = null;
   /** @internal */ dnsPending = false;
   /** @internal resolved when the write in flight completes (bufferevent_socket_detach waits for it) */
-  inflightWaiters: Array<() => void> = [];
+  inflightWaiters: Array<() => void> | null = null;
 
   /**
    * Take the connection out of this bufferevent, with the bytes buffered in both directions, to serve it on another
@@ -159,7 +197,7 @@ export class SocketBufferevent extends Bufferevent {
       this.decrefAndUnlock();
     }
     // a write in flight, or a read waiting for the input's lock (another thread holds it), must land first
-    while (this.inflight !== null || this.commitsPending > 0) await new Promise<void>((r) => this.inflightWaiters.push(r));
+    while (this.inflight !== null || this.commitsPending > 0) await new Promise<void>((r) => (this.inflightWaiters ??= []).push(r));
     this.live();
     this.increfAndLock();
     let out: DetachedSocket;
@@ -205,21 +243,17 @@ export class SocketBufferevent extends Bufferevent {
     }, this.sharedPriority, this.lockOfFn));
   }
   private readonly onread: OnRead;
-  private readonly loopStartHook = (): void => this.resumeIfIdle();
 
   constructor(base: EventBase, options: number) {
     super(base, options, 0);
     const pri = Math.floor(base.npriorities / 2);
     this.readEv = new EvCallback(base, (res) => this.handleRead(res), pri, this.lockOfFn);
     this.writeEv = new EvCallback(base, (res) => this.handleWrite(res), pri, this.lockOfFn);
-    this.readTimer = new BevTimer(base, () => this.readTimeout(), this.lockOfFn);
-    this.writeTimer = new BevTimer(base, () => this.writeTimeout(), this.lockOfFn);
     // libevent: input frozen at its end, output at its front; the socket alone appends to one and drains the other.
     this.input.freeze(0);
     this.output.freeze(1);
     this.output.addCbInternal((_b, info) => this.outbufCb(info), null, EVBUFFER_CB_ENABLED | EVBUFFER_CB_NODEFER);
-    this.onread = { buffer: () => this.readRegion(), callback: (n, buf) => this.onRead(n, buf) };
-    base.onLoopStart.add(this.loopStartHook);
+    this.onread = { buffer: () => this.readRegion(), callback: onSocketRead };
   }
 
   /** @internal Attach a socket (a net.Socket to re-wrap, an fd, or nothing). */
@@ -294,24 +328,29 @@ export class SocketBufferevent extends Bufferevent {
     // Like an fd in a libevent program, the socket does not keep the process alive by itself: the base does, while
     // its loop runs (base.ts keepAlive). A program that never runs its loop exits instead of hanging.
     sock.unref();
-    sock.on('end', this.onSockEnd);
-    sock.on('error', this.onSockError);
-    sock.on('connect', this.onSockConnect);
+    // The listeners and the read callback are shared by every socket; they find this bufferevent through the socket.
+    (sock as BevSocket)[kBev] = this;
+    sock.on('end', onSocketEnd);
+    sock.on('error', onSocketError);
+    sock.on('connect', onSocketConnect);
   }
 
   /** Remove what listen() added, and only that: the socket may be the user's own object. */
   private unlisten(sock: net.Socket): void {
-    sock.off('end', this.onSockEnd);
-    sock.off('error', this.onSockError);
-    sock.off('connect', this.onSockConnect);
+    sock.off('end', onSocketEnd);
+    sock.off('error', onSocketError);
+    sock.off('connect', onSocketConnect);
+    (sock as BevSocket)[kBev] = null;
   }
 
-  private readonly onSockEnd = (): void => {
+  /** @internal The socket reported EOF. */
+  sockEnded(): void {
     this.eofSeen = true;
     this.base.activate(this.readEv, R_EOF);
-  };
+  }
 
-  private readonly onSockError = (err: NodeJS.ErrnoException): void => {
+  /** @internal The socket reported an error. */
+  sockFailed(err: NodeJS.ErrnoException): void {
     const errno = socketErrno(err);
     if (err.syscall === 'connect' || this.connecting) {
       this.errnoWrite = errno;
@@ -323,15 +362,14 @@ export class SocketBufferevent extends Bufferevent {
       this.errnoWrite = errno;
       this.base.activate(this.writeEv, W_ERROR);
     }
-  };
+  }
 
-  private readonly onSockConnect = (): void => {
-    const sock = this.sock;
-    if (sock === null) return;
+  /** @internal The socket connected. */
+  sockConnected(sock: net.Socket): void {
     this.sharedFd = socketFd(sock);
     if (this.reading) startReadingHandle(sock); // reading was asked for while connecting (startReading)
     this.base.activate(this.writeEv, W_CONNECTED);
-  };
+  }
 
   /** @internal */ override get sock(): net.Socket | null {
     return this.w?.sock ?? null;
@@ -350,6 +388,7 @@ export class SocketBufferevent extends Bufferevent {
           S.unpinChain(a, this.readPin);
           this.input.unlockRaw();
         } else {
+          if (this.orphanPins === NO_PINS) this.orphanPins = [];
           this.orphanPins.push(this.readPin); // unpinned by the next commit (it needs the lock)
         }
       }
@@ -363,7 +402,7 @@ export class SocketBufferevent extends Bufferevent {
       // Node asks again for a buffer without a read in between (e.g. when a connect completes): drop the old region
       if (this.readPin !== 0) S.unpinChain(a, this.readPin);
       this.readPin = 0;
-      for (const c of this.orphanPins.splice(0)) S.unpinChain(a, c);
+      this.unpinOrphans();
       const want = (this.readWant = this.readCap(this.readSize));
       const c = S.reserveTail(a, h, want);
       S.pinChain(a, c); // the chain's end must stay put until the read lands
@@ -376,7 +415,8 @@ export class SocketBufferevent extends Bufferevent {
     }
   }
 
-  private onRead(nread: number, _buf: Uint8Array): boolean {
+  /** @internal A read landed (Node's onread callback, through onSocketRead). */
+  onRead(nread: number): boolean {
     const a = this.input.a;
     if (this.input.freed) {
       if (this.readPin !== 0) S.unpinChain(a, this.readPin);
@@ -398,12 +438,12 @@ export class SocketBufferevent extends Bufferevent {
     if (!sync) {
       // the bytes wait for the lock (in the pinned region or a copy): read no more until they are in
       this.reading = false;
-      this.readPausedIdle = true;
+      this.pauseReadUntilLoop();
       return false;
     }
     if (!this.base.running) {
       // callbacks run only inside the loop: read no more until it runs again
-      this.readPausedIdle = true;
+      this.pauseReadUntilLoop();
       this.stopReading();
       return false;
     }
@@ -464,7 +504,7 @@ export class SocketBufferevent extends Bufferevent {
       S.unpinChain(this.input.a, pinned); // after the bytes are counted or copied: the chain may be freed now
       if (this.readPin === pinned) this.readPin = 0;
     }
-    for (const c of this.orphanPins.splice(0)) S.unpinChain(this.input.a, c);
+    this.unpinOrphans();
   }
 
   /**
@@ -510,9 +550,21 @@ export class SocketBufferevent extends Bufferevent {
     if (s) stopReadingHandle(s);
   }
 
+  /** Reading stops until the base's loop runs (again): the loop's start calls loopStarted. */
+  private pauseReadUntilLoop(): void {
+    this.readPausedIdle = true;
+    this.base.onLoopStart.add(this);
+  }
+
+  /** @internal The base's loop starts. */
+  loopStarted(): void {
+    this.resumeIfIdle();
+  }
+
   private resumeIfIdle(): void {
     if (this.readPausedIdle && this.evReadAdded && !this.dead) {
       this.readPausedIdle = false;
+      this.base.onLoopStart.delete(this);
       this.startReading();
     }
   }
@@ -606,7 +658,7 @@ export class SocketBufferevent extends Bufferevent {
       this.evWriteAdded = false;
       this.base.unpend();
     }
-    this.writeTimer.clear();
+    this.writeTimerObj?.clear();
     if (!this.writeEv.queued) return;
     this.base.deactivate(this.writeEv);
   }
@@ -717,7 +769,7 @@ export class SocketBufferevent extends Bufferevent {
         const views = this.issueViews!;
         this.issueSock = null;
         this.issueViews = null;
-        const r = this.writer.write(s, views);
+        const r = writeViews(s, views, this);
         if (r === WRITE_PENDING) break;
         this.writeDone(r === WRITE_DONE ? null : -r);
       }
@@ -726,11 +778,11 @@ export class SocketBufferevent extends Bufferevent {
     }
   }
 
-  /** Sends the output's views into the socket; reports a write that libuv completes later. */
-  private readonly writer = new SocketWriter((status) => {
+  /** @internal A pending write completed (sockwrap's writeViews): 0, or a negative errno. */
+  writeCompleted(status: number): void {
     this.writeDone(status === 0 ? null : -status);
     this.issueWrite(); // the next write, if the completion prepared one
-  });
+  }
 
   /**
    * A write completed: `errno` null, or the positive errno it failed with (0 when none is known). Never blocks the
@@ -771,10 +823,18 @@ export class SocketBufferevent extends Bufferevent {
     });
   }
 
+  /** Unpin the read regions whose unpinning had to wait for the input's lock. @locks input lock */
+  private unpinOrphans(): void {
+    const pins = this.orphanPins;
+    if (pins === NO_PINS) return;
+    this.orphanPins = NO_PINS;
+    for (const c of pins) S.unpinChain(this.input.a, c);
+  }
+
   private releaseInflightWaiters(): void {
     const waiters = this.inflightWaiters;
-    if (waiters.length === 0) return; // the common case: no detach waiting, no new array per write
-    this.inflightWaiters = [];
+    if (waiters === null) return; // the common case: no detach waiting
+    this.inflightWaiters = null;
     for (const w of waiters) queueMicrotask(w);
   }
 
@@ -1030,12 +1090,12 @@ export class SocketBufferevent extends Bufferevent {
       // callback (which cannot fail: a queued one moves to the new priority's queue)
       if (this.readEv.queued) return -1;
       this.readEv.priority = p;
-      this.readTimer.priority = p; // the read timeout fires through ev_read
+      if (this.readTimerObj !== null) this.readTimerObj.priority = p; // the read timeout fires through ev_read
       if (this.dnsEvent !== null) this.dnsEvent.priority = p;
       this.sharedPriority = p;
       if (this.writeEv.queued) return -1;
       this.writeEv.priority = p;
-      this.writeTimer.priority = p;
+      if (this.writeTimerObj !== null) this.writeTimerObj.priority = p;
       if (this.deferred.queued) {
         this.base.deactivate(this.deferred);
         this.deferred.priority = p;
@@ -1061,19 +1121,16 @@ export class SocketBufferevent extends Bufferevent {
       this.base = base; // libevent changes ev_base before failing (QUIRK, C16)
       return -1;
     }
-    this.base.onLoopStart.delete(this.loopStartHook);
+    const waiting = this.base.onLoopStart.delete(this);
     this.base = base;
     const pri = Math.floor(base.npriorities / 2);
     for (const cb of [this.readEv, this.writeEv, this.deferred]) {
       cb.base = base;
       cb.priority = pri;
     }
-    this.readTimer.dispose();
-    this.writeTimer.dispose();
-    this.readTimer = new BevTimer(base, () => this.readTimeout(), this.lockOfFn);
-    this.writeTimer = new BevTimer(base, () => this.writeTimeout(), this.lockOfFn);
+    this.disposeTimers();
     this.dnsEvent = null; // made again, on this base, by the next lookup
-    base.onLoopStart.add(this.loopStartHook);
+    if (waiting) base.onLoopStart.add(this);
     return 0;
   }
 
@@ -1081,13 +1138,12 @@ export class SocketBufferevent extends Bufferevent {
     super.cancelAll();
     this.delRead();
     this.delWrite();
-    this.readTimer.dispose();
-    this.writeTimer.dispose();
+    this.disposeTimers();
     this.base.deactivate(this.readEv);
   }
 
   /** @internal */ destructSocket(): void {
-    this.base.onLoopStart.delete(this.loopStartHook);
+    this.base.onLoopStart.delete(this);
     this.cancelPendingWork();
     // A write in flight keeps its chain pinned: freeing the output retires the chain, and the write's completion
     // (which sees the bufferevent dead) unpins it, which frees it.
@@ -1095,7 +1151,7 @@ export class SocketBufferevent extends Bufferevent {
     // nothing reads into the input any more: release the region handed out for the next read
     if (this.readPin !== 0) S.unpinChain(this.input.a, this.readPin);
     this.readPin = 0;
-    for (const c of this.orphanPins.splice(0)) S.unpinChain(this.input.a, c);
+    this.unpinOrphans();
   }
 }
 

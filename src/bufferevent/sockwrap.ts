@@ -68,6 +68,13 @@ function onreadSymbols(sock: net.Socket): typeof readSymbols {
   return (readSymbols = { kBuffer, kBufferCb, kBufferGen });
 }
 
+/** What most sockets save (no `onread` of their own): shared, one per allowHalfOpen value. */
+const PLAIN_SAVED = [false, true].map((allowHalfOpen): SavedRead => Object.freeze({ buffer: null, callback: null, gen: null, allowHalfOpen }));
+function savedRead(buffer: unknown, callback: unknown, gen: unknown, allowHalfOpen: boolean): SavedRead {
+  if (buffer == null && callback == null && gen == null) return PLAIN_SAVED[allowHalfOpen ? 1 : 0]!;
+  return { buffer, callback, gen, allowHalfOpen };
+}
+
 /** Stand-in for `kBuffer` until the first region is handed out: Node only tests that the field is set. */
 const NO_REGION_YET = new Uint8Array(0);
 
@@ -82,7 +89,7 @@ export function wrapSocket(orig: net.Socket, onread: OnRead): Wrapped {
   const syms = onreadSymbols(orig);
   if (syms !== null && orig.bytesRead === 0 && orig.readableLength === 0) {
     const o = orig as unknown as Record<symbol, unknown>;
-    const saved: SavedRead = { buffer: o[syms.kBuffer], callback: o[syms.kBufferCb], gen: o[syms.kBufferGen], allowHalfOpen: orig.allowHalfOpen };
+    const saved = savedRead(o[syms.kBuffer], o[syms.kBufferCb], o[syms.kBufferGen], orig.allowHalfOpen);
     o[syms.kBuffer] = NO_REGION_YET;
     o[syms.kBufferCb] = onread.callback;
     o[syms.kBufferGen] = onread.buffer;
@@ -220,12 +227,13 @@ export function freshSocketForTransfer(w: Wrapped): net.Socket {
  * `process.nextTick` per completed write, a request object per write) is pure cost here.
  *
  * Node's request class and the flag that says whether the last write completed at once come from its `stream_wrap`
- * binding. Where that binding is not reachable (a Node run with `--permission` refuses `process.binding`), writes go
+ * binding (`process.binding`: DEP0111, a documentation-only deprecation, which `--pending-deprecation` turns into a
+ * warning). Where that binding is not reachable (a Node run with `--permission` refuses `process.binding`), writes go
  * through `socket.write` instead, with the same contract.
  */
 interface WriteReq {
   handle: object;
-  oncomplete: (status: number) => void;
+  oncomplete: (this: PendingReq, status: number) => void;
   async: boolean;
   bytes: number;
   buffer: unknown;
@@ -252,59 +260,69 @@ const streamWrap: StreamWrapBinding | null = ((): StreamWrapBinding | null => {
 
 /** A write that completed at once (the completion callback is not called). */
 export const WRITE_DONE = 0;
-/** A write that libuv completes later: the completion callback gets 0 or a negative errno. */
+/** A write that libuv completes later: the target's writeCompleted gets 0 or a negative errno. */
 export const WRITE_PENDING = 1;
 
-/**
- * A writer for one socket: `write(views)` sends every view in one call (one writev for several) and returns
- * WRITE_DONE, WRITE_PENDING, or a negative errno when the write failed at once. At most one write may be pending;
- * `onComplete(status)` reports a pending one (status 0, or a negative errno). @thread the socket's thread
- */
-export class SocketWriter {
-  /**
-   * The request object of the next write. A write that completes at once never binds it to a native request, so it
-   * serves the next write too; a pending write binds it until after its completion callback has returned (which may
-   * start the next write), so that write gets a new one.
-   */
-  private req: WriteReq | null = null;
-  private readonly onComplete: (status: number) => void;
-  constructor(onComplete: (status: number) => void) {
-    this.onComplete = onComplete;
-  }
-
-  write(sock: net.Socket, views: Uint8Array | Uint8Array[]): number {
-    const handle = (sock as unknown as { _handle: StreamHandle | null })._handle;
-    if (streamWrap === null || handle === null || typeof handle.writeBuffer !== 'function') return this.writeThroughStream(sock, views);
-    let req = this.req;
-    if (req === null) {
-      req = this.req = new streamWrap.WriteWrap();
-      req.oncomplete = this.onComplete; // called by libuv's completion with (status, handle, error)
-      req.async = false;
-      req.bytes = 0;
-      req.buffer = null;
-    }
-    req.handle = handle;
-    const err = Array.isArray(views) ? handle.writev(req, views, true) : handle.writeBuffer(req, views);
-    if (err !== 0) return err < 0 ? err : -err;
-    if (streamWrap.streamBaseState[streamWrap.kLastWriteWasAsync] === 0) return WRITE_DONE;
-    this.req = null;
-    return WRITE_PENDING;
-  }
-
-  /** A stream write's callback: an error that names no errno (a destroyed stream) is reported as EPIPE. */
-  private readonly onStreamWrite = (err: Error | null | undefined): void => this.onComplete(err ? -(errnoOf(err) || EPIPE) : 0);
-
-  private writeThroughStream(sock: net.Socket, views: Uint8Array | Uint8Array[]): number {
-    if (!Array.isArray(views)) {
-      sock.write(views, this.onStreamWrite);
-      return WRITE_PENDING;
-    }
-    // corked writes leave as one writev (Node's _writev): the last callback follows the whole vector
-    sock.cork();
-    for (let k = 0; k < views.length - 1; k++) sock.write(views[k]!);
-    sock.write(views[views.length - 1]!, this.onStreamWrite);
-    sock.uncork();
-    return WRITE_PENDING;
-  }
+/** Who is told when a pending write completes. */
+export interface WriteTarget {
+  writeCompleted(status: number): void;
 }
 
+interface PendingReq extends WriteReq {
+  target: WriteTarget | null;
+}
+
+/**
+ * The request object of the thread's next write. A write that completes at once never binds it to a native request,
+ * so it serves the next write too, of any socket; a pending write binds it until its completion callback has returned
+ * (which may start the next write), so the next write gets a new one. So a connection holds no request of its own.
+ */
+let spareReq: PendingReq | null = null;
+
+/** libuv's completion of a pending write (called with the request as `this`). */
+function onWriteComplete(this: PendingReq, status: number): void {
+  const t = this.target;
+  this.target = null;
+  t?.writeCompleted(status);
+}
+
+/**
+ * Send every view in one call (one writev for several). Returns WRITE_DONE, WRITE_PENDING (then
+ * `target.writeCompleted(status)` follows: 0, or a negative errno), or a negative errno when the write failed at
+ * once. At most one write per socket may be pending. @thread the socket's thread
+ */
+export function writeViews(sock: net.Socket, views: Uint8Array | Uint8Array[], target: WriteTarget): number {
+  const handle = (sock as unknown as { _handle: StreamHandle | null })._handle;
+  if (streamWrap === null || handle === null || typeof handle.writeBuffer !== 'function') return writeThroughStream(sock, views, target);
+  let req = spareReq;
+  if (req === null) {
+    req = spareReq = new streamWrap.WriteWrap() as PendingReq;
+    req.oncomplete = onWriteComplete; // called by libuv's completion with (status, handle, error)
+    req.async = false;
+    req.bytes = 0;
+    req.buffer = null;
+    req.target = null;
+  }
+  req.handle = handle;
+  const err = Array.isArray(views) ? handle.writev(req, views, true) : handle.writeBuffer(req, views);
+  if (err !== 0) return err < 0 ? err : -err;
+  if (streamWrap.streamBaseState[streamWrap.kLastWriteWasAsync] === 0) return WRITE_DONE;
+  req.target = target;
+  spareReq = null;
+  return WRITE_PENDING;
+}
+
+/** The same contract through `socket.write`: always pending. An error that names no errno (a destroyed stream) is EPIPE. */
+function writeThroughStream(sock: net.Socket, views: Uint8Array | Uint8Array[], target: WriteTarget): number {
+  const done = (err: Error | null | undefined): void => target.writeCompleted(err ? -(errnoOf(err) || EPIPE) : 0);
+  if (!Array.isArray(views)) {
+    sock.write(views, done);
+    return WRITE_PENDING;
+  }
+  // corked writes leave as one writev (Node's _writev): the last callback follows the whole vector
+  sock.cork();
+  for (let k = 0; k < views.length - 1; k++) sock.write(views[k]!);
+  sock.write(views[views.length - 1]!, done);
+  sock.uncork();
+  return WRITE_PENDING;
+}

@@ -42,6 +42,9 @@ export class EvbufferCbEntry {
   }
 }
 
+/** The callback list of every evbuffer that has none: most buffers never get one (a copy is made on the first). */
+const NO_CBS: EvbufferCbEntry[] = Object.freeze([]) as unknown as EvbufferCbEntry[];
+
 /** A position in a buffer (`struct evbuffer_ptr`): `pos` is the offset from the front, -1 for "not found". */
 export interface EvbufferPtr {
   pos: number;
@@ -117,7 +120,7 @@ export class Evbuffer {
   /** @internal */ readonly a: Arena;
   /** @internal */ readonly h: number;
   /** @internal */ lockOff: number;
-  /** @internal */ cbs: EvbufferCbEntry[] = [];
+  /** @internal The callbacks, newest first; NO_CBS (shared, frozen) until the first is added. */ cbs: EvbufferCbEntry[] = NO_CBS;
   /** @internal */ refCleanups: RefCleanup[] | null = null;
   /** @internal */ reservation: { chain: number; at: number; len: number } | null = null;
   /** @internal */ freed = false;
@@ -323,7 +326,7 @@ export class Evbuffer {
     S.freeAll(this.a, this.h);
     const cleanups = this.refCleanups;
     this.refCleanups = null;
-    this.cbs = [];
+    this.cbs = NO_CBS;
     this.freed = true;
     const lockOff = this.lockOff;
     this.unlockRaw();
@@ -485,10 +488,16 @@ export class Evbuffer {
     return this.addCbInternal(f, arg, EVBUFFER_CB_ENABLED);
   }
 
+  /** @internal Forget every callback (the bufferevent is finalized). */
+  dropCallbacks(): void {
+    this.cbs = NO_CBS;
+  }
+
   /** @internal */
   addCbInternal(cb: EvbufferCbFunc, arg: unknown, flags: number): EvbufferCbEntry {
     const e = new EvbufferCbEntry(cb, arg, flags);
     this.lockRaw();
+    if (this.cbs === NO_CBS) this.cbs = [];
     this.cbs.unshift(e); // libevent inserts at the head: callbacks run in reverse order of registration
     this.unlockRaw();
     return e;
@@ -553,7 +562,7 @@ export class Evbuffer {
     const f = fnOrNull<EvbufferObsoleteCb>(cb, 'cb');
     this.lockRaw();
     for (const e of this.cbs) e.removed = true;
-    this.cbs = f ? [new EvbufferCbEntry(f, arg, EVBUFFER_CB_ENABLED | EVBUFFER_CB_OBSOLETE)] : [];
+    this.cbs = f ? [new EvbufferCbEntry(f, arg, EVBUFFER_CB_ENABLED | EVBUFFER_CB_OBSOLETE)] : NO_CBS;
     this.unlockRaw();
   }
 

@@ -79,7 +79,7 @@ export class EventBase {
   /** @internal */ wake: (() => void) | null = null;
   /** @internal */ freed = false;
   /** @internal Objects to finalize when the base is freed (bufferevents whose finalizer is queued). */ finalizers = new Set<EvCallback>();
-  /** @internal Hooks run when the loop starts (e.g. resume sockets paused while the base was idle). */ onLoopStart = new Set<() => void>();
+  /** @internal Told when the loop starts (sockets whose reading paused while the base was idle). */ onLoopStart = new Set<{ loopStarted(): void }>();
 
   /** @internal */
   live(): void {
@@ -345,7 +345,7 @@ export class EventBase {
     listen(sink);
     try {
       this.cbDepth = 0; // a callback that threw out of an earlier loop left its level behind
-      for (const h of this.onLoopStart) h();
+      for (const h of this.onLoopStart) h.loopStarted();
       for (;;) {
         if (this.exitRequested) {
           this.exitRequested = false;
