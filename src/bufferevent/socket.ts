@@ -15,7 +15,7 @@ import {
   BEV_OPT_CLOSE_ON_FREE,
   BEV_SUSPEND_LOOKUP,
 } from './core.ts';
-import { wrapSocket, socketFromFd, newSocket, unwrapSocket, socketFd, freshSocketForTransfer, setReadBuffer, startReadingHandle, stopReadingHandle, writeViews, WRITE_DONE, WRITE_PENDING, type Wrapped, type OnRead } from './sockwrap.ts';
+import { wrapSocket, socketFromFd, newSocket, unwrapSocket, socketFd, setReadBuffer, startReadingHandle, stopReadingHandle, writeViews, WRITE_DONE, WRITE_PENDING, type Wrapped, type OnRead } from './sockwrap.ts';
 import { toSockaddr, AF_INET, AF_INET6, AF_UNSPEC, type ResolvedSockaddr, type Sockaddr } from '../sockaddr.ts';
 import { intArg } from '../validate.ts';
 import { readMax, writeMax, consumed } from './ratelim.ts';
@@ -179,60 +179,47 @@ export class SocketBufferevent extends Bufferevent {
   inflightWaiters: Array<() => void> | null = null;
 
   /**
-   * Take the connection out of this bufferevent, with the bytes buffered in both directions, to serve it on another
-   * base (another thread: post `detached` with `[detached.socket]` in the transfer list, then
-   * `bufferevent_socket_attach(base, detached)` there). Stops reading, waits for a write in flight to complete (its
-   * bytes are then gone from the output, so nothing is sent twice), copies what is buffered, and frees this
-   * bufferevent without closing the socket. @thread owner only
+   * @internal Resolves once no write is in flight and no read waits for the input's lock (bufferevent_socket_detach
+   * waits for this after it stopped reading and writing: the bytes written are then gone from the output).
    */
-  async detach(): Promise<DetachedSocket> {
-    this.live();
-    this.ownerOnly('bufferevent_socket_detach');
-    if (this.w === null) throw typeError('bev', 'a socket bufferevent with a socket', this);
-    this.increfAndLock();
-    try {
-      this.delRead();
-      this.delWrite();
-    } finally {
-      this.decrefAndUnlock();
-    }
-    // a write in flight, or a read waiting for the input's lock (another thread holds it), must land first
+  async whenQuiet(): Promise<void> {
     while (this.inflight !== null || this.commitsPending > 0) await new Promise<void>((r) => (this.inflightWaiters ??= []).push(r));
-    this.live();
-    this.increfAndLock();
-    let out: DetachedSocket;
-    try {
-      const w = this.w!;
-      const copy = (b: typeof this.input): Uint8Array => {
-        const n = S.length(b.a, b.h);
-        const u = new Uint8Array(n);
-        S.copyOut(b.a, b.h, 0, u, 0, n);
-        return u;
-      };
-      if (this.readPin !== 0) {
-        S.unpinChain(this.input.a, this.readPin);
-        this.readPin = 0;
-      }
-      out = {
-        socket: freshSocketForTransfer(w), // Node transfers only sockets that have not read or written yet
-        input: copy(this.input),
-        output: copy(this.output),
-        options: this.options & ~0,
-        enabled: this.enabled,
-        watermarks: [this.wmReadLow, this.wmReadHigh, this.wmWriteLow, this.wmWriteHigh],
-        timeouts: [this.timeoutRead, this.timeoutWrite],
-      };
-      // forget the socket without closing it: it now belongs to whoever attaches `out`
-      this.w = null;
-      this.sharedFd = -1;
-      this.reading = false;
-      this.unlisten(w.sock);
-    } finally {
-      this.decrefAndUnlock();
-    }
-    this.free();
-    return out;
   }
+
+  /**
+   * @internal Forget the socket without closing it: no read region is held for it any more, and no listener of this
+   * bufferevent is left on it. Returns what it was attached as, or null. @locks held
+   */
+  releaseSocket(): Wrapped | null {
+    const w = this.w;
+    if (w === null) return null;
+    if (this.readPin !== 0) {
+      S.unpinChain(this.input.a, this.readPin);
+      this.readPin = 0;
+    }
+    this.w = null;
+    this.sharedFd = -1;
+    this.reading = false;
+    this.unlisten(w.sock);
+    return w;
+  }
+
+  /** @internal Bytes that arrived before this bufferevent had its socket (an attach): into the input, then a read event. */
+  deliverBufferedInput(data: Uint8Array): void {
+    this.input.lockRaw();
+    try {
+      S.addBytes(this.input.a, this.input.h, data, data.length); // the input's end is frozen to users, not to us
+      this.input.invokeCallbacks();
+    } finally {
+      this.input.unlockRaw();
+    }
+  }
+
+  /** @internal Data is waiting in the input: a read event from the loop delivers it, as a read would. */
+  announceInput(): void {
+    this.base.activate(this.readEv, R_DATA);
+  }
+
   /** The event a finished lookup activates (made by the first connect_hostname). */
   private dnsEvent: EvCallback | null = null;
   private get dnsEv(): EvCallback {
@@ -1061,12 +1048,8 @@ export class SocketBufferevent extends Bufferevent {
         p.destroy();
       }
     }
-    const w = this.w;
+    const w = this.releaseSocket();
     if (!w) return;
-    this.w = null;
-    this.sharedFd = -1;
-    this.reading = false;
-    this.unlisten(w.sock);
     // a late error on a socket this bufferevent closes or made must not crash the process (the user's own socket,
     // given back below, is the user's to watch)
     if (close || w.saved === null) w.sock.on('error', noop);
@@ -1198,44 +1181,6 @@ export const socketOps: BevOps = {
     return 0;
   },
 };
-
-/** What bufferevent_socket_detach returns: structured-cloneable once `socket` is in the transfer list. */
-export interface DetachedSocket {
-  socket: net.Socket;
-  input: Uint8Array;
-  output: Uint8Array;
-  options: number;
-  enabled: number;
-  /** [read low, read high, write low, write high] */
-  watermarks: number[];
-  /** [read, write] in ms, null for none */
-  timeouts: Array<number | null>;
-}
-
-/** bufferevent_socket_attach: a new socket bufferevent on `base` continuing a detached one (same options, watermarks,
- * timeouts and enabled state; the buffered input is in its input, the unsent output in its output). */
-export function socketAttach(base: EventBase, d: DetachedSocket): SocketBufferevent {
-  const bev = new SocketBufferevent(base, d.options);
-  bev.setShared('socket', null);
-  const [rl = 0, rh = 0, wl = 0, wh = 0] = d.watermarks;
-  bev.setwatermark(EV_READ, rl, rh);
-  bev.setwatermark(EV_WRITE, wl, wh);
-  const ms = (v: number | null | undefined) => (v == null ? null : { tv_sec: Math.floor(v / 1000), tv_usec: Math.round((v % 1000) * 1000) });
-  bev.setTimeouts(ms(d.timeouts[0]), ms(d.timeouts[1]));
-  if (d.input.length > 0) {
-    bev.input.lockRaw();
-    S.addBytes(bev.input.a, bev.input.h, d.input, d.input.length); // the input's end is frozen to users, not to us
-    bev.input.invokeCallbacks();
-    bev.input.unlockRaw();
-  }
-  bev.attach(d.socket); // after the buffered input is in place: reads land behind it
-  if (d.output.length > 0) bev.output.add(d.output);
-  bev.disable(EV_READ | EV_WRITE);
-  bev.enable(d.enabled);
-  // data is waiting: a read event from the loop (after the caller's setcb) delivers it, as a read would
-  if (d.input.length > 0) bev.base.activate(bev.readEv, R_DATA);
-  return bev;
-}
 
 export function socketNew(base: EventBase, fd: net.Socket | number, options: number): SocketBufferevent {
   const bev = new SocketBufferevent(base, options);

@@ -59,7 +59,8 @@ import {
   type BevEventCb,
 } from '../bufferevent/core.ts';
 import { TYPE_CODES } from '../bufferevent/header.ts';
-import { SocketBufferevent, socketNew, socketAttach, type DetachedSocket } from '../bufferevent/socket.ts';
+import { SocketBufferevent, socketNew, socketOps } from '../bufferevent/socket.ts';
+import { socketAttach, socketDetach, type DetachedSocket } from '../bufferevent/socket-transfer.ts';
 import { PairBufferevent, pairNew } from '../bufferevent/pair.ts';
 import { FilterBufferevent, filterNew, BEV_OK, BEV_NEED_MORE, BEV_ERROR, type FilterCb } from '../bufferevent/filter.ts';
 import { EvdnsBase, evdnsBaseNew } from '../dns/evdns.ts';
@@ -228,32 +229,29 @@ export function bufferevent_socket_new(b: EventBase, fd: net.Socket | number, op
     return null; // e.g. an fd that is not a socket: libevent reports NULL
   }
 }
-function sock(bev: unknown): SocketBufferevent | null {
+/**
+ * The socket bufferevent `bev` is, or null (libevent's test: its ops table is the socket one). With `fn`, a foreign
+ * handle of a socket bufferevent throws ERR_BEV_WRONG_THREAD naming `fn` instead: that call needs the owner's thread.
+ */
+function sock(bev: unknown, fn?: string): SocketBufferevent | null {
   const b = checkBev(bev);
-  return b instanceof SocketBufferevent ? b : null;
+  if (b.ops === socketOps) return b as SocketBufferevent;
+  b.live();
+  if (fn !== undefined && b.remote && b.sharedType === TYPE_CODES.socket) b.ownerOnly(fn);
+  return null;
 }
 /** Connect the bufferevent's socket to `sa`; BEV_EVENT_CONNECTED or BEV_EVENT_ERROR follow. 0, or -1. */
 export function bufferevent_socket_connect(bev: Bufferevent, sa: Sockaddr | null, _socklen?: number): number {
-  const s = sock(bev);
-  if (!s) {
-    const b = checkBev(bev);
-    b.live();
-    if (b.remote && b.sharedType === TYPE_CODES.socket) b.ownerOnly('bufferevent_socket_connect'); // say so, as setfd does
-    return -1; // not a socket bufferevent, as in libevent
-  }
+  const s = sock(bev, 'bufferevent_socket_connect'); // a foreign handle says so, as setfd does
+  if (!s) return -1; // not a socket bufferevent, as in libevent
   s.live();
   sockaddrPortCheck(sa); // a port outside 0..65535 is a RangeError before anything starts
   return s.connectTo(sa);
 }
 /** Resolve `hostname` (through `dns`, or the system resolver when null) and connect to `port`. 0, or -1. */
 export function bufferevent_socket_connect_hostname(bev: Bufferevent, dns: EvdnsBase | null, family: number, hostname: string, port: number): number {
-  const s = sock(bev);
-  if (!s) {
-    const b = checkBev(bev);
-    b.live();
-    if (b.remote && b.sharedType === TYPE_CODES.socket) b.ownerOnly('bufferevent_socket_connect_hostname');
-    return -1;
-  }
+  const s = sock(bev, 'bufferevent_socket_connect_hostname');
+  if (!s) return -1;
   s.live();
   if (dns instanceof EvdnsBase) dns.live(); // a freed evdns_base cannot resolve anything
   return s.connectHostname(dns, family, hostname, port);
@@ -265,7 +263,7 @@ export function bufferevent_socket_connect_hostname(bev: Bufferevent, dns: Evdns
 export function bufferevent_socket_detach(bev: Bufferevent): Promise<DetachedSocket> {
   const s = sock(bev);
   if (!s) return Promise.reject(typeError('bev', 'a socket bufferevent', bev));
-  return s.detach();
+  return socketDetach(s);
 }
 /** Not in libevent: continue a detached socket bufferevent on `base` (any thread the socket was transferred to). */
 export function bufferevent_socket_attach(b: EventBase, detached: DetachedSocket): Bufferevent {
@@ -280,11 +278,7 @@ export function bufferevent_socket_attach(b: EventBase, detached: DetachedSocket
 /** The EAI_* error of the last failed connect_hostname lookup, or 0. */
 export function bufferevent_socket_get_dns_error(bev: Bufferevent): number {
   const s = sock(bev);
-  if (!s) {
-    checkBev(bev).live();
-    return 0;
-  }
-  return s.getDnsError();
+  return s ? s.getDnsError() : 0;
 }
 /** Free the bufferevent once its callbacks are done (closing the socket under BEV_OPT_CLOSE_ON_FREE); pending output is dropped. */
 export function bufferevent_free(bev: Bufferevent): void {
@@ -454,11 +448,7 @@ export function bufferevent_new(fd: net.Socket | number, readcb: BevDataCb | nul
 export function bufferevent_base_set(b: EventBase, bev: Bufferevent): number {
   const eb = checkBase(b);
   const s = sock(bev);
-  if (!s) {
-    checkBev(bev).live();
-    return -1;
-  }
-  return s.baseSet(eb);
+  return s ? s.baseSet(eb) : -1;
 }
 /** Old API: read and write timeouts in whole seconds (0 for none). */
 export function bufferevent_settimeout(bev: Bufferevent, rsec: number, wsec: number): void {
