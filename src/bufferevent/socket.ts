@@ -412,16 +412,23 @@ export class SocketBufferevent extends Bufferevent {
     }
     if (nread > 0) this.adaptReadSize(nread);
     const pinned = this.readPin;
-    // bytes in the slab are taken at once when the commit runs now; if it must wait for the lock, they are copied out
-    // below, before the slab is handed to the next read
-    let copied: Uint8Array | null = this.readInSlab && nread > 0 ? readSlab() : null; // its first nread bytes
+    const fromSlab = this.readInSlab && nread > 0;
     this.commitsPending++;
-    const sync = this.withBufferLock(this.input, () => this.commitRead(nread, pinned, copied), () => {
-      if (--this.commitsPending === 0 && this.inflight === null) this.releaseInflightWaiters();
-      if (nread > 0) this.base.activate(this.readEv, R_DATA);
-      if (this.readPausedIdle && this.base.running) this.resumeIfIdle(); // after a contended commit
-    });
-    if (!sync && copied !== null) copied = copied.slice(0, nread);
+    let sync = true;
+    if (this.input.tryLock()) {
+      // the common case, without a closure: the bytes in the slab are taken now
+      try {
+        this.commitRead(nread, pinned, fromSlab ? readSlab() : null);
+      } finally {
+        this.input.unlockRaw();
+      }
+      this.afterCommit(nread);
+    } else {
+      // another thread holds the input's lock: the bytes in the slab are copied out before the slab is handed to the
+      // next read, and committed once the lock is ours
+      const held = fromSlab ? readSlab().slice(0, nread) : null;
+      sync = this.withBufferLock(this.input, () => this.commitRead(nread, pinned, held), () => this.afterCommit(nread));
+    }
     if (!sync) {
       // the bytes wait for the lock (in the pinned region or a copy): read no more until they are in
       this.reading = false;
@@ -435,6 +442,13 @@ export class SocketBufferevent extends Bufferevent {
       return false;
     }
     return this.reading;
+  }
+
+  /** What follows a read's commit, without the input's lock. */
+  private afterCommit(nread: number): void {
+    if (--this.commitsPending === 0 && this.inflight === null) this.releaseInflightWaiters();
+    if (nread > 0) this.base.activate(this.readEv, R_DATA);
+    if (this.readPausedIdle && this.base.running) this.resumeIfIdle(); // after a contended commit
   }
 
   /**
@@ -785,29 +799,46 @@ export class SocketBufferevent extends Bufferevent {
       this.releaseInflightWaiters();
       return;
     }
-    this.withBufferLock(this.output, () => {
-      if (errno === null && !this.dead) {
-        S.drain(a, this.output.h, f.n);
-        this.lastWriteN += f.n;
-        this.countWritten(f.n);
-        consumed(this, f.n, true); // a rate limit's bucket may run dry and suspend writing here
+    if (this.output.tryLock()) {
+      // the common case, without a closure
+      try {
+        this.commitWrite(f, errno);
+      } finally {
+        this.output.unlockRaw();
       }
-      for (let k = 0; k < f.chains.length; k += 2) S.unpinChain(a, f.chains[k]!);
-      if (errno === null && !this.dead) this.output.invokeCallbacks();
-      this.inflight = null; // only now: the written bytes are gone from the output (detach relies on it)
-    }, () => {
-      this.releaseInflightWaiters();
-      if (errno !== null) {
-        this.errnoWrite = libeventErrno(errno);
-        this.base.activate(this.writeEv, W_ERROR);
-      } else if (this.writecb === null && this.base.running && !this.dead) {
-        // No write callback to run: what the write event does (start the next write, or stop writing, re-arm the
-        // write timeout) is invisible to the order of callbacks, so it runs now instead of one loop turn later.
-        this.handleWrite(W_DONE);
-      } else {
-        this.base.activate(this.writeEv, W_DONE);
-      }
-    });
+      this.afterWrite(errno);
+    } else {
+      this.withBufferLock(this.output, () => this.commitWrite(f, errno), () => this.afterWrite(errno));
+    }
+  }
+
+  /** Drain what a write sent (nothing when it failed) and unpin its chains. @locks output lock */
+  private commitWrite(f: { chains: number[]; n: number }, errno: number | null): void {
+    const a = this.output.a;
+    if (errno === null && !this.dead) {
+      S.drain(a, this.output.h, f.n);
+      this.lastWriteN += f.n;
+      this.countWritten(f.n);
+      consumed(this, f.n, true); // a rate limit's bucket may run dry and suspend writing here
+    }
+    for (let k = 0; k < f.chains.length; k += 2) S.unpinChain(a, f.chains[k]!);
+    if (errno === null && !this.dead) this.output.invokeCallbacks();
+    this.inflight = null; // only now: the written bytes are gone from the output (detach relies on it)
+  }
+
+  /** What follows a write's commit, without the output's lock. */
+  private afterWrite(errno: number | null): void {
+    this.releaseInflightWaiters();
+    if (errno !== null) {
+      this.errnoWrite = libeventErrno(errno);
+      this.base.activate(this.writeEv, W_ERROR);
+    } else if (this.writecb === null && this.base.running && !this.dead) {
+      // No write callback to run: what the write event does (start the next write, or stop writing, re-arm the
+      // write timeout) is invisible to the order of callbacks, so it runs now instead of one loop turn later.
+      this.handleWrite(W_DONE);
+    } else {
+      this.base.activate(this.writeEv, W_DONE);
+    }
   }
 
   /** Unpin the read regions whose unpinning had to wait for the input's lock. @locks input lock */
