@@ -19,6 +19,14 @@ export function bytesLength(v: Uint8Array): number {
 }
 
 /** An input `data, size?` pair: returns the byte count to use; `data` must be a Uint8Array or string. */
+const encoder = new TextEncoder();
+/** The bytes of `data`: a Uint8Array as it is, a string as UTF-8 (cut to `n` bytes when `n` is smaller). */
+export function bytesOf(data: Uint8Array | string, n: number): Uint8Array {
+  if (typeof data !== 'string') return data;
+  const b = encoder.encode(data);
+  return n < b.length && n >= 0 ? b.subarray(0, n) : b;
+}
+
 export function inputSize(data: unknown, size: unknown, name = 'data'): number {
   let avail: number;
   if (isBytes(data)) avail = bytesLength(data);

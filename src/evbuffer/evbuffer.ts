@@ -1,20 +1,21 @@
 import { Arena, localArena } from '../shm/arena.ts';
 import { THREAD_TAG } from '../shm/thread-id.ts';
 import { rlockAssertHeld, rlockLock, rlockRef, rlockUnlock, rlockMarkValidated, rlockOwnerDied, rlockDepth } from '../shm/rlock.ts';
-import { acquire, tryAcquire, acquireAsync, acquireUnlessCycle, HELD, GONE, BUSY, CYCLE } from '../shm/lock-wait.ts';
+import { acquire, tryAcquire, acquireAsync, HELD, GONE, BUSY } from '../shm/lock-wait.ts';
+import { lockForForeignWrite, queueForeignWrite } from './remote-write.ts';
 import { defineGroupKind, groupHead, groupMember, setGroupHead, GROUP_EVBUFFER } from '../shm/lock-group.ts';
 import * as S from './storage.ts';
 import { codedError, freedError, isFreedError, rangeError, typeError, cloneGuard } from '../errors.ts';
 import { postToOwner, reportDeliveryError, unregisterOwned } from '../shm/owner.ts';
 import { KIND_EVBUF } from '../shm/mailbox.ts';
-import { inputSize, outBytes, sizeArg, ssizeArg, fnOrNull, objOrNull, intArg, isBytes } from '../validate.ts';
+import { inputSize, outBytes, sizeArg, ssizeArg, fnOrNull, objOrNull, intArg, isBytes, bytesOf } from '../validate.ts';
+import { searchEol, searchRange, ptrSet, peek, eolStyle, ptrPos, type EvbufferPtr, type IoVec } from './search.ts';
 import { formatPrintf } from './printf.ts';
 
 /** Constants of buffer.h. */
 export { EVBUFFER_EOL_ANY, EVBUFFER_EOL_CRLF, EVBUFFER_EOL_CRLF_STRICT, EVBUFFER_EOL_LF, EVBUFFER_EOL_NUL } from './eol.ts';
 import { findEol, foundEolLength } from './eol.ts';
-export const EVBUFFER_PTR_SET = 0;
-export const EVBUFFER_PTR_ADD = 1;
+export { EVBUFFER_PTR_SET, EVBUFFER_PTR_ADD, type EvbufferPtr, type IoVec } from './search.ts';
 export const EVBUFFER_CB_ENABLED = 1;
 /** Internal: the callback must run at once, never deferred (libevent's EVBUFFER_CB_NODEFER). */
 export const EVBUFFER_CB_NODEFER = 2;
@@ -45,15 +46,6 @@ export class EvbufferCbEntry {
 /** The callback list of every evbuffer that has none: most buffers never get one (a copy is made on the first). */
 const NO_CBS: EvbufferCbEntry[] = Object.freeze([]) as unknown as EvbufferCbEntry[];
 
-/** A position in a buffer (`struct evbuffer_ptr`): `pos` is the offset from the front, -1 for "not found". */
-export interface EvbufferPtr {
-  pos: number;
-}
-
-export interface IoVec {
-  iov_base?: Uint8Array;
-  iov_len?: number;
-}
 
 type CleanupFn = (data: Uint8Array, size: number, arg: unknown) => void;
 interface RefCleanup {
@@ -80,13 +72,6 @@ function runCleanups(list: RefCleanup[]): void {
     }
   }
   if (first !== null) throw first.err;
-}
-
-const encoder = new TextEncoder();
-function bytesOf(data: Uint8Array | string, n: number): Uint8Array {
-  if (typeof data !== 'string') return data;
-  const b = encoder.encode(data);
-  return n < b.length && n >= 0 ? b.subarray(0, n) : b;
 }
 
 /** A change notice for a buffer that another thread freed after its change has nothing to deliver; other errors go to
@@ -173,11 +158,11 @@ export class Evbuffer {
     const l = this.lockOff;
     if (l === 0) return;
     const r = acquire(this.a, l, this.h + S.H_GEN, this.gen);
-    if (r !== HELD) this.unsettled(r);
+    if (r !== HELD) this.settle(r);
   }
 
-  /** What an acquisition (src/shm/lock-wait.ts) left to do: GONE throws ERR_BEV_FREED, REPAIR repairs this buffer. */
-  private unsettled(r: number): void {
+  /** @internal What an acquisition (src/shm/lock-wait.ts) left to do: GONE throws ERR_BEV_FREED, REPAIR repairs this buffer. */
+  settle(r: number): void {
     if (r === GONE) {
       this.freed = true;
       throw freedError('evbuffer');
@@ -191,7 +176,7 @@ export class Evbuffer {
     if (l === 0) return true;
     const r = tryAcquire(this.a, l, this.h + S.H_GEN, this.gen);
     if (r === BUSY) return false;
-    if (r !== HELD) this.unsettled(r);
+    if (r !== HELD) this.settle(r);
     return true;
   }
 
@@ -200,7 +185,7 @@ export class Evbuffer {
     const l = this.lockOff;
     if (l === 0) return;
     const r = await acquireAsync(this.a, l, this.h + S.H_GEN, this.gen);
-    if (r !== HELD) this.unsettled(r);
+    if (r !== HELD) this.settle(r);
   }
 
   /**
@@ -426,52 +411,14 @@ export class Evbuffer {
     }
   }
 
-  /** @internal Writes queued because taking the lock would have deadlocked (see lockForRemoteWrite). */
+  /** @internal Writes of a foreign handle queued behind a lock it could not wait for (remote-write.ts). */
   pendingWrites: Uint8Array[] | null = null;
 
-  /**
-   * @internal A write from a thread that does not own the buffer. Takes the lock, blocking if need be, unless that
-   * would close a wait cycle: the lock's holder is itself waiting for a lock this thread holds (two callbacks on two
-   * threads writing into each other's bufferevents, libevent's AB-BA deadlock C1). Then it returns false and the
-   * caller queues the write; the queue is flushed, in order, as soon as the lock is free (Atomics.waitAsync).
-   * Returns true holding the lock.
-   */
-  /** Take the lock for an addition: false when a foreign writer must queue it instead (lockForRemoteWrite). */
+  /** Take the lock for an addition: false when a foreign writer must queue it instead (remote-write.ts). */
   private lockToAdd(): boolean {
-    if (this.remote && this.lockOff !== 0) return this.lockForRemoteWrite();
+    if (this.remote && this.lockOff !== 0) return lockForForeignWrite(this);
     this.lockRaw();
     return true;
-  }
-
-  private lockForRemoteWrite(): boolean {
-    if (this.pendingWrites !== null) return false; // keep this thread's writes in order behind the queued ones
-    if (this.tryLock()) return true;
-    const r = acquireUnlessCycle(this.a, this.lockOff, this.h + S.H_GEN, this.gen);
-    if (r === CYCLE) return false;
-    if (r !== HELD) this.unsettled(r);
-    return true;
-  }
-
-  private queueRemoteWrite(bytes: Uint8Array): number {
-    if (this.pendingWrites !== null) {
-      this.pendingWrites.push(bytes);
-      return 0;
-    }
-    this.pendingWrites = [bytes];
-    const flushQueued = (): void => {
-      const list = this.pendingWrites ?? [];
-      this.pendingWrites = null;
-      try {
-        if ((this.flags() & (S.F_FREED | S.F_DEAD | S.F_FROZEN_END)) !== 0) return; // gone or frozen meanwhile
-        for (const b of list) S.addBytes(this.a, this.h, b, b.length);
-        this.invokeCallbacks(); // a remote handle: posts the change to the owner
-      } finally {
-        this.unlockRaw();
-      }
-    };
-    // lockAsyncRaw re-checks the generation: a buffer freed meanwhile (its header maybe reused) is never written
-    this.lockAsyncRaw().then(flushQueued, () => (this.pendingWrites = null));
-    return 0;
   }
 
   /** @internal Callbacks are functions of the owner thread. */
@@ -615,7 +562,7 @@ export class Evbuffer {
     const b = typeof data === 'string' && n >= 0 ? bytesOf(data, n) : null;
     if (b !== null && n > b.length) throw rangeError('size', `<= ${b.length} (the UTF-8 length of data)`, n);
     if (!this.lockToAdd()) {
-      return this.queueRemoteWrite(b ?? (typeof data === 'string' ? bytesOf(data, n) : (data as Uint8Array).slice(0, n)));
+      return queueForeignWrite(this, b ?? (typeof data === 'string' ? bytesOf(data, n) : (data as Uint8Array).slice(0, n)));
     }
     // the hot path: modifyLocked without a closure per call
     let ok = false;
@@ -853,19 +800,7 @@ export class Evbuffer {
 
   /** evbuffer_search_eol: the EOL at or after `start`; `eol_len_out.eol_len` receives its length. */
   searchEol(start: EvbufferPtr | null, eolLenOut: { eol_len?: number } | null, style: number): EvbufferPtr {
-    this.live();
-    const p = objOrNull<EvbufferPtr>(start, 'start');
-    const out = objOrNull<{ eol_len?: number }>(eolLenOut, 'eol_len_out');
-    const st = eolStyle(style);
-    this.lockRaw();
-    try {
-      const from = p === null ? 0 : ptrPos(p);
-      const pos = from < 0 ? -1 : findEol(this.a, this.h, from, st);
-      if (out) out.eol_len = pos < 0 ? 0 : foundEolLength();
-      return { pos };
-    } finally {
-      this.unlockRaw();
-    }
+    return searchEol(this, start, eolLenOut, style);
   }
 
   /**
@@ -926,106 +861,17 @@ export class Evbuffer {
 
   /** evbuffer_search_range(buf, what, size, start, end): a match must end at or before `end.pos`. */
   searchRange(what: Uint8Array | string, size: number | undefined, start: EvbufferPtr | null, end: EvbufferPtr | null): EvbufferPtr {
-    this.live();
-    const n = inputSize(what, size, 'what');
-    const w = bytesOf(what as Uint8Array | string, n);
-    if (n > w.length) throw rangeError('size', `<= ${w.length} (the UTF-8 length of what)`, n);
-    const len = n < 0 ? w.length : n;
-    const p = objOrNull<EvbufferPtr>(start, 'start');
-    const e = objOrNull<EvbufferPtr>(end, 'end');
-    this.lockRaw();
-    try {
-      const from = p === null ? 0 : ptrPos(p);
-      const total = S.length(this.a, this.h);
-      const to = e === null ? total : ptrPos(e);
-      if (from < 0 || len === 0 || (e !== null && to < 0)) return { pos: -1 };
-      return { pos: S.search(this.a, this.h, len === w.length ? w : w.subarray(0, len), from, Math.min(to, total)) };
-    } finally {
-      this.unlockRaw();
-    }
+    return searchRange(this, what, size, start, end);
   }
 
   /** evbuffer_ptr_set: position `ptr` at `position` (SET) or advance it (ADD). -1 (and pos -1) past the end. */
   ptrSet(ptr: EvbufferPtr, position: number, how: number): number {
-    this.live();
-    if (ptr === null || typeof ptr !== 'object') throw typeError('ptr', 'an EvbufferPtr object', ptr);
-    const n = sizeArg(position, 'position');
-    const mode = intArg(how, 'how');
-    if (mode !== EVBUFFER_PTR_SET && mode !== EVBUFFER_PTR_ADD) throw rangeError('how', 'EVBUFFER_PTR_SET or EVBUFFER_PTR_ADD', how);
-    const p = ptr as EvbufferPtr;
-    this.lockRaw();
-    try {
-      const len = S.length(this.a, this.h);
-      let target: number;
-      if (mode === EVBUFFER_PTR_SET) target = n;
-      else {
-        const cur = typeof p.pos === 'number' ? p.pos : -1;
-        if (cur < 0) {
-          p.pos = -1;
-          return -1;
-        }
-        target = cur + n;
-      }
-      if (target > len) {
-        p.pos = -1;
-        return -1;
-      }
-      p.pos = target;
-      return 0;
-    } finally {
-      this.unlockRaw();
-    }
+    return ptrSet(this, ptr, position, how);
   }
 
   /** evbuffer_peek: views of up to `nVec` chains covering `len` bytes from `start` (-1 = all); returns chains needed. */
   peek(len: number, start: EvbufferPtr | null, vec: IoVec[] | null, nVec: number): number {
-    this.live();
-    let want = ssizeArg(len, 'len');
-    const p = objOrNull<EvbufferPtr>(start, 'start');
-    const nv = sizeArg(nVec, 'n_vec');
-    if (nv > 0 && !Array.isArray(vec)) throw typeError('vec', 'an array of { iov_base, iov_len } objects', vec);
-    const arr = vec as IoVec[] | null;
-    if (arr && nv > arr.length) throw rangeError('n_vec', `<= ${arr.length} (the length of vec)`, nv);
-    this.lockRaw();
-    try {
-      const a = this.a;
-      const total = S.length(a, this.h);
-      const from = p === null ? 0 : ptrPos(p);
-      if (from < 0 || from > total) return 0;
-      S.materialize(a, this.h, want < 0 ? total : Math.min(total, from + want)); // views need the bytes in memory
-      let [c, o] = S.seek(a, this.h, from);
-      if (c === 0) return 0; // empty, or `start` at the end
-      // As libevent: "all" with no vecs counts every chain; "all" with vecs stops once the vecs are full.
-      if (nv === 0 && want < 0) want = total - from;
-      let i = 0;
-      let got = 0;
-      const fill = (at: number, clen: number): void => {
-        const slot = (arr![i] ??= {});
-        slot.iov_base = a.u8.subarray(at, at + clen);
-        slot.iov_len = clen;
-      };
-      if (p !== null) {
-        // libevent counts the chain `start` points into before looking at `len`.
-        const clen = S.chainLen(a, c) - o;
-        if (nv > 0) fill(S.chainStart(a, c) + o, clen);
-        i = 1;
-        got = clen;
-        c = S.chainNext(a, c);
-        o = 0;
-      }
-      for (; c !== 0; c = S.chainNext(a, c), o = 0) {
-        const clen = S.chainLen(a, c) - o;
-        if (clen === 0) continue;
-        if (want >= 0 && got >= want) break;
-        if (i < nv) fill(S.chainStart(a, c) + o, clen);
-        else if (want < 0) break;
-        i++;
-        got += clen;
-      }
-      return i;
-    } finally {
-      this.unlockRaw();
-    }
+    return peek(this, len, start, vec, nVec);
   }
 
   /** evbuffer_reserve_space: one writable view of at least `size` bytes at the end; returns the number of vecs (1). */
@@ -1107,18 +953,6 @@ export class Evbuffer {
   }
 }
 
-
-function eolStyle(v: unknown): number {
-  const s = intArg(v, 'eol_style');
-  if (s < 0 || s > 4) throw rangeError('eol_style', 'one of EVBUFFER_EOL_ANY, _CRLF, _CRLF_STRICT, _LF, _NUL', v);
-  return s;
-}
-
-function ptrPos(p: EvbufferPtr): number {
-  const v = p.pos;
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw typeError('ptr.pos', 'an integer', v);
-  return v;
-}
 
 /** Lock two buffers in one global order (arena, then lock offset); a shared lock is taken once (EVLOCK_LOCK2). */
 export function lock2(x: Evbuffer, y: Evbuffer): void {
