@@ -10,6 +10,7 @@ import * as L from '../src/index.ts';
 import { Arena, localArena } from '../src/shm/arena.ts';
 import { Registry } from '../src/runtime/registry.ts';
 import { forwardDiagnostics } from '../src/diagnostics.ts';
+import { adoptTransferredSocket } from '../src/bufferevent/sockwrap.ts';
 
 interface Data {
   module: string;
@@ -38,10 +39,11 @@ let listener: L.Evconnlistener | null = null;
 function track(sock: net.Socket, counted: boolean): void {
   open++;
   if (!counted) Atomics.add(data.load, data.index, 1);
-  sock.once('close', () => {
-    open--;
-    Atomics.sub(data.load, data.index, 1);
-  });
+  sock.on('close', untrack); // one function for every connection: 'close' comes once
+}
+function untrack(): void {
+  open--;
+  Atomics.sub(data.load, data.index, 1);
 }
 
 async function main(): Promise<void> {
@@ -54,12 +56,13 @@ async function main(): Promise<void> {
       for (const sab of m.list) Arena.attach(sab); // the other workers' memory: what they publish can be imported here
       registry.rescan();
     } else if (m.type === 'conn' && m.socket) {
-      track(m.socket, true);
+      const sock = adoptTransferredSocket(m.socket);
+      track(sock, true);
       try {
-        onConnection(base, m.socket, m.info);
+        onConnection(base, sock, m.info);
       } catch (e) {
         // one bad connection must not take the worker (and every connection on it) down
-        m.socket.destroy();
+        sock.destroy();
         port.postMessage({ type: 'connection-error', message: e instanceof Error ? e.message : String(e) });
       }
     } else if (m.type === 'shutdown') {

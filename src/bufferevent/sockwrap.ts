@@ -221,6 +221,22 @@ export function freshSocketForTransfer(w: Wrapped): net.Socket {
 }
 
 /**
+ * A socket received from another thread (`postMessage` with the socket in the transfer list) arrives as a
+ * `net.Socket` whose properties Node's deserialization leaves in V8's dictionary mode: about 1.6 KB of heap per
+ * connection more than a socket made here. Its handle is moved into a fresh `net.Socket` (paused, half-open allowed,
+ * nothing read yet, so a bufferevent switches it in place), and the received object lets go of it without closing it.
+ * For sockets nobody else has seen yet (the runtime's hand-off). @thread the receiving thread
+ */
+export function adoptTransferredSocket(received: net.Socket): net.Socket {
+  const handle = handleOf(received);
+  if (handle === null || received.bytesRead !== 0 || received.readableLength !== 0) return received;
+  stopReadingHandle(received);
+  const fresh = new net.Socket({ handle, allowHalfOpen: true, manualStart: true } as unknown as net.SocketConstructorOpts);
+  (received as unknown as { _handle: unknown })._handle = null; // destroying it now cannot close the connection
+  return fresh;
+}
+
+/**
  * Writes straight into the socket's libuv stream, as Node's own `net.Socket` does under its Writable machinery
  * (`handle.writeBuffer` / `handle.writev` with a `WriteWrap` request). The bufferevent keeps its own output queue and
  * has at most one write in flight, so the Writable layer above the handle (its buffering, its state object, a

@@ -74,6 +74,13 @@ describe('runtime: event-base workers serving connections', () => {
     }
   });
 
+  it('a handed-over connection reaches onConnection as a socket that has read nothing, so the bufferevent takes it over in place', async () => {
+    const rt = await startRuntime({ module: handler, workers: 1 });
+    const { reply } = await ask(rt.port, 'inplace?');
+    expect(reply.split(':')[2]).toBe('true');
+    await rt.close();
+  });
+
   it('least-loaded sends a new connection to the worker with fewer open connections', async () => {
     const rt = await startRuntime({ module: handler, workers: 2, distribution: 'least-loaded' });
     const a = await ask(rt.port, 'a', true); // stays open on worker 0
