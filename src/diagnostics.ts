@@ -14,6 +14,7 @@ import util from 'node:util';
  * | `bufferevent:lock-contended` | `{ lock, waitMs }`: this thread found a lock held and waited `waitMs` for it (lock: `{ sab, offset }`) |
  * | `bufferevent:handoff` | `{ worker, remoteAddress, remotePort }`: the runtime handed a connection to a worker |
  * | `bufferevent:owner-died` | `{ thread, locks }`: locks recovered from a dead thread (its THREAD_TAG) |
+ * | `bufferevent:write-dropped` | `{ writes, bytes, reason }`: additions a foreign handle had queued behind a busy lock were dropped, because the buffer was freed (`reason: 'freed'`) or its end frozen (`'frozen'`) before the lock came free; on the writing thread |
  */
 export const connectChannel = dc.tracingChannel<object, { bev: unknown; target: unknown }>('bufferevent:connect');
 export const eventChannel = dc.channel('bufferevent:event');
@@ -21,6 +22,7 @@ export const freeChannel = dc.channel('bufferevent:free');
 export const lockContendedChannel = dc.channel('bufferevent:lock-contended');
 export const handoffChannel = dc.channel('bufferevent:handoff');
 export const ownerDiedChannel = dc.channel('bufferevent:owner-died');
+export const writeDroppedChannel = dc.channel('bufferevent:write-dropped');
 
 const debug = util.debuglog('bufferevent');
 if (debug.enabled) {
@@ -58,6 +60,10 @@ if (debug.enabled) {
     const o = m as { thread: number; locks: number };
     debug('thread %d died: %d lock(s) recovered', o.thread, o.locks);
   });
+  writeDroppedChannel.subscribe((m) => {
+    const o = m as { writes: number; bytes: number; reason: string };
+    debug('%d queued write(s), %d bytes, dropped: the buffer was %s', o.writes, o.bytes, o.reason);
+  });
 }
 
 /** Say why a constructor returned null (as libevent logs it), when NODE_DEBUG=bufferevent is set. */
@@ -66,7 +72,7 @@ export function debugWhy(fmt: string, ...args: unknown[]): void {
 }
 
 /** The channels whose messages a runtime worker forwards to the main thread (startRuntime({ diagnostics: true })). */
-const FORWARDED = ['bufferevent:event', 'bufferevent:free', 'bufferevent:lock-contended', 'bufferevent:owner-died'] as const;
+const FORWARDED = ['bufferevent:event', 'bufferevent:free', 'bufferevent:lock-contended', 'bufferevent:owner-died', 'bufferevent:write-dropped'] as const;
 
 /** What of a message can cross threads: plain values (a bufferevent object cannot; its shared key can). */
 function cloneable(m: unknown): Record<string, unknown> {

@@ -1,6 +1,8 @@
 import { acquireUnlessCycle, CYCLE, HELD } from '../shm/lock-wait.ts';
+import { rlockDepth } from '../shm/rlock.ts';
 import type { Arena } from '../shm/arena.ts';
 import * as S from './storage.ts';
+import { writeDroppedChannel } from '../diagnostics.ts';
 
 /**
  * Additions to an evbuffer from a thread that does not own it (a foreign handle, src/thread/export.ts).
@@ -12,7 +14,8 @@ import * as S from './storage.ts';
  *
  * A queued write has already returned 0 to its caller, as a C write into a socket buffer has. It is dropped only if
  * the buffer is freed or its end frozen before the lock comes free; the buffer then no longer accepts additions from
- * anyone, so nothing written after it is kept either. @thread the foreign thread
+ * anyone, so nothing written after it is kept either. The drop is published on `bufferevent:write-dropped`
+ * (src/diagnostics.ts). @thread the foreign thread
  */
 export interface ForeignWritable {
   readonly a: Arena;
@@ -49,8 +52,17 @@ export function queueForeignWrite(b: ForeignWritable, bytes: Uint8Array): number
   const flushQueued = (): void => {
     const list = b.pendingWrites ?? [];
     b.pendingWrites = null;
+    if (rlockDepth(b.a.i32, b.lockOff) === 0) {
+      // this thread freed its handle while the acquisition was settling: the free let go of every level it held
+      dropped(list, 'freed');
+      return;
+    }
     try {
-      if ((b.flags() & (S.F_FREED | S.F_DEAD | S.F_FROZEN_END)) !== 0) return; // gone or frozen meanwhile
+      const f = b.flags();
+      if ((f & (S.F_FREED | S.F_DEAD | S.F_FROZEN_END)) !== 0) {
+        dropped(list, (f & S.F_FROZEN_END) !== 0 && (f & (S.F_FREED | S.F_DEAD)) === 0 ? 'frozen' : 'freed');
+        return;
+      }
       for (const x of list) S.addBytes(b.a, b.h, x, x.length);
       b.invokeCallbacks(); // a foreign handle: posts the change to the owner
     } finally {
@@ -58,6 +70,17 @@ export function queueForeignWrite(b: ForeignWritable, bytes: Uint8Array): number
     }
   };
   // lockAsyncRaw re-checks the generation: a buffer freed meanwhile (its header maybe reused) is never written
-  b.lockAsyncRaw().then(flushQueued, () => (b.pendingWrites = null));
+  b.lockAsyncRaw().then(flushQueued, () => {
+    const list = b.pendingWrites ?? [];
+    b.pendingWrites = null;
+    dropped(list, 'freed');
+  });
   return 0;
+}
+
+function dropped(list: Uint8Array[], reason: 'freed' | 'frozen'): void {
+  if (list.length === 0 || !writeDroppedChannel.hasSubscribers) return;
+  let bytes = 0;
+  for (const x of list) bytes += x.length;
+  writeDroppedChannel.publish({ writes: list.length, bytes, reason });
 }
