@@ -15,7 +15,7 @@ import {
   BEV_OPT_CLOSE_ON_FREE,
   BEV_SUSPEND_LOOKUP,
 } from './core.ts';
-import { wrapSocket, socketFromFd, newSocket, unwrapSocket, socketFd, setReadBuffer, startReadingHandle, stopReadingHandle, writeViews, WRITE_DONE, WRITE_PENDING, type Wrapped, type OnRead } from './sockwrap.ts';
+import { wrapSocket, socketFromFd, newSocket, unwrapSocket, socketFd, setReadBuffer, startReadingHandle, stopReadingHandle, writeViews, WRITE_DONE, WRITE_PENDING, EPIPE, type Wrapped, type OnRead } from './sockwrap.ts';
 import { toSockaddr, AF_INET, AF_INET6, AF_UNSPEC, type ResolvedSockaddr, type Sockaddr } from '../sockaddr.ts';
 import { intArg } from '../validate.ts';
 import { readMax, writeMax, consumed } from './ratelim.ts';
@@ -49,7 +49,6 @@ function onSocketConnect(this: BevSocket): void {
   this[kBev]?.sockConnected(this);
 }
 const ECANCELED = 125;
-const EPIPE = 32;
 /**
  * The positive errno of a socket error, as libevent would report it: libuv cancels the writes still queued when a
  * connection is reset (ECANCELED), where a C program's next write fails with EPIPE.

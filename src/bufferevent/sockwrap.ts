@@ -1,7 +1,8 @@
 import net from 'node:net';
 import { errnoOf } from '../errors.ts';
 
-const EPIPE = 32;
+/** The errno of a write on a connection that is gone (what libevent reports where libuv says ECANCELED). */
+export const EPIPE = 32;
 
 /**
  * The one place that touches Node internals for zero-copy reads.
@@ -51,10 +52,6 @@ interface UvStream {
 
 function handleOf(sock: net.Socket): UvStream | null {
   return (sock as unknown as { _handle: UvStream | null })._handle;
-}
-
-function ownerSymbol(handle: object): symbol | undefined {
-  return Object.getOwnPropertySymbols(handle).find((s) => s.description === 'owner_symbol');
 }
 
 /** Node's `onread` fields of a net.Socket (the same symbols on every socket: looked up once). */
@@ -149,15 +146,16 @@ export function unwrapSocket(w: Wrapped): void {
     o[syms.kBufferGen] = w.saved.gen;
     w.original.allowHalfOpen = w.saved.allowHalfOpen;
   } else {
-    const sym = ownerSymbol(handle);
+    const sym = socketSymbol(handle, 'owner_symbol');
     if (sym) (handle as Record<symbol, unknown>)[sym] = w.original;
     (w.sock as unknown as { _handle: unknown })._handle = null; // the wrapper forgets the handle: destroying it later cannot close the user's socket
   }
   restoreReadBuffer(handle, w.original);
 }
 
-function socketSymbol(sock: object, description: string): symbol | undefined {
-  return Object.getOwnPropertySymbols(sock).find((s) => s.description === description);
+/** One of Node's internal symbol-keyed fields of `obj` (a socket or its handle), found by its description. */
+function socketSymbol(obj: object, description: string): symbol | undefined {
+  return Object.getOwnPropertySymbols(obj).find((s) => s.description === description);
 }
 
 /**
