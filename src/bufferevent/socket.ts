@@ -409,6 +409,9 @@ export class SocketBufferevent extends Bufferevent {
       this.readPin = 0;
       return false;
     }
+    // a read that filled its region may be followed at once by another of this socket (libuv reads on while reads
+    // come back full): its callbacks run first, as libevent runs them after each read
+    const full = nread >= this.readWant;
     if (nread > 0) this.adaptReadSize(nread);
     const pinned = this.readPin;
     const fromSlab = this.readInSlab && nread > 0;
@@ -421,12 +424,12 @@ export class SocketBufferevent extends Bufferevent {
       } finally {
         this.input.unlockRaw();
       }
-      this.afterCommit(nread);
+      this.afterCommit(nread, full);
     } else {
       // another thread holds the input's lock: the bytes in the slab are copied out before the slab is handed to the
       // next read, and committed once the lock is ours
       const held = fromSlab ? readSlab().slice(0, nread) : null;
-      sync = this.withBufferLock(this.input, () => this.commitRead(nread, pinned, held), () => this.afterCommit(nread));
+      sync = this.withBufferLock(this.input, () => this.commitRead(nread, pinned, held), () => this.afterCommit(nread, full));
     }
     if (!sync) {
       // the bytes wait for the lock (in the pinned region or a copy): read no more until they are in
@@ -444,9 +447,12 @@ export class SocketBufferevent extends Bufferevent {
   }
 
   /** What follows a read's commit, without the input's lock. */
-  private afterCommit(nread: number): void {
+  private afterCommit(nread: number, full: boolean): void {
     if (--this.commitsPending === 0 && this.inflight === null) this.releaseInflightWaiters();
-    if (nread > 0) this.base.activate(this.readEv, R_DATA);
+    if (nread > 0) {
+      if (full) this.base.activate(this.readEv, R_DATA);
+      else this.base.activateFromIo(this.readEv, R_DATA);
+    }
     if (this.readPausedIdle && this.base.running) this.resumeIfIdle(); // after a contended commit
   }
 
@@ -836,7 +842,7 @@ export class SocketBufferevent extends Bufferevent {
       // write timeout) is invisible to the order of callbacks, so it runs now instead of one loop turn later.
       this.handleWrite(W_DONE);
     } else {
-      this.base.activate(this.writeEv, W_DONE);
+      this.base.activateFromIo(this.writeEv, W_DONE);
     }
   }
 

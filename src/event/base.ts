@@ -104,6 +104,22 @@ export class EventBase {
 
   /** @internal Mark a callback active (event_active_nolock_). */
   activate(cb: EvCallback, res: number): void {
+    this.enqueue(cb, res);
+    this.kick();
+  }
+
+  /**
+   * @internal activate, for the completion of socket I/O that will not be followed at once by more of the same
+   * socket's I/O (a read that did not fill its region, a write's completion). A waiting loop runs once Node has
+   * delivered the rest of this poll's I/O (setImmediate), so one pass of the loop serves every connection that became
+   * ready together, as one pass of libevent's loop serves all that one epoll_wait returned.
+   */
+  activateFromIo(cb: EvCallback, res: number): void {
+    this.enqueue(cb, res);
+    if (this.wake !== null && this.wakeSoon === null) this.wakeSoon = setImmediate(this.wakeNow);
+  }
+
+  private enqueue(cb: EvCallback, res: number): void {
     if (cb.queued) {
       cb.res |= res;
       return;
@@ -112,8 +128,14 @@ export class EventBase {
     cb.res = res;
     this.nActive++;
     (this.queues[Math.min(cb.priority, this.npriorities - 1)] ?? this.queues[0]!).push(cb);
-    this.kick();
   }
+
+  /** The wake-up activateFromIo scheduled, until it runs or a kick wakes the loop first. */
+  private wakeSoon: NodeJS.Immediate | null = null;
+  private readonly wakeNow = (): void => {
+    this.wakeSoon = null;
+    this.kick();
+  };
 
   /** @internal loop iterations that ran callbacks' queue (base.stats) */ nIterations = 0;
   /** @internal callbacks run by this base's loop */ nCallbacksRun = 0;
@@ -235,6 +257,10 @@ export class EventBase {
     const w = this.wake;
     if (w !== null) {
       this.wake = null;
+      if (this.wakeSoon !== null) {
+        clearImmediate(this.wakeSoon);
+        this.wakeSoon = null;
+      }
       w();
     }
   }
@@ -406,6 +432,10 @@ export class EventBase {
       unlisten(sink);
       clearInterval(keepAlive);
       this.wake = null;
+      if (this.wakeSoon !== null) {
+        clearImmediate(this.wakeSoon);
+        this.wakeSoon = null;
+      }
       this.running = false;
     }
     if (aborted) throw abortError(signal!);

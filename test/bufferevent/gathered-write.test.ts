@@ -216,3 +216,35 @@ describe('an accepted socket is switched to zero-copy reads in place', () => {
     L.event_base_free(base);
   });
 });
+
+describe('one pass of the loop serves the connections that became readable together', () => {
+  it('two sockets that become readable in one poll: one EVLOOP_ONCE pass runs both read callbacks (as one libevent pass serves one epoll_wait)', async () => {
+    const a = await tcpPair();
+    const b = await tcpPair();
+    const base = L.event_base_new();
+    const ran: string[] = [];
+    const bevs = [a.server, b.server].map((sock, i) => {
+      const bev = L.bufferevent_socket_new(base, sock, 0)!;
+      L.bufferevent_setcb(bev, (x) => {
+        ran.push(`${i}:${Buffer.from(L.evbuffer_pullup(L.bufferevent_get_input(x), -1)!).toString()}@${base.stats().iterations}`);
+        L.evbuffer_drain(L.bufferevent_get_input(x), L.evbuffer_get_length(L.bufferevent_get_input(x)));
+      }, null, null, null);
+      L.bufferevent_enable(bev, L.EV_READ);
+      return bev;
+    });
+    await L.event_base_loop(base, L.EVLOOP_NONBLOCK); // reading has started
+    const once = L.event_base_loop(base, L.EVLOOP_ONCE); // waits for activity
+    // both bytes are in the kernel when the loop's next poll looks: Node delivers both reads in that one poll
+    a.client.write('a');
+    b.client.write('b');
+    await once;
+    expect(ran.sort()).toEqual(['0:a@1', '1:b@1']); // both callbacks, in the one pass EVLOOP_ONCE runs
+    for (const bev of bevs) L.bufferevent_free(bev);
+    await L.event_base_loop(base, L.EVLOOP_NONBLOCK);
+    L.event_base_free(base);
+    for (const p of [a, b]) {
+      p.client.destroy();
+      p.server.destroy();
+    }
+  });
+});
