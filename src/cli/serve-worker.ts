@@ -97,6 +97,10 @@ export function onConnection(base: L.EventBase, socket: net.Socket, info: { remo
   // Chat callbacks lock other connections (broadcast), so they must not run holding their own lock: two workers
   // each inside a read callback would wait for each other's lock forever (AB-BA).
   const threadsafe = cfg.mode === 'chat' ? L.BEV_OPT_THREADSAFE | L.BEV_OPT_DEFER_CALLBACKS | L.BEV_OPT_UNLOCK_CALLBACKS : 0;
+  // Chat: TCP_NODELAY. A receiver gets one gathered write per pass of its owner's loop (everything queued for it
+  // since the last), so Nagle's algorithm has nothing left to coalesce; it would only hold a receiver's next block
+  // until the client's delayed ACK, and a client that waits for its own lines then sends nothing to carry the ACK.
+  if (cfg.mode === 'chat') socket.setNoDelay(true);
   const bev = L.bufferevent_socket_new(base, socket, L.BEV_OPT_CLOSE_ON_FREE | threadsafe)!;
   const c = open(bev, remote);
   counters[STAT.served]!++; // clients only: a proxy's upstream connections are not counted
