@@ -495,7 +495,7 @@ export class SocketBufferevent extends Bufferevent {
     if (nread > 0 && !this.dead) {
       const last = a.i32[(h + S.H_LAST) >>> 2]! >>> 0;
       if (fromSlab !== null) {
-        S.addBytes(a, h, fromSlab, nread);
+        S.addRead(a, h, fromSlab, nread);
       } else if (last === pinned && S.chainStart(a, last) + S.chainLen(a, last) === this.readAt) {
         S.commitTail(a, h, nread); // the bytes landed exactly at the end: just count them
       } else {

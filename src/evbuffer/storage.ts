@@ -155,9 +155,13 @@ export function chainLen(a: Arena, c: number): number {
   return a.i32[(c + C_OFF) >>> 2]! >>> 0;
 }
 
-function newChain(a: Arena, h: number, atLeast: number): number {
+/**
+ * A new chain of at least `atLeast` bytes: by default sized as libevent sizes them (1 KiB at least, doubling with the
+ * buffer's last chain up to 64 KiB); `exact`: the smallest block that holds `atLeast`, and the doubling hint stays.
+ */
+function newChain(a: Arena, h: number, atLeast: number, exact = false): number {
   const hint = a.i32[(h + H_LASTCAP) >>> 2]! >>> 0;
-  const want = Math.max(atLeast, MIN_CHAIN, Math.min(hint * 2, MAX_AUTO_CHAIN));
+  const want = exact ? atLeast : Math.max(atLeast, MIN_CHAIN, Math.min(hint * 2, MAX_AUTO_CHAIN));
   const c = a.alloc(want + CHAIN_HDR);
   const cap = a.blockSize(c) - CHAIN_HDR;
   const w = c >>> 2;
@@ -168,7 +172,7 @@ function newChain(a: Arena, h: number, atLeast: number): number {
   i32[w + W_OFF] = 0;
   i32[w + W_PINS] = 0;
   i32[w + W_DEAD] = 0;
-  i32[(h + H_LASTCAP) >>> 2] = Math.min(cap, MAX_AUTO_CHAIN);
+  if (!exact) i32[(h + H_LASTCAP) >>> 2] = Math.min(cap, MAX_AUTO_CHAIN);
   return c;
 }
 
@@ -282,7 +286,7 @@ export function tailSpace(a: Arena, h: number): number {
  * Make sure the last chain has at least `n` contiguous free bytes (a new chain may be linked, empty) and return the
  * chain; its free space starts at chainStart + chainLen. @locks requires buffer lock
  */
-export function reserveTail(a: Arena, h: number, n: number): number {
+export function reserveTail(a: Arena, h: number, n: number, exact = false): number {
   const last = a.i32[(h + H_LAST) >>> 2]! >>> 0;
   if (last !== 0) {
     const w = last >>> 2;
@@ -295,7 +299,7 @@ export function reserveTail(a: Arena, h: number, n: number): number {
       return last;
     }
   }
-  const c = newChain(a, h, n);
+  const c = newChain(a, h, n, exact);
   if (last !== 0 && chainLen(a, last) === 0 && a.i32[(last + C_PINS) >>> 2] === 0 && a.i32[(h + H_FIRST) >>> 2] === last) {
     // replace an empty, unpinned sole chain rather than leaving it in front
     a.i32[(h + H_FIRST) >>> 2] = 0;
@@ -340,6 +344,17 @@ export function addBytes(a: Arena, h: number, src: Uint8Array, n: number): void 
   }
   setLen(a, h, length(a, h) + n);
   a.f64[(h + H_NADD) >>> 3]! += n;
+}
+
+/**
+ * addBytes for a socket read copied in from the thread's read slab. Into an empty buffer without room for it, the
+ * read gets a chain of its own size rather than libevent's 1 KiB minimum: the chain stays with the connection (an
+ * echo moves it to the output and back), so a connection that goes quiet after small messages keeps a block the
+ * size of its last message, not 1 KiB. @locks requires buffer lock
+ */
+export function addRead(a: Arena, h: number, src: Uint8Array, n: number): void {
+  if (n > 0 && length(a, h) === 0 && tailSpace(a, h) < n) reserveTail(a, h, n, true);
+  addBytes(a, h, src, n);
 }
 
 /** Append a string as UTF-8; returns the byte count. @locks requires buffer lock */
