@@ -26,7 +26,7 @@ export { Evconnlistener } from './listener.ts';
 export type { Sockaddr } from './sockaddr.ts';
 export type { ErrorCode, CodedError } from './errors.ts';
 export { BuffereventError, ERROR_CODES } from './errors.ts';
-export { startRuntime, Runtime } from './runtime/runtime.ts';
+export { startRuntime, Runtime, WORKER_YOUNG_GENERATION_MB } from './runtime/runtime.ts';
 export { Registry, REGISTRY_KEY_MAX } from './runtime/registry.ts';
 export { threadLockWaits } from './shm/rlock.ts';
 export type { RuntimeOptions, ConnectionInfo } from './runtime/runtime.ts';

@@ -2,7 +2,7 @@ import dc from 'node:diagnostics_channel';
 import { describe, it, expect } from 'vitest';
 import net from 'node:net';
 import { once } from 'node:events';
-import { startRuntime } from '../../src/index.ts';
+import { startRuntime, WORKER_YOUNG_GENERATION_MB } from '../../src/index.ts';
 import { expectNoSocketHandles } from '../support/net.ts';
 
 const handler = new URL('../fixtures/echo-handler.ts', import.meta.url);
@@ -131,6 +131,17 @@ describe('runtime: event-base workers serving connections', () => {
     expect(after.split(':')[1]).not.toBe(first.split(':')[1]); // another thread
     expect(rt.restarts).toBe(1);
     await rt.close();
+  });
+
+  it('workers start with a capped young generation by default, and with the resourceLimits given', async () => {
+    const seen = new SharedArrayBuffer(8);
+    const rt = await startRuntime({ module: new URL('../fixtures/limits-handler.ts', import.meta.url), workers: 2, workerData: seen });
+    expect(Array.from(new Int32Array(seen))).toEqual([WORKER_YOUNG_GENERATION_MB, WORKER_YOUNG_GENERATION_MB]);
+    await rt.close();
+    const rt2 = await startRuntime({ module: new URL('../fixtures/limits-handler.ts', import.meta.url), workers: 1, workerData: seen, resourceLimits: { maxYoungGenerationSizeMb: 32 } });
+    expect(new Int32Array(seen)[0]).toBe(32);
+    await rt2.close();
+    await expect(startRuntime({ module: new URL('../fixtures/limits-handler.ts', import.meta.url), resourceLimits: 5 as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
   });
 
   it('a worker that keeps failing to restart is given up after 5 tries; the runtime stays up and closes cleanly', async () => {
