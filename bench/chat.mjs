@@ -44,7 +44,8 @@
 // timed phase's wall time), p50 and p99 delivery latency, server CPU per delivery (user+system time of all its
 // threads and processes from /proc over the timed phase / deliveries; x (C-1) for per line sent), the server's
 // average cores busy, its peak RSS (all its processes, sampled every 200 ms from start to stop), the client
-// process's cores busy and lines per write, and the whole machine's busy cores over the timed phase (/proc/stat;
+// process's cores busy, lines per client write and per client read (how much the server gathers into one write to a
+// receiver, as the receiver sees it), and the whole machine's busy cores over the timed phase (/proc/stat;
 // softirq, most of loopback TCP, is counted there and in no process; "other processes" is the rest: anything else
 // running on the machine, with a note when it passes 0.25 cores; steal shown if any). Rounds run the servers in
 // rotating order (round r starts with server r), each on a fresh server process. Ratios: bev / cluster, bev / net.
@@ -96,6 +97,8 @@ async function clientMain() {
   const lat = new Float32Array(N * (N - 1) * lines); // us; exact to 16 s
   let nLat = 0;
   let writes = 0; // client writes in the timed phase
+  let reads = 0; // reads (data events) of the clients in the timed phase
+  let readBytes = 0;
   const dirty = [];
   const isDirty = new Uint8Array(N);
   let phase = 'connect';
@@ -143,6 +146,10 @@ async function clientMain() {
   function onData(r, buf) {
     if (failed) return;
     const now = performance.now() * 1000;
+    if (timedFrom !== Infinity) {
+      reads++;
+      readBytes += buf.length;
+    }
     let data = buf;
     if (rest[r] !== null) {
       data = Buffer.concat([rest[r], buf]);
@@ -291,6 +298,7 @@ async function clientMain() {
       maxUs: lat[lat.length - 1],
       clientCores: (c.user + c.system) / 1000 / (t1 - t0),
       linesPerWrite: (N * lines) / writes,
+      linesPerRead: readBytes / L / reads,
     },
     () => process.exit(0),
   );
@@ -490,6 +498,7 @@ async function driverMain() {
             stealCores: cores('steal'),
             otherCores: cores('busy') - cores('softirq') - cores('steal') - (c1 - c0) / 1e6 / wall - m.clientCores,
             linesPerWrite: m.linesPerWrite,
+            linesPerRead: m.linesPerRead,
             peakRssMB: peakKb / 1024,
             secs: m.secs,
           });
@@ -548,6 +557,7 @@ async function driverMain() {
       stealCores: med(xs, 'stealCores'),
       otherCores: med(xs, 'otherCores'),
       linesPerWrite: med(xs, 'linesPerWrite'),
+      linesPerRead: med(xs, 'linesPerRead'),
       runs: xs,
     };
     summary.servers[srv.name] = row;
@@ -557,7 +567,7 @@ async function driverMain() {
     log(
       `chat ${srv.name}: ${fmtRate(d.median)} deliveries/s (${fmtRate(d.min)}-${fmtRate(d.max)}), p50 ${row.p50Ms.toFixed(2)} ms, ` +
         `p99 ${row.p99Ms.toFixed(2)} ms, cpu ${row.cpuUsPerDelivery.toFixed(2)} us/delivery (server ${row.serverCores.toFixed(2)} cores), ` +
-        `peak rss ${row.peakRssMB.toFixed(1)} MB; client ${row.clientCores.toFixed(2)} cores, ${row.linesPerWrite.toFixed(1)} lines/write; ` +
+        `peak rss ${row.peakRssMB.toFixed(1)} MB; client ${row.clientCores.toFixed(2)} cores, ${row.linesPerWrite.toFixed(1)} lines/write, ${row.linesPerRead.toFixed(1)} lines/read; ` +
         `machine ${row.machineCores.toFixed(2)} of ${nCpu} cores busy (softirq ${row.softirqCores.toFixed(2)}, ` +
         `other processes ${Math.max(0, row.otherCores).toFixed(2)}${row.stealCores >= 0.01 ? `, steal ${row.stealCores.toFixed(2)}` : ''})`,
     );
