@@ -202,7 +202,7 @@ function echoRead(bev: L.Bufferevent, c: Conn): void {
 
 /**
  * Take every complete line the input holds, in one block, and broadcast the block: the receivers get each of this
- * sender's lines whole and in order, with one write per receiver per read instead of one per line.
+ * sender's lines whole and in order, with one write per receiver per pass of the loop instead of one per line.
  */
 function chatRead(bev: L.Bufferevent, c: Conn): void {
   const input = L.bufferevent_get_input(bev);
@@ -228,23 +228,49 @@ function chatRead(bev: L.Bufferevent, c: Conn): void {
 }
 
 /**
- * Write a block of whole lines into every other published connection. A receiver whose lock another thread holds
- * right now (its owner reading or writing its socket, the other worker writing to it) is not waited for: the block
- * goes to that receiver's backlog here, and the backlog is written on a later turn of this thread's loop, before
- * anything newer for that receiver, so each receiver still gets this sender's lines in order. On a machine with more
- * busy threads than cores a lock holder can be descheduled for milliseconds; waiting for it would stall every
- * other receiver.
+ * The blocks this pass of the loop read, in the order it read them. The first one queues a microtask, which runs
+ * once the pass's callbacks are done (the loop runs them all in one turn): each receiver then gets everything the
+ * pass read from the others under one lock and in one or two copies, not one lock round trip per sender.
  */
+let passBlocks: Array<{ from: string; block: Buffer }> = [];
+
 function broadcast(from: string, block: Buffer): void {
+  if (passBlocks.push({ from, block }) === 1) queueMicrotask(flushPass);
+}
+
+/**
+ * Write the pass's blocks into every other published connection, each receiver's lines from one sender whole and
+ * in order. A receiver whose lock another thread holds right now (its owner reading or writing its socket, the
+ * other worker writing to it) is not waited for: its part goes to that receiver's backlog here, and the backlog is
+ * written on a later turn of this thread's loop, before anything newer for that receiver, so each receiver still
+ * gets every sender's lines in order. On a machine with more busy threads than cores a lock holder can be
+ * descheduled for milliseconds; waiting for it would stall every other receiver.
+ */
+function flushPass(): void {
+  const entries = passBlocks;
+  passBlocks = [];
+  // one buffer for the pass; a receiver gets the runs of it between its own blocks
+  const all = entries.length === 1 ? entries[0]!.block : Buffer.concat(entries.map((e) => e.block));
   for (const [key, peer] of peers) {
-    if (key === from) continue;
+    const blocks: Buffer[] = [];
+    let runStart = 0;
+    let at = 0;
+    for (const e of entries) {
+      if (e.from === key) {
+        if (at > runStart) blocks.push(all.subarray(runStart, at));
+        runStart = at + e.block.length;
+      }
+      at += e.block.length;
+    }
+    if (at > runStart) blocks.push(runStart === 0 ? all : all.subarray(runStart, at));
+    if (blocks.length === 0) continue;
     const b = backlog.get(peer);
     if (b !== undefined) {
-      b.blocks.push(block);
+      b.blocks.push(...blocks);
       continue;
     }
-    if (!writeTo(peer, key, [block], false)) {
-      backlog.set(peer, { key, blocks: [block], tries: 0 });
+    if (!writeTo(peer, key, blocks, false)) {
+      backlog.set(peer, { key, blocks, tries: 0 });
       if (!flushScheduled) {
         flushScheduled = true;
         setImmediate(flushBacklog);
