@@ -462,7 +462,17 @@ async function driverMain() {
         }
         live.delete(l);
         if (e) reject(e);
-        else resolve(v);
+        else {
+          // a client that said it is done exits at once; one that does not must not keep this script alive
+          if (client.exitCode === null && client.signalCode === null) {
+            const stuck = setTimeout(() => {
+              note('a client process did not exit after its run: killed');
+              client.kill('SIGKILL');
+            }, 5000);
+            client.once('exit', () => clearTimeout(stuck));
+          }
+          resolve(v);
+        }
       };
       const hard = setTimeout(() => finish(new Error(`timed out after ${timeoutS} s (--timeout)`)), timeoutS * 1000);
       const serverDied = () => `the server exited during the run (${s.exit.signal ?? `code ${s.exit.code}`})${s.err ? `:\n${tail(s.err)}` : ''}`;
