@@ -212,10 +212,10 @@ for (const load of ['pp_64x64', 'pp_4096x64']) {
   lines.push(`target ${load}: ${rt} / fastest of ${present.join(', ')} (${best}) = ${ratio(load, rt, best).toFixed(2)}x (>= 0.95x)`);
 }
 for (const load of ['stream_4096x16', 'stream_64x16']) if (ran(load, rt, cl)) lines.push(`target ${load}: ${rt} / ${cl} = ${ratio(load, rt, cl).toFixed(2)}x (>= 1.1x)`);
-const single = new Set(['pp_64x1', 'pp_1024x1', 'pp_4096x1', 'pp_16384x1']);
+const oneConnection = (l) => l.args[l.args.indexOf('-c') + 1] === '1';
 for (const l of loads) {
   if (!ran(l.name, 'bev-base', 'net')) continue;
-  if (!single.has(l.name)) {
+  if (!oneConnection(l)) {
     lines.push(`target ${l.name}: bev-base / net = ${ratio(l.name, 'bev-base', 'net').toFixed(2)}x (>= 1.0x)`);
     continue;
   }
